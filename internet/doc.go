@@ -1,0 +1,10 @@
+// Package internet holds Twist's transports: TCP, Unix, UDP and TLS
+// connections driven by a reactor loop, the Protocol and Factory interfaces
+// that user code implements, connectors and reconnecting clients, and
+// producer/consumer flow control. It is Twisted's twisted.internet.protocol,
+// tcp, unix, udp and ssl.
+//
+// A protocol's methods run on the loop that owns its connection, one at a
+// time: a protocol needs no locks. The data passed to DataReceived is the
+// loop's read buffer, valid only during the call.
+package internet
