@@ -66,7 +66,8 @@ type Deferred struct {
 	cbs       []pair
 	head      int
 	canceller func(*Deferred)
-	// chainedTo is the Deferred this one waits on, for Cancel to forward to.
+	// chainedTo is the Deferred this one waits on, for String (Twisted's
+	// _chainedTo); Cancel forwards through the result instead.
 	chainedTo *Deferred
 	unhandled *unhandled
 	paused    int
@@ -172,6 +173,8 @@ func (d *Deferred) fire(result any) {
 	}
 	d.called = true
 	d.result = result
+	// The canceller is of no more use; dropping it frees what it holds.
+	d.canceller = nil
 	d.runCallbacks()
 }
 
@@ -222,14 +225,15 @@ func (d *Deferred) Cancel() {
 		if !d.called {
 			d.fire(newFailure(ErrCancelled, 3))
 		}
-	} else if d.chainedTo != nil {
-		d.chainedTo.Cancel()
+	} else if inner, ok := d.result.(*Deferred); ok {
+		inner.Cancel()
 	}
 }
 
 // Chain makes other fire with d's result at this point of d's chain, after
-// which d's result is nil (Twisted's chainDeferred). Cancelling other then
-// cancels d. It returns d.
+// which d's result is nil (Twisted's chainDeferred). As in Twisted,
+// cancelling other does not cancel d, and unlike returning a Deferred from a
+// callback, long chains built with Chain recurse once per link. It returns d.
 func (d *Deferred) Chain(other *Deferred) *Deferred {
 	other.chainedTo = d
 	return d.AddCallbacks(func(v any) (any, error) {

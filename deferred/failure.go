@@ -76,7 +76,21 @@ func panicFailure(v any) *Failure {
 	if f, ok := v.(*Failure); ok {
 		return f
 	}
-	return newFailure(&PanicError{Value: v}, 4)
+	f := newFailure(&PanicError{Value: v}, 4)
+	f.pcs = dropRuntimeFrames(f.pcs)
+	return f
+}
+
+// dropRuntimeFrames removes the runtime's panic machinery (gopanic, and
+// sigpanic and its helpers for a fault) from the top of a panicking stack, so
+// that the first frame is the panic site.
+func dropRuntimeFrames(pcs []uintptr) []uintptr {
+	for i, pc := range pcs {
+		if fn := runtime.FuncForPC(pc - 1); fn == nil || !strings.HasPrefix(fn.Name(), "runtime.") {
+			return pcs[i:]
+		}
+	}
+	return pcs
 }
 
 // Error returns the message of the wrapped error.
@@ -132,6 +146,9 @@ func match(err error, target any) bool {
 
 // Frames returns the recorded stack, innermost first.
 func (f *Failure) Frames() []runtime.Frame {
+	if len(f.pcs) == 0 {
+		return nil
+	}
 	frames := runtime.CallersFrames(f.pcs)
 	var out []runtime.Frame
 	for {
