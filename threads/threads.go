@@ -79,10 +79,10 @@ func CallMultipleInThread(fs []func()) error {
 //
 // If f returns a *deferred.Deferred, BlockingCallFromThread waits for it to
 // fire and returns its result, or its *deferred.Failure as the error (the
-// Failure counts as handled). Otherwise it returns what f returned. A panic
-// in f is recovered on the loop, which goes on, and returned as a
-// *deferred.Failure wrapping a *deferred.PanicError. Match errors with
-// errors.Is and errors.As, which see through a Failure.
+// Failure counts as handled). Otherwise it returns f's value, or nil and
+// f's error. A panic in f is recovered on the loop, which goes on, and
+// returned as a *deferred.Failure wrapping a *deferred.PanicError. Match
+// errors with errors.Is and errors.As, which see through a Failure.
 //
 // BlockingCallFromThread must not be called on loop itself, which would
 // wait for itself for ever; and it waits for ever if loop never runs f, or
@@ -95,9 +95,13 @@ func BlockingCallFromThread(loop Loop, f func() (any, error)) (any, error) {
 	done := make(chan outcome, 1)
 	loop.CallFromThread(func() {
 		callSafely(f, func(v any, err error) {
+			if err != nil {
+				done <- outcome{nil, err}
+				return
+			}
 			d, ok := v.(*deferred.Deferred)
-			if !ok || d == nil || err != nil {
-				done <- outcome{v, err}
+			if !ok || d == nil {
+				done <- outcome{v, nil}
 				return
 			}
 			d.AddBoth(func(r any) (any, error) {
