@@ -19,8 +19,8 @@ type reportRecorder struct {
 }
 
 func (r *reportRecorder) Enabled(context.Context, slog.Level) bool { return true }
-func (r *reportRecorder) WithAttrs([]slog.Attr) slog.Handler      { return r }
-func (r *reportRecorder) WithGroup(string) slog.Handler           { return r }
+func (r *reportRecorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *reportRecorder) WithGroup(string) slog.Handler            { return r }
 
 func (r *reportRecorder) Handle(_ context.Context, rec slog.Record) error {
 	if rec.Message != "Unhandled error in Deferred" || rec.Level != slog.LevelError {
