@@ -24,7 +24,7 @@
 // Default pool for the whole process: a worker goroutine belongs to no loop,
 // and a process usually runs one loop per core. A program that wants its own
 // pool, or a pool that stops with its reactor, makes one with NewPool, passes
-// it to DeferToThreadPool and stops it with Pool.Stop, or from a "during
+// it to DeferToThreadPool and stops it with Pool.Stop, or from a "before
 // shutdown" trigger with Pool.StopDeferred.
 //
 // Every queue is bounded: a pool refuses work past its queue limit with

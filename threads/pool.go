@@ -215,8 +215,12 @@ func (p *Pool) Stop() {
 
 // StopDeferred stops p without blocking loop: it runs Stop on a goroutine of
 // its own and returns a Deferred, made on loop, that fires with nil on loop
-// once Stop has returned. Call it on loop, for example from a "during
-// shutdown" system event trigger, which then waits for the pool's work.
+// once Stop has returned. Call it on loop; returned from a "before shutdown"
+// system event trigger, it makes the reactor wait for the pool's work:
+//
+//	r.AddSystemEventTrigger(reactor.Before, "shutdown", func() *deferred.Deferred {
+//		return pool.StopDeferred(r)
+//	})
 func (p *Pool) StopDeferred(loop Loop) *deferred.Deferred {
 	d := deferred.New()
 	go func() {
