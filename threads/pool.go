@@ -15,7 +15,9 @@ const (
 	// size of Twisted's reactor thread pool.
 	DefaultMax = 10
 	// DefaultQueueLimit is the queue limit of a new Pool: how many functions
-	// may wait for a worker before CallInThread refuses more.
+	// may wait for a worker before CallInThread refuses more. It absorbs
+	// bursts, yet a producer that outruns the workers for good fails fast
+	// instead of growing the queue without end.
 	DefaultQueueLimit = 10000
 )
 

@@ -10,6 +10,7 @@ import (
 // safe to call from any goroutine, that runs f on the loop's goroutine.
 // *reactor.Reactor implements it.
 type Loop interface {
+	// CallFromThread arranges for f to run on the loop's goroutine soon.
 	CallFromThread(f func())
 }
 
