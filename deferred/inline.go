@@ -164,15 +164,11 @@ func (c *Co) step() {
 		return
 	}
 	c.state = coDone
-	t, ret, err := c.target, c.ret, c.err
-	// Drop what the finished coroutine no longer needs before firing, so that
-	// callbacks that keep c do not keep f and its results alive.
-	*c = Co{state: coDone}
-	if err != nil {
-		t.fire(err)
+	if c.err != nil {
+		c.target.fire(c.err)
 		return
 	}
-	fireWith(t, ret)
+	fireWith(c.target, c.ret)
 }
 
 // cancel is the canceller of the target t. It keeps t from failing at once:
