@@ -3,6 +3,8 @@ package internet
 import (
 	"errors"
 	"net"
+
+	"github.com/twistgo/twist/reactor"
 )
 
 // A Protocol turns a connection's bytes into events (Twisted's IProtocol).
@@ -134,3 +136,11 @@ type FactoryFunc func(addr net.Addr) Protocol
 
 // BuildProtocol calls f(addr).
 func (f FactoryFunc) BuildProtocol(addr net.Addr) Protocol { return f(addr) }
+
+// Looper is implemented by transports that run on a reactor loop. Layers
+// that hand work to other goroutines (TLS) use it to find the loop to bring
+// results back to.
+type Looper interface {
+	// Loop returns the loop that owns the connection.
+	Loop() *reactor.Reactor
+}
