@@ -3,8 +3,9 @@ package deferred
 import "iter"
 
 // A Co is the handle of a coroutine started by Inline: the function receives
-// it and awaits Deferreds through it. It is valid only inside that function,
-// on the coroutine's own goroutine.
+// it and awaits Deferreds through it. Functions it calls may take the Co and
+// await too, without an Inline of their own. A Co is valid only while its
+// function runs, on the coroutine's own goroutine.
 type Co struct {
 	f     func(*Co) (any, error)
 	next  func() (struct{}, bool)
@@ -53,13 +54,12 @@ const errAwaitOutside = "deferred: Await called outside its Inline function " +
 //		return parseUsers(body.([]byte))
 //	})
 //
-// f starts at once, on the caller's goroutine's turn, and runs until its
-// first Await of a Deferred that has not fired; Inline then returns. Each time
-// an awaited Deferred fires, f resumes on the goroutine that fired it (the
-// loop) and runs until its next such Await. f and the loop's callbacks
-// therefore never run at the same time: the loop waits while f runs, and f
-// waits while the loop runs. Awaiting a Deferred that has already fired does
-// not suspend.
+// f starts at once: Inline runs it until it returns or awaits a Deferred that
+// has not fired, and then returns. Each time an awaited Deferred fires, f
+// resumes on the goroutine that fired it (the loop) and runs until its next
+// such Await. f and the loop's callbacks therefore never run at the same
+// time: the loop waits while f runs, and f waits while the loop runs.
+// Awaiting a Deferred that has already fired does not suspend.
 //
 // The returned Deferred fires with f's value, fails with f's error, or fails
 // with a *PanicError if f panics. If f returns a *Deferred, the returned
@@ -78,15 +78,17 @@ const errAwaitOutside = "deferred: Await called outside its Inline function " +
 // stack, and what that stack references are never freed. Nothing else is
 // held for it, and it is never unwound behind the loop's back, since that
 // would run f's deferred calls off the loop; cancel the returned Deferred to
-// make f return. Like any goroutine switch, resuming f must happen on the
-// thread-locking state f started with: do not mix Inline with
-// runtime.LockOSThread across loops.
+// make f return. The runtime requires a coroutine to be resumed under the
+// OS-thread locking (runtime.LockOSThread) it was started under: f started on
+// a locked loop must be resumed by that loop.
 func Inline(f func(c *Co) (any, error)) *Deferred {
 	c := &Co{f: f}
 	c.resumeFn = c.resume
 	c.cancelFn = c.cancel
 	c.target = NewWithCanceller(c.cancelFn)
 	d := c.target
+	// stop is never called: a finished coroutine needs none, and a parked one
+	// is not unwound (see above).
 	c.next, _ = iter.Pull(c.run)
 	c.step()
 	return d
