@@ -65,6 +65,7 @@ type Deferred struct {
 	// are cleared, and the slice is reused once all are consumed.
 	cbs       []pair
 	head      int
+	inline    [2]pair
 	canceller func(*Deferred)
 	// chainedTo is the Deferred this one waits on, for String (Twisted's
 	// _chainedTo); Cancel forwards through the result instead.
@@ -138,11 +139,21 @@ func (d *Deferred) AddBoth(f Callback) *Deferred {
 }
 
 func (d *Deferred) add(p pair) *Deferred {
-	d.cbs = append(d.cbs, p)
+	d.push(p)
 	if d.called {
 		d.runCallbacks()
 	}
 	return d
+}
+
+// push appends p to the pending pairs. The first ones go into the
+// Deferred's own array: most Deferreds get one or two callbacks, and this
+// saves allocating a slice for them.
+func (d *Deferred) push(p pair) {
+	if d.cbs == nil {
+		d.cbs = d.inline[:0]
+	}
+	d.cbs = append(d.cbs, p)
 }
 
 // Callback fires d with a successful result v. It panics with
@@ -163,6 +174,8 @@ func (d *Deferred) Errback(err error) {
 	d.fire(newFailure(err, 3))
 }
 
+// fire fires d with result; unlike Callback it takes a *Deferred, which d
+// then waits on.
 func (d *Deferred) fire(result any) {
 	if d.called {
 		if d.suppressAlreadyCalled {
@@ -309,7 +322,10 @@ func (d *Deferred) runCallbacks() {
 		}
 		finished := true
 		cur.chainedTo = nil
-		for cur.head < len(cur.cbs) {
+		// A Deferred fired with a *Deferred (only Inline does so) waits on it
+		// as if a callback had returned it.
+		waiting := cur.adopt(nil)
+		for !waiting && cur.head < len(cur.cbs) {
 			p := cur.cbs[cur.head]
 			cur.cbs[cur.head] = pair{}
 			cur.head++
@@ -325,25 +341,7 @@ func (d *Deferred) runCallbacks() {
 				break
 			}
 			cur.result = cur.call(p)
-			inner, ok := cur.result.(*Deferred)
-			if !ok {
-				continue
-			}
-			if inner == cur {
-				cur.result = failureFrom(errSelfResult, pickFunc(p))
-				continue
-			}
-			if _, waiting := inner.result.(*Deferred); !inner.called || waiting || inner.paused > 0 {
-				// Wait for inner: it hands its result back through a chainee pair.
-				cur.paused++
-				cur.chainedTo = inner
-				inner.cbs = append(inner.cbs, pair{chainee: cur})
-				break
-			}
-			// inner has its result already: take it and go on.
-			cur.result = inner.result
-			inner.result = nil
-			inner.markHandled()
+			waiting = cur.adopt(pickFunc(p))
 		}
 		if finished {
 			if cur.head == len(cur.cbs) {
@@ -358,6 +356,31 @@ func (d *Deferred) runCallbacks() {
 			chain = chain[:len(chain)-1]
 		}
 	}
+}
+
+// adopt deals with a *Deferred result: it takes the result of one that has
+// fired, or makes d wait on it and reports true. fn is the callback that
+// returned it, for the error of a callback that returned d itself.
+func (d *Deferred) adopt(fn any) (waiting bool) {
+	inner, ok := d.result.(*Deferred)
+	if !ok {
+		return false
+	}
+	if inner == d {
+		d.result = failureFrom(errSelfResult, fn)
+		return false
+	}
+	if _, innerWaits := inner.result.(*Deferred); !inner.called || innerWaits || inner.paused > 0 {
+		// inner hands its result back through a chainee pair.
+		d.paused++
+		d.chainedTo = inner
+		inner.push(pair{chainee: d})
+		return true
+	}
+	d.result = inner.result
+	inner.result = nil
+	inner.markHandled()
+	return false
 }
 
 // call runs one step with the current result, turning an error or a panic

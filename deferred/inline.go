@@ -170,7 +170,7 @@ func (c *Co) step() {
 		c.target.fire(c.err)
 		return
 	}
-	fireWith(c.target, c.ret)
+	c.target.fire(c.ret)
 }
 
 // cancel is the canceller of the target t. It keeps t from failing at once:
@@ -180,25 +180,10 @@ func (c *Co) step() {
 func (c *Co) cancel(t *Deferred) {
 	next := NewWithCanceller(c.cancelFn)
 	c.target = next
-	fireWith(t, next)
+	t.fire(next)
 	if c.state == coSuspended {
 		c.awaiting.Cancel()
 	} else {
 		c.cancelPending = true
 	}
-}
-
-// fireWith fires d with v, where a *Deferred v makes d wait on it exactly as
-// a callback's returned Deferred does: a first step that returns v is put
-// ahead of d's callbacks.
-func fireWith(d *Deferred, v any) {
-	inner, ok := v.(*Deferred)
-	if !ok {
-		d.fire(v)
-		return
-	}
-	first := pair{cb: func(any) (any, error) { return inner, nil }}
-	d.cbs = append([]pair{first}, d.cbs[d.head:]...)
-	d.head = 0
-	d.fire(nil)
 }
