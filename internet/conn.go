@@ -1,0 +1,508 @@
+package internet
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+
+	"github.com/twistgo/twist/reactor"
+)
+
+// Default flow-control limits of a connection's output queue.
+const (
+	// DefaultHighWater is the queued output above which a streaming
+	// producer is paused: Twisted's FileDescriptor.bufferSize.
+	DefaultHighWater = 64 << 10
+	// DefaultLowWater is the queued output at or below which a paused
+	// streaming producer is resumed. Resuming before the queue is empty
+	// (Twisted waits for empty) keeps the socket busy meanwhile.
+	DefaultLowWater = 16 << 10
+	// DefaultOutputLimit is the queued output past which a connection is
+	// closed with ErrOutputLimit: the bound that keeps a peer that does
+	// not read from growing the queue without end.
+	DefaultOutputLimit = 16 << 20
+)
+
+// ErrConnectionAborted is the reason, with ErrConnectionLost, given to
+// ConnectionLost after AbortConnection (Twisted's ConnectionAborted).
+var ErrConnectionAborted = errors.New("internet: connection was aborted")
+
+// chunkSize is the size of the queue's buffers for small writes, so that a
+// burst of small writes against a full socket costs few allocations.
+const chunkSize = 16 << 10
+
+// limits are a connection's flow-control limits, shared by all the
+// connections of a listener or connector.
+type limits struct {
+	high, low, hard int
+}
+
+var defaultLimits = limits{high: DefaultHighWater, low: DefaultLowWater, hard: DefaultOutputLimit}
+
+// Connection states, a bit set.
+const (
+	stReadPaused     uint16 = 1 << iota // the transport, as a producer, was paused
+	stReadShut                          // end of stream read by a half-closeable protocol
+	stWriteClosing                      // LoseWriteConnection: shut down writing when flushed
+	stWriteShut                         // writing shut down
+	stDisconnecting                     // LoseConnection: close when flushed
+	stDead                              // closing at the next turn: no more I/O
+	stClosed                            // closed; ConnectionLost has been called
+	stStreaming                         // the registered producer is a push producer
+	stProducerPaused                    // we paused the registered producer
+)
+
+// Conn is a TCP or Unix stream connection driven by a reactor loop: the
+// Transport its protocol writes to, and the reactor.FileDescriptor the
+// loop calls when the socket is ready (Twisted's tcp.Connection). It has
+// no goroutine and no buffer of its own while idle: reads go into the
+// loop's shared buffer, and writes go straight to the socket, only the part
+// the socket does not take being queued.
+//
+// Its methods must be called on its loop.
+type Conn struct {
+	fd       int
+	loop     *reactor.Reactor
+	proto    Protocol
+	lim      *limits
+	producer Producer
+	out      outQueue
+	remote   net.Addr
+	local    net.Addr // cached by LocalAddr
+	// lost is told of the end of a client connection (its Connector).
+	lost  func(reason error)
+	state uint16
+}
+
+// newConn wraps the connected socket fd. The caller starts it.
+func newConn(loop *reactor.Reactor, fd int, remote net.Addr, lim *limits) *Conn {
+	return &Conn{fd: fd, loop: loop, remote: remote, lim: lim}
+}
+
+// start makes p the connection's protocol, starts reading and calls
+// ConnectionMade (Twisted's makeConnection).
+func (c *Conn) start(p Protocol) {
+	c.proto = p
+	if err := c.loop.AddReader(c); err != nil {
+		c.proto.ConnectionMade(c)
+		c.closeLater(lost(err), false)
+		return
+	}
+	p.ConnectionMade(c)
+}
+
+// Fd returns the socket's descriptor.
+func (c *Conn) Fd() int { return c.fd }
+
+// Loop returns the loop that owns the connection.
+func (c *Conn) Loop() *reactor.Reactor { return c.loop }
+
+// Protocol returns the connection's protocol.
+func (c *Conn) Protocol() Protocol { return c.proto }
+
+// LocalAddr returns the socket's local address, a *net.TCPAddr or a
+// *net.UnixAddr. It is looked up on the first call, so call it before the
+// connection closes if it will be needed after.
+func (c *Conn) LocalAddr() net.Addr {
+	if c.local == nil && c.state&stClosed == 0 {
+		c.local = sysLocalAddr(c.fd)
+	}
+	return c.local
+}
+
+// RemoteAddr returns the peer's address, a *net.TCPAddr or a *net.UnixAddr.
+func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+// SetNoDelay turns Nagle's algorithm off (true, the default) or on. See
+// Listen and Connect for why it is off by default.
+func (c *Conn) SetNoDelay(on bool) error { return sysSetNoDelay(c.fd, on) }
+
+// SetKeepAlive turns TCP keep-alive probes on or off.
+func (c *Conn) SetKeepAlive(on bool) error { return sysSetKeepAlive(c.fd, on) }
+
+// DoRead reads once into the loop's buffer and hands the bytes to the
+// protocol; it is called by the loop while the socket is readable.
+func (c *Conn) DoRead() {
+	buf := c.loop.ReadBuffer()
+	n, err := sysRead(c.fd, buf)
+	switch {
+	case n > 0:
+		c.proto.DataReceived(buf[:n])
+	case err == nil:
+		c.readEOF()
+	case !wouldBlock(err):
+		c.closeNow(lost(err), true)
+	}
+}
+
+// readEOF handles the end of the peer's stream: a half-closeable protocol
+// is told and may go on writing; any other connection is done.
+func (c *Conn) readEOF() {
+	hp, ok := c.proto.(HalfCloseableProtocol)
+	if !ok {
+		c.closeNow(ErrConnectionDone, true)
+		return
+	}
+	c.state |= stReadShut
+	_ = c.loop.RemoveReader(c)
+	hp.ReadConnectionLost()
+}
+
+// DoWrite flushes the queued output; it is called by the loop while the
+// socket is writable and the transport is watching for it.
+func (c *Conn) DoWrite() {
+	if c.state&(stDead|stClosed) != 0 {
+		return
+	}
+	for !c.out.empty() {
+		n, err := sysWritev(c.fd, c.out.bufs)
+		if err != nil {
+			if wouldBlock(err) {
+				break
+			}
+			c.closeNow(lost(err), true)
+			return
+		}
+		c.out.consume(n)
+		if c.out.empty() || n == 0 {
+			break
+		}
+	}
+	if c.state&stProducerPaused != 0 && c.out.size <= c.lim.low && c.producer != nil {
+		c.state &^= stProducerPaused
+		c.producer.(PushProducer).ResumeProducing()
+		if c.state&(stDead|stClosed) != 0 {
+			return
+		}
+	}
+	if !c.out.empty() {
+		return
+	}
+	_ = c.loop.RemoveWriter(c)
+	switch {
+	case c.producer != nil && c.state&stStreaming == 0:
+		// A pull producer is asked for more each time the queue drains.
+		c.producer.(PullProducer).ResumeProducing()
+	case c.state&stDisconnecting != 0 && c.producer == nil:
+		c.closeNow(ErrConnectionDone, true)
+	case c.state&stWriteClosing != 0 && c.state&stWriteShut == 0:
+		c.shutdownWrite()
+	}
+}
+
+// shutdownWrite half-closes the socket once the output is flushed.
+func (c *Conn) shutdownWrite() {
+	c.state |= stWriteShut
+	if err := sysShutdownWrite(c.fd); err != nil {
+		c.closeNow(lost(err), true)
+		return
+	}
+	if hp, ok := c.proto.(HalfCloseableProtocol); ok {
+		hp.WriteConnectionLost()
+	}
+}
+
+// Write sends b: straight to the socket if nothing is queued, and whatever
+// the socket does not take is copied to the queue. It returns
+// ErrConnectionClosed after LoseConnection, AbortConnection or
+// LoseWriteConnection, and ErrOutputLimit if b would take the queue past
+// its hard limit, in which case the connection is being closed. A socket
+// error closes the connection on the next turn of the loop, never from
+// inside Write.
+func (c *Conn) Write(b []byte) (int, error) {
+	if c.state&(stDisconnecting|stDead|stClosed|stWriteClosing) != 0 {
+		return 0, ErrConnectionClosed
+	}
+	n := 0
+	if c.out.empty() && len(b) > 0 {
+		w, err := sysWrite(c.fd, b)
+		if err != nil && !wouldBlock(err) {
+			err = lost(err)
+			c.closeLater(err, true)
+			return 0, err
+		}
+		n = w
+		b = b[w:]
+	}
+	if len(b) == 0 {
+		c.pullMore()
+		return n, nil
+	}
+	if err := c.enqueue(b); err != nil {
+		return n, err
+	}
+	return n + len(b), nil
+}
+
+// WriteSequence sends the buffers in order, with one writev when nothing is
+// queued; what the socket does not take is queued as by Write.
+func (c *Conn) WriteSequence(bufs [][]byte) error {
+	if c.state&(stDisconnecting|stDead|stClosed|stWriteClosing) != 0 {
+		return ErrConnectionClosed
+	}
+	if c.out.empty() {
+		for len(bufs) > 0 && len(bufs[0]) == 0 {
+			bufs = bufs[1:]
+		}
+		if len(bufs) == 0 {
+			return nil
+		}
+		n, err := sysWritev(c.fd, bufs)
+		if err != nil && !wouldBlock(err) {
+			err = lost(err)
+			c.closeLater(err, true)
+			return err
+		}
+		for len(bufs) > 0 && n >= len(bufs[0]) {
+			n -= len(bufs[0])
+			bufs = bufs[1:]
+		}
+		if len(bufs) == 0 {
+			c.pullMore()
+			return nil
+		}
+		if err := c.enqueue(bufs[0][n:]); err != nil {
+			return err
+		}
+		bufs = bufs[1:]
+	}
+	for _, b := range bufs {
+		if err := c.enqueue(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pullMore makes sure that a registered pull producer is asked for more
+// once what it wrote has gone out: the loop calls DoWrite when the socket
+// is writable.
+func (c *Conn) pullMore() {
+	if c.producer != nil && c.state&stStreaming == 0 {
+		_ = c.loop.AddWriter(c)
+	}
+}
+
+// enqueue queues a copy of b, applying the flow-control limits.
+func (c *Conn) enqueue(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if c.out.size+len(b) > c.lim.hard {
+		slog.Error("internet: queued output passed its limit; closing the connection",
+			"remote", c.remote, "limit", c.lim.hard)
+		c.closeLater(lost(ErrOutputLimit), false)
+		return ErrOutputLimit
+	}
+	if c.out.empty() {
+		if err := c.loop.AddWriter(c); err != nil {
+			c.closeLater(lost(err), true)
+			return err
+		}
+	}
+	c.out.push(b)
+	if c.out.size > c.lim.high && c.state&(stStreaming|stProducerPaused) == stStreaming {
+		c.state |= stProducerPaused
+		c.producer.(PushProducer).PauseProducing()
+	}
+	return nil
+}
+
+// LoseConnection stops reading and closes the connection once the queued
+// output is written and any registered producer has unregistered; the
+// protocol's ConnectionLost then gets ErrConnectionDone.
+func (c *Conn) LoseConnection() {
+	if c.state&(stDisconnecting|stDead|stClosed) != 0 {
+		return
+	}
+	c.state |= stDisconnecting
+	_ = c.loop.RemoveReader(c)
+	// DoWrite closes on its next call, which comes as soon as the socket is
+	// writable: never from inside this call.
+	if err := c.loop.AddWriter(c); err != nil {
+		c.closeLater(lost(err), true)
+	}
+}
+
+// LoseWriteConnection half-closes the connection once the queued output is
+// written (Twisted's ITCPTransport.loseWriteConnection): the peer reads the
+// end of the stream, while this side may go on reading. A
+// HalfCloseableProtocol is told with WriteConnectionLost.
+func (c *Conn) LoseWriteConnection() {
+	if c.state&(stWriteClosing|stDisconnecting|stDead|stClosed) != 0 {
+		return
+	}
+	c.state |= stWriteClosing
+	if err := c.loop.AddWriter(c); err != nil {
+		c.closeLater(lost(err), true)
+	}
+}
+
+// AbortConnection closes the connection at once, dropping the queued
+// output, and sends the peer a reset. The protocol's ConnectionLost gets an
+// error matching both ErrConnectionLost and ErrConnectionAborted, on the
+// next turn of the loop.
+func (c *Conn) AbortConnection() {
+	c.closeLater(lost(ErrConnectionAborted), false)
+}
+
+// PauseProducing stops reading from the socket.
+func (c *Conn) PauseProducing() {
+	c.state |= stReadPaused
+	_ = c.loop.RemoveReader(c)
+}
+
+// ResumeProducing starts reading again after PauseProducing.
+func (c *Conn) ResumeProducing() {
+	c.state &^= stReadPaused
+	if c.state&(stReadShut|stDisconnecting|stDead|stClosed) == 0 {
+		if err := c.loop.AddReader(c); err != nil {
+			c.closeLater(lost(err), true)
+		}
+	}
+}
+
+// StopProducing closes the connection, as LoseConnection does.
+func (c *Conn) StopProducing() { c.LoseConnection() }
+
+// RegisterProducer makes p the source of the connection's output; see
+// Transport. A pull producer is asked for data at once. On a closed
+// connection p is told StopProducing.
+func (c *Conn) RegisterProducer(p Producer, streaming bool) error {
+	if c.producer != nil {
+		return ErrProducerRegistered
+	}
+	if c.state&(stDead|stClosed) != 0 {
+		p.StopProducing()
+		return nil
+	}
+	c.producer = p
+	if streaming {
+		c.state |= stStreaming
+		if c.out.size > c.lim.high {
+			c.state |= stProducerPaused
+			p.(PushProducer).PauseProducing()
+		}
+		return nil
+	}
+	c.state &^= stStreaming
+	p.(PullProducer).ResumeProducing()
+	return nil
+}
+
+// UnregisterProducer removes the registered producer; a connection that
+// LoseConnection was waiting on closes once its output is flushed.
+func (c *Conn) UnregisterProducer() {
+	c.producer = nil
+	c.state &^= stStreaming | stProducerPaused
+	if c.state&stDisconnecting != 0 && c.state&(stDead|stClosed) == 0 {
+		if err := c.loop.AddWriter(c); err != nil {
+			c.closeLater(lost(err), true)
+		}
+	}
+}
+
+// ConnectionLost is called by the loop when it drops the socket: at
+// shutdown, or after a handler panicked. The protocol gets reason wrapped
+// with ErrConnectionLost.
+func (c *Conn) ConnectionLost(reason error) { c.closeNow(lost(reason), true) }
+
+// closeLater stops all I/O now and closes the connection on the next turn
+// of the loop, for closes asked for by code that is inside a call from the
+// protocol (Twisted's callLater(0, connectionLost)).
+func (c *Conn) closeLater(reason error, orderly bool) {
+	if c.state&(stDead|stClosed) != 0 {
+		return
+	}
+	c.state |= stDead
+	_ = c.loop.RemoveReader(c)
+	_ = c.loop.RemoveWriter(c)
+	c.out.reset()
+	c.loop.CallLater(0, func() { c.closeNow(reason, orderly) })
+}
+
+// closeNow closes the socket, stops the producer and tells the protocol
+// and the connector, once.
+func (c *Conn) closeNow(reason error, orderly bool) {
+	if c.state&stClosed != 0 {
+		return
+	}
+	c.state = c.state&^stDead | stClosed
+	_ = c.loop.RemoveReader(c)
+	_ = c.loop.RemoveWriter(c)
+	sysClose(c.fd, orderly)
+	c.out.reset()
+	if p := c.producer; p != nil {
+		c.producer = nil
+		p.StopProducing()
+	}
+	c.proto.ConnectionLost(reason)
+	if c.lost != nil {
+		c.lost(reason)
+	}
+}
+
+// outQueue is the output the socket has not taken yet: copies, in buffers
+// that small writes share, released as soon as they are written so that an
+// idle connection holds none.
+type outQueue struct {
+	bufs [][]byte // bufs[0] starts at the next byte to send
+	size int
+}
+
+func (q *outQueue) empty() bool { return q.size == 0 }
+
+// push appends a copy of b.
+func (q *outQueue) push(b []byte) {
+	q.size += len(b)
+	if last := len(q.bufs) - 1; last >= 0 && cap(q.bufs[last])-len(q.bufs[last]) >= len(b) {
+		q.bufs[last] = append(q.bufs[last], b...)
+		return
+	}
+	buf := make([]byte, len(b), max(len(b), chunkSize))
+	copy(buf, b)
+	q.bufs = append(q.bufs, buf)
+}
+
+// consume drops the first n bytes, which have been written.
+func (q *outQueue) consume(n int) {
+	q.size -= n
+	for n > 0 && n >= len(q.bufs[0]) {
+		n -= len(q.bufs[0])
+		q.bufs[0] = nil
+		q.bufs = q.bufs[1:]
+	}
+	if n > 0 {
+		q.bufs[0] = q.bufs[0][n:]
+	}
+	if len(q.bufs) == 0 {
+		q.bufs = nil
+	}
+}
+
+func (q *outQueue) reset() { *q = outQueue{} }
+
+// HalfCloseableProtocol is a Protocol that can go on after one direction
+// of its connection is shut down (Twisted's IHalfCloseableProtocol).
+type HalfCloseableProtocol interface {
+	Protocol
+	// ReadConnectionLost is called, in place of the connection closing,
+	// when the peer has ended its stream; the protocol may go on writing
+	// and calls LoseConnection when it is done.
+	ReadConnectionLost()
+	// WriteConnectionLost is called when the writing half has been shut
+	// down after LoseWriteConnection.
+	WriteConnectionLost()
+}
+
+// causeError is an error of a kind (a sentinel) with its cause, matching
+// both with errors.Is.
+type causeError struct {
+	kind, cause error
+}
+
+func (e *causeError) Error() string   { return e.kind.Error() + ": " + e.cause.Error() }
+func (e *causeError) Unwrap() []error { return []error{e.kind, e.cause} }
+
+// lost returns the reason for an unclean close caused by err.
+func lost(err error) error { return &causeError{ErrConnectionLost, err} }

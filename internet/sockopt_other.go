@@ -1,0 +1,10 @@
+//go:build !linux
+
+package internet
+
+// reusePortBalances is false: SO_REUSEPORT does not balance connections
+// across sockets here (on the BSDs and macOS the last bound socket gets
+// them all), so a loop group has one acceptor that hands connections out.
+const reusePortBalances = false
+
+func setReusePort(fd int) error { return errNotSupported }
