@@ -2,4 +2,7 @@ module github.com/twistgo/twist
 
 go 1.26.0
 
-require golang.org/x/sys v0.49.0 // indirect
+require (
+	go.mongodb.org/mongo-driver/v2 v2.9.3 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)
