@@ -1,0 +1,65 @@
+// Package twistd is Twisted's twistd runner as a library: it runs a server
+// built by a plugin as a service, in the foreground or as a daemon, with a
+// pid file, a rotated log file or syslog, privilege dropping and an orderly
+// shutdown on SIGINT or SIGTERM.
+//
+// Plugins are compiled in. A package registers a ServiceMaker in its init
+// function, and any program that imports it and calls Main is a twistd that
+// runs it, the way Caddy takes its modules:
+//
+//	package main
+//
+//	import (
+//		"github.com/twistgo/twist/twistd"
+//		_ "example.com/myplugin"
+//	)
+//
+//	func main() { twistd.Main() }
+//
+// The command line is twistd [options] PLUGIN [plugin options]; run without a
+// plugin it lists them, and twistd PLUGIN --help prints a plugin's flags.
+// twistd's options are:
+//
+//	-n, --nodaemon      run in the foreground (the default is a daemon)
+//	--pidfile FILE      pid file, twistd.pid by default, "" for none
+//	-l, --logfile FILE  log file; "-" is standard error, the foreground default
+//	--log-format F      text (Twisted's line format) or json
+//	--log-rotate-length N, --log-daily, --log-max-rotated N
+//	                    rotation of the log file (1 MB and 10 files by default)
+//	--syslog, --prefix  log to syslog with a tag
+//	-u, --uid / -g, --gid
+//	                    user and group to switch to once the services have started
+//	--shutdown-timeout  how long to wait for the services to stop (30s)
+//
+// A daemon is this same program run again (Go has no safe fork) in a new
+// session with its standard streams on /dev/null; the first process waits
+// until the daemon reports on a pipe that its services have started, and
+// exits with status 0, or prints the daemon's error and exits with 1.
+//
+// The pid file is refused while the process it names lives (checked with
+// signal 0), replaced when stale, and removed at exit.
+//
+// Logging goes through log/slog: twistd installs its logger as
+// slog.Default, with a TextHandler whose lines read like Twisted's,
+//
+//	2026-11-21 10:00:00+0000 [PoetryFactory] sending 3003 bytes of poetry to 127.0.0.1:52144
+//
+// where the bracketed system is the "system" attribute (see System), or with
+// slog's JSONHandler for --log-format json. SIGHUP reopens the log file for
+// an external log rotator.
+//
+// On SIGINT or SIGTERM twistd logs "Received SIGTERM, shutting down.", stops
+// the services (a MultiService stops its children in the reverse order of
+// their start) and waits for them up to the shutdown timeout, logs
+// "Server Shut Down.", removes the pid file and exits with status 0. A second
+// signal during that wait exits at once with status 1.
+//
+// Switching user with -u and -g happens after the services have started, so
+// that they can bind privileged ports as root. The caveats: anything a
+// service opens later (files, Unix sockets) is opened as the new user; the
+// pid file and log file were created as root, so the pid file cannot be
+// removed at exit unless its directory lets the new user; and the log file
+// cannot be rotated or reopened unless the new user may write there. Since
+// Go 1.16 the change applies to every thread of the process on Linux.
+// Daemon mode, -u, -g and --syslog exist only on Unix systems.
+package twistd
