@@ -68,8 +68,12 @@ func (o *options) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.maxRotated, "log-max-rotated", DefaultMaxRotated, "number of rotated log files to keep; 0 keeps all")
 	fs.BoolVar(&o.syslog, "syslog", false, "log to syslog instead of a file")
 	fs.StringVar(&o.prefix, "prefix", "twisted", "syslog tag")
-	both("u", "uid", func(n string) { fs.StringVar(&o.uid, n, "", "user (name or id) to switch to once the services have started") })
-	both("g", "gid", func(n string) { fs.StringVar(&o.gid, n, "", "group (name or id) to switch to once the services have started") })
+	both("u", "uid", func(n string) {
+		fs.StringVar(&o.uid, n, "", "user (name or id) to switch to once the services have started")
+	})
+	both("g", "gid", func(n string) {
+		fs.StringVar(&o.gid, n, "", "group (name or id) to switch to once the services have started")
+	})
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "how long to wait for the services to stop")
 	fs.Usage = func() {
 		w := fs.Output()
