@@ -1,0 +1,22 @@
+// Package rpc calls functions across a connection with BSON messages: the
+// framed protocol of DESIGN.md ("RPC wire formats"), a Server with a
+// registry of ordinary Go functions, and a Go Client.
+//
+// Every frame is a 4-byte big-endian body length followed by one BSON
+// document (the framing is basic.Int32StringReceiver's):
+//
+//	{call: {funcname: "add", arguments: [1, 2]}, id: 7}
+//	{reply: 3, id: 7}
+//	{error: {message: "NoSuchFunction", detail: "no function named foo"}, id: 7}
+//	{info: {}}
+//
+// Calls with an id are answered as they finish, in any order; calls without
+// one are answered in the order they came; noreply calls are not answered.
+//
+// Functions are registered with Server.Register, which works out once, by
+// reflection, how to decode each argument into its Go parameter and how to
+// read the results. They run on the connection's loop, so a function that
+// would block must hand its work to threads.DeferToThread and return the
+// Deferred. Server.Dispatch is the transport-independent entry point that
+// other wire protocols (package rpc/mongowire) build on.
+package rpc

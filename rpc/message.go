@@ -1,0 +1,252 @@
+package rpc
+
+import (
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+)
+
+// The kinds of error, the message field of an error reply.
+const (
+	// NoSuchFunction: no function is registered under the name called.
+	NoSuchFunction = "NoSuchFunction"
+	// BadArguments: the arguments do not fit the function's parameters.
+	BadArguments = "BadArguments"
+	// HandlerError: the function returned an error or panicked.
+	HandlerError = "HandlerError"
+	// TooLarge: a message was longer than the receiver's limit.
+	TooLarge = "TooLarge"
+	// Timeout: the function did not answer within the call's time-out.
+	Timeout = "Timeout"
+	// BadMessage: a message was not a well-formed call or answer.
+	BadMessage = "BadMessage"
+)
+
+// Error is an error reply: Message names the kind of error (one of the
+// constants above) and Detail says what happened, for people.
+type Error struct {
+	Message string
+	Detail  string
+}
+
+// Error returns "rpc: Message: Detail".
+func (e *Error) Error() string {
+	if e.Detail == "" {
+		return "rpc: " + e.Message
+	}
+	return "rpc: " + e.Message + ": " + e.Detail
+}
+
+// Is reports whether target is an *Error of the same kind with no detail,
+// such as ErrNoSuchFunction, so that errors.Is matches a kind.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Detail == "" && t.Message == e.Message
+}
+
+// Sentinels matching each kind of error reply with errors.Is.
+var (
+	ErrNoSuchFunction = &Error{Message: NoSuchFunction}
+	ErrBadArguments   = &Error{Message: BadArguments}
+	ErrHandlerError   = &Error{Message: HandlerError}
+	ErrTooLarge       = &Error{Message: TooLarge}
+	ErrTimeout        = &Error{Message: Timeout}
+	ErrBadMessage     = &Error{Message: BadMessage}
+)
+
+func errorf(kind, format string, args ...any) *Error {
+	return &Error{Message: kind, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Kind tells what a Message is.
+type Kind int
+
+// The kinds of message.
+const (
+	// KindCall is a call: {call: {funcname, arguments}, id, noreply}.
+	KindCall Kind = iota + 1
+	// KindReply is a result: {reply: value, id}.
+	KindReply
+	// KindError is an error reply: {error: {message, detail}, id}.
+	KindError
+	// KindInfo is an introspection request or its answer: {info: {...}}.
+	KindInfo
+)
+
+// String returns the message's key: "call", "reply", "error" or "info".
+func (k Kind) String() string {
+	switch k {
+	case KindCall:
+		return "call"
+	case KindReply:
+		return "reply"
+	case KindError:
+		return "error"
+	case KindInfo:
+		return "info"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Message is one message of the framed protocol. Which fields are used
+// depends on Kind. A parsed Message's raw fields share the bytes it was
+// parsed from.
+type Message struct {
+	Kind Kind
+	// ID pairs a call with its answer; its zero value (Type 0) means no id.
+	// Any BSON value is allowed, and an answer carries its call's id as is.
+	ID bson.RawValue
+	// Func and Args are a call's function name and arguments.
+	Func string
+	Args bson.RawArray
+	// NoReply marks a call that gets no answer.
+	NoReply bool
+	// Value is a reply's result (BSON null for a function without one).
+	Value bson.RawValue
+	// Err is an error reply's error.
+	Err *Error
+	// Info is an info message's document: empty in a request.
+	Info bson.Raw
+}
+
+// emptyDoc is the BSON empty document.
+var emptyDoc = []byte{5, 0, 0, 0, 0}
+
+// AppendMessage appends m's BSON document to dst.
+func AppendMessage(dst []byte, m *Message) ([]byte, error) {
+	idx, dst := bsoncore.AppendDocumentStart(dst)
+	switch m.Kind {
+	case KindCall:
+		var cidx int32
+		cidx, dst = bsoncore.AppendDocumentElementStart(dst, "call")
+		dst = bsoncore.AppendStringElement(dst, "funcname", m.Func)
+		args := m.Args
+		if len(args) == 0 {
+			args = emptyDoc
+		}
+		dst = bsoncore.AppendArrayElement(dst, "arguments", args)
+		dst, _ = bsoncore.AppendDocumentEnd(dst, cidx)
+	case KindReply:
+		v := m.Value
+		if v.Type == 0 {
+			v.Type = bson.TypeNull
+		}
+		dst = bsoncore.AppendValueElement(dst, "reply", bsoncore.Value{Type: bsoncore.Type(v.Type), Data: v.Value})
+	case KindError:
+		e := m.Err
+		if e == nil {
+			return dst, errors.New("rpc: error message without an error")
+		}
+		var eidx int32
+		eidx, dst = bsoncore.AppendDocumentElementStart(dst, "error")
+		dst = bsoncore.AppendStringElement(dst, "message", e.Message)
+		dst = bsoncore.AppendStringElement(dst, "detail", e.Detail)
+		dst, _ = bsoncore.AppendDocumentEnd(dst, eidx)
+	case KindInfo:
+		info := []byte(m.Info)
+		if len(info) == 0 {
+			info = emptyDoc
+		}
+		dst = bsoncore.AppendDocumentElement(dst, "info", info)
+	default:
+		return dst, fmt.Errorf("rpc: cannot encode a message of kind %v", m.Kind)
+	}
+	dst = appendID(dst, m.ID)
+	if m.NoReply {
+		dst = bsoncore.AppendBooleanElement(dst, "noreply", true)
+	}
+	return bsoncore.AppendDocumentEnd(dst, idx)
+}
+
+func appendID(dst []byte, id bson.RawValue) []byte {
+	if id.Type == 0 {
+		return dst
+	}
+	return bsoncore.AppendValueElement(dst, "id", bsoncore.Value{Type: bsoncore.Type(id.Type), Data: id.Value})
+}
+
+// ParseMessage parses a BSON document into a Message. A malformed
+// document, or one that is not a message, gives an *Error of kind
+// BadMessage. The Message shares doc's bytes.
+func ParseMessage(doc []byte) (Message, error) {
+	var m Message
+	if err := bsoncore.Document(doc).Validate(); err != nil {
+		return m, errorf(BadMessage, "malformed BSON document: %v", err)
+	}
+	var body bsoncore.Value
+	rem := doc[4 : len(doc)-1]
+	for len(rem) > 0 {
+		el, r, ok := bsoncore.ReadElement(rem)
+		if !ok {
+			return m, errorf(BadMessage, "malformed BSON element")
+		}
+		rem = r
+		v := el.Value()
+		switch string(el.KeyBytes()) {
+		case "call":
+			m.Kind, body = KindCall, v
+		case "reply":
+			m.Kind, body = KindReply, v
+		case "error":
+			m.Kind, body = KindError, v
+		case "info":
+			m.Kind, body = KindInfo, v
+		case "id":
+			m.ID = bson.RawValue{Type: bson.Type(v.Type), Value: v.Data}
+		case "noreply":
+			m.NoReply = v.Type == bsoncore.TypeBoolean && v.Boolean()
+		}
+	}
+	switch m.Kind {
+	case KindCall:
+		return m, parseCall(&m, body)
+	case KindReply:
+		m.Value = bson.RawValue{Type: bson.Type(body.Type), Value: body.Data}
+	case KindError:
+		d, ok := body.DocumentOK()
+		if !ok {
+			return m, errorf(BadMessage, "error is %v, not a document", body.Type)
+		}
+		m.Err = &Error{Message: stringField(d, "message"), Detail: stringField(d, "detail")}
+	case KindInfo:
+		d, ok := body.DocumentOK()
+		if !ok {
+			return m, errorf(BadMessage, "info is %v, not a document", body.Type)
+		}
+		m.Info = bson.Raw(d)
+	default:
+		return m, errorf(BadMessage, "no call, reply, error or info in the message")
+	}
+	return m, nil
+}
+
+func parseCall(m *Message, body bsoncore.Value) error {
+	d, ok := body.DocumentOK()
+	if !ok {
+		return errorf(BadMessage, "call is %v, not a document", body.Type)
+	}
+	name, err := d.LookupErr("funcname")
+	if err != nil {
+		return errorf(BadMessage, "call without funcname")
+	}
+	if m.Func, ok = name.StringValueOK(); !ok {
+		return errorf(BadMessage, "funcname is %v, not a string", name.Type)
+	}
+	args, err := d.LookupErr("arguments")
+	if err != nil || args.Type == bsoncore.TypeNull {
+		return nil // no arguments
+	}
+	a, ok := args.ArrayOK()
+	if !ok {
+		return errorf(BadMessage, "arguments is %v, not an array", args.Type)
+	}
+	m.Args = bson.RawArray(a)
+	return nil
+}
+
+func stringField(d bsoncore.Document, key string) string {
+	s, _ := d.Lookup(key).StringValueOK()
+	return s
+}

@@ -1,0 +1,140 @@
+package rpc
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"reflect"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// param is the plan for one parameter: its type and the decoder from a BSON
+// value into it, chosen once by type when the function is registered.
+type param struct {
+	typ    reflect.Type
+	decode func(v bson.RawValue) (reflect.Value, error)
+}
+
+var (
+	rawValueType = reflect.TypeFor[bson.RawValue]()
+	rawType      = reflect.TypeFor[bson.Raw]()
+	bytesType    = reflect.TypeFor[[]byte]()
+)
+
+func paramFor(t reflect.Type) param {
+	p := param{typ: t}
+	switch {
+	case t == rawValueType:
+		p.decode = func(v bson.RawValue) (reflect.Value, error) {
+			// The value outlives the message's buffer in asynchronous calls.
+			v.Value = bytes.Clone(v.Value)
+			return reflect.ValueOf(v), nil
+		}
+		return p
+	case t == bytesType:
+		p.decode = func(v bson.RawValue) (reflect.Value, error) {
+			if v.Type == bson.TypeNull {
+				return reflect.Zero(t), nil
+			}
+			_, b, ok := v.BinaryOK()
+			if !ok {
+				return reflect.Value{}, mismatch(v, t)
+			}
+			return reflect.ValueOf(bytes.Clone(b)), nil
+		}
+		return p
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		p.decode = func(v bson.RawValue) (reflect.Value, error) {
+			n, ok := integer(v)
+			if !ok {
+				return reflect.Value{}, mismatch(v, t)
+			}
+			if t.OverflowInt(n) {
+				return reflect.Value{}, fmt.Errorf("%d overflows %v", n, t)
+			}
+			if t.Kind() == reflect.Int && t.PkgPath() == "" {
+				return reflect.ValueOf(int(n)), nil
+			}
+			r := reflect.New(t).Elem()
+			r.SetInt(n)
+			return r, nil
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		p.decode = func(v bson.RawValue) (reflect.Value, error) {
+			n, ok := integer(v)
+			if !ok {
+				return reflect.Value{}, mismatch(v, t)
+			}
+			if n < 0 || t.OverflowUint(uint64(n)) {
+				return reflect.Value{}, fmt.Errorf("%d overflows %v", n, t)
+			}
+			r := reflect.New(t).Elem()
+			r.SetUint(uint64(n))
+			return r, nil
+		}
+	case reflect.Float32, reflect.Float64:
+		p.decode = func(v bson.RawValue) (reflect.Value, error) {
+			if !v.IsNumber() || v.Type == bson.TypeDecimal128 {
+				return reflect.Value{}, mismatch(v, t)
+			}
+			r := reflect.New(t).Elem()
+			r.SetFloat(v.AsFloat64())
+			return r, nil
+		}
+	case reflect.String:
+		p.decode = func(v bson.RawValue) (reflect.Value, error) {
+			s, ok := v.StringValueOK()
+			if !ok {
+				return reflect.Value{}, mismatch(v, t)
+			}
+			if t.PkgPath() == "" {
+				return reflect.ValueOf(s), nil
+			}
+			return reflect.ValueOf(s).Convert(t), nil
+		}
+	case reflect.Bool:
+		p.decode = func(v bson.RawValue) (reflect.Value, error) {
+			b, ok := v.BooleanOK()
+			if !ok {
+				return reflect.Value{}, mismatch(v, t)
+			}
+			return reflect.ValueOf(b).Convert(t), nil
+		}
+	default:
+		// Structs, maps, slices, pointers, interfaces and the bson types
+		// go through the bson package's own decoders.
+		p.decode = func(v bson.RawValue) (reflect.Value, error) {
+			r := reflect.New(t)
+			if err := bson.UnmarshalValue(v.Type, v.Value, r.Interface()); err != nil {
+				return reflect.Value{}, fmt.Errorf("cannot decode %v into %v: %v", v.Type, t, err)
+			}
+			return r.Elem(), nil
+		}
+	}
+	return p
+}
+
+// integer returns v as an int64 if it is a BSON integer or a double with an
+// integral value.
+func integer(v bson.RawValue) (int64, bool) {
+	switch v.Type {
+	case bson.TypeInt32:
+		return int64(v.Int32()), true
+	case bson.TypeInt64:
+		return v.Int64(), true
+	case bson.TypeDouble:
+		f := v.Double()
+		if f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
+			return 0, false
+		}
+		return int64(f), true
+	}
+	return 0, false
+}
+
+func mismatch(v bson.RawValue, t reflect.Type) error {
+	return fmt.Errorf("want %v, got BSON %v %s", t, v.Type, v.String())
+}

@@ -1,0 +1,365 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/twistgo/twist/clock"
+	"github.com/twistgo/twist/deferred"
+)
+
+// DefaultMaxMessageSize is the longest message body a server or client
+// accepts unless told otherwise: 16 MiB, MongoDB's limit.
+const DefaultMaxMessageSize = 16 << 20
+
+// DefaultMaxPending is how many answers to calls without an id a connection
+// holds back, waiting for an earlier call to finish, before it stops reading.
+const DefaultMaxPending = 1024
+
+// Server holds a registry of functions and serves them: over the framed
+// protocol with Factory, or over any other transport with Dispatch.
+//
+// Register functions before serving: the registry is read without locks by
+// every connection, on every loop.
+type Server struct {
+	name       string
+	version    string
+	maxSize    int
+	maxPending int
+	timeout    time.Duration
+	clock      clock.Clock
+	logger     *slog.Logger
+	funcs      map[string]*function
+}
+
+// A ServerOption configures a Server.
+type ServerOption func(*Server)
+
+// WithName sets the name and version the server gives in its info.
+func WithName(name, version string) ServerOption {
+	return func(s *Server) { s.name, s.version = name, version }
+}
+
+// WithMaxMessageSize sets the longest message body accepted, in bytes.
+func WithMaxMessageSize(n int) ServerOption { return func(s *Server) { s.maxSize = n } }
+
+// WithMaxPending sets how many answers without an id a connection holds
+// back before it pauses reading (see DefaultMaxPending).
+func WithMaxPending(n int) ServerOption { return func(s *Server) { s.maxPending = n } }
+
+// WithCallTimeout fails calls that have not finished after d with a Timeout
+// error. Zero, the default, means no limit.
+func WithCallTimeout(d time.Duration) ServerOption { return func(s *Server) { s.timeout = d } }
+
+// WithClock sets the clock that times calls out, instead of the loop of
+// each connection: for tests with a fake clock.
+func WithClock(c clock.Clock) ServerOption { return func(s *Server) { s.clock = c } }
+
+// WithLogger sets the logger of connection errors; the default is
+// slog.Default().
+func WithLogger(l *slog.Logger) ServerOption { return func(s *Server) { s.logger = l } }
+
+// NewServer returns a Server with no functions.
+func NewServer(opts ...ServerOption) *Server {
+	s := &Server{
+		name:       "twist-rpc",
+		maxSize:    DefaultMaxMessageSize,
+		maxPending: DefaultMaxPending,
+		funcs:      make(map[string]*function),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	return s
+}
+
+// function is a registered function and its plan: how to decode each
+// argument and how to read its results, worked out once by Register.
+type function struct {
+	name    string
+	fn      reflect.Value
+	withCtx bool
+	params  []param
+	results resultShape
+}
+
+// resultShape is what a function returns.
+type resultShape int
+
+const (
+	resNone      resultShape = iota // ()
+	resValue                        // (T)
+	resValueErr                     // (T, error)
+	resErr                          // (error)
+	resDeferred                     // (*deferred.Deferred)
+	resDeferredE                    // (*deferred.Deferred, error)
+)
+
+var (
+	ctxType      = reflect.TypeFor[context.Context]()
+	errType      = reflect.TypeFor[error]()
+	deferredType = reflect.TypeFor[*deferred.Deferred]()
+)
+
+// Register makes fn callable as name. fn is a function whose parameters are
+// decoded from the call's arguments, after an optional leading
+// context.Context (the connection's: cancelled when it is lost), and whose
+// results are (), (T), (T, error), (error), (*deferred.Deferred) or
+// (*deferred.Deferred, error). A Deferred result is waited for, and its
+// result is the reply.
+//
+// Functions run on the connection's loop and must not block it: a function
+// that blocks runs its work with threads.DeferToThread and returns that
+// Deferred.
+func (s *Server) Register(name string, fn any) error {
+	v := reflect.ValueOf(fn)
+	if v.Kind() != reflect.Func || v.IsNil() {
+		return fmt.Errorf("rpc: Register(%q): %T is not a function", name, fn)
+	}
+	f, err := plan(name, v)
+	if err != nil {
+		return err
+	}
+	if _, dup := s.funcs[name]; dup {
+		return fmt.Errorf("rpc: Register(%q): a function is registered under that name", name)
+	}
+	s.funcs[name] = f
+	return nil
+}
+
+// RegisterObject registers the exported methods of obj as prefix.method,
+// the method's name with its first letter lowercased (Get on prefix
+// "poetry" is "poetry.get"). Methods that Register refuses are skipped; it
+// fails if none is left.
+func (s *Server) RegisterObject(prefix string, obj any) error {
+	v := reflect.ValueOf(obj)
+	n := 0
+	for i := range v.NumMethod() {
+		m := v.Type().Method(i)
+		r, size := utf8.DecodeRuneInString(m.Name)
+		name := prefix + "." + string(unicode.ToLower(r)) + m.Name[size:]
+		f, err := plan(name, v.Method(i))
+		if err != nil {
+			continue
+		}
+		if _, dup := s.funcs[name]; dup {
+			return fmt.Errorf("rpc: RegisterObject: a function is registered under %q", name)
+		}
+		s.funcs[name] = f
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("rpc: RegisterObject(%q): %T has no method that can be registered", prefix, obj)
+	}
+	return nil
+}
+
+func plan(name string, v reflect.Value) (*function, error) {
+	t := v.Type()
+	if t.IsVariadic() {
+		return nil, fmt.Errorf("rpc: Register(%q): variadic functions are not supported", name)
+	}
+	f := &function{name: name, fn: v}
+	first := 0
+	if t.NumIn() > 0 && t.In(0) == ctxType {
+		f.withCtx, first = true, 1
+	}
+	for i := first; i < t.NumIn(); i++ {
+		f.params = append(f.params, paramFor(t.In(i)))
+	}
+	switch {
+	case t.NumOut() == 0:
+		f.results = resNone
+	case t.NumOut() == 1 && t.Out(0) == deferredType:
+		f.results = resDeferred
+	case t.NumOut() == 1 && t.Out(0) == errType:
+		f.results = resErr
+	case t.NumOut() == 1:
+		f.results = resValue
+	case t.NumOut() == 2 && t.Out(1) == errType && t.Out(0) == deferredType:
+		f.results = resDeferredE
+	case t.NumOut() == 2 && t.Out(1) == errType:
+		f.results = resValueErr
+	default:
+		return nil, fmt.Errorf("rpc: Register(%q): results %v: want (), (T), (T, error), (error) or a *deferred.Deferred", name, t)
+	}
+	return f, nil
+}
+
+// Dispatch calls the function registered as name with args, on the
+// caller's loop: it is the entry point of every transport. It returns a
+// Deferred that fires with the function's result (nil for a function
+// without one) or fails with an *Error: NoSuchFunction, BadArguments,
+// HandlerError (the function's error, or a panic, never a crash) or
+// Timeout.
+//
+// args may be reused once Dispatch returns: the arguments are decoded
+// before it does. ctx is given to functions that take one. clk times the
+// call out when the server has a call time-out (WithClock overrides it);
+// nil means no time-out.
+func (s *Server) Dispatch(ctx context.Context, clk clock.Clock, name string, args bson.RawArray) *deferred.Deferred {
+	f := s.funcs[name]
+	if f == nil {
+		return deferred.Fail(errorf(NoSuchFunction, "no function named %s", name))
+	}
+	d := f.call(ctx, args)
+	if s.clock != nil {
+		clk = s.clock
+	}
+	if d.Called() || s.timeout <= 0 || clk == nil {
+		return d
+	}
+	return d.AddTimeout(s.timeout, clk, func(result any, timeout time.Duration) (any, error) {
+		if fl, ok := result.(*deferred.Failure); ok && !errors.Is(fl, deferred.ErrCancelled) {
+			return nil, fl
+		}
+		return nil, errorf(Timeout, "%s did not answer within %v", name, timeout)
+	})
+}
+
+// call decodes args with f's plan, calls f and turns what it returns into a
+// Deferred of the result or of an *Error.
+func (f *function) call(ctx context.Context, args bson.RawArray) (d *deferred.Deferred) {
+	in, err := f.decode(ctx, args)
+	if err != nil {
+		return deferred.Fail(err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			d = deferred.Fail(errorf(HandlerError, "%s: panic: %v", f.name, r))
+		}
+	}()
+	out := f.fn.Call(in)
+	switch f.results {
+	case resNone:
+		return deferred.Succeed(nil)
+	case resValue:
+		return deferred.Succeed(out[0].Interface())
+	case resErr, resValueErr, resDeferredE:
+		if e := out[len(out)-1]; !e.IsNil() {
+			return deferred.Fail(f.handlerError(e.Interface().(error)))
+		}
+		if f.results == resErr {
+			return deferred.Succeed(nil)
+		}
+		if f.results == resValueErr {
+			return deferred.Succeed(out[0].Interface())
+		}
+	}
+	inner, _ := out[0].Interface().(*deferred.Deferred)
+	if inner == nil {
+		return deferred.Fail(errorf(HandlerError, "%s returned a nil Deferred", f.name))
+	}
+	return inner.AddErrback(func(fl *deferred.Failure) (any, error) {
+		return nil, f.handlerError(fl.Value())
+	})
+}
+
+// handlerError makes err an *Error: an *Error is kept, so that functions
+// can answer BadArguments themselves; anything else is a HandlerError.
+func (f *function) handlerError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var p *deferred.PanicError
+	if errors.As(err, &p) {
+		return errorf(HandlerError, "%s: panic: %v", f.name, p.Value)
+	}
+	return errorf(HandlerError, "%s", err.Error())
+}
+
+func (f *function) decode(ctx context.Context, args bson.RawArray) ([]reflect.Value, error) {
+	n := len(f.params)
+	in := make([]reflect.Value, 0, n+1)
+	if f.withCtx {
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		in = append(in, reflect.ValueOf(&ctx).Elem())
+	}
+	i := 0
+	if len(args) > 0 {
+		rem := args[4 : len(args)-1]
+		for len(rem) > 0 {
+			el, r, ok := bsoncore.ReadElement(rem)
+			if !ok {
+				return nil, errorf(BadArguments, "malformed argument array")
+			}
+			rem = r
+			if i < n {
+				v := el.Value()
+				a, err := f.params[i].decode(bson.RawValue{Type: bson.Type(v.Type), Value: v.Data})
+				if err != nil {
+					return nil, errorf(BadArguments, "%s: argument %d: %v", f.name, i+1, err)
+				}
+				in = append(in, a)
+			}
+			i++
+		}
+	}
+	if i != n {
+		return nil, errorf(BadArguments, "%s takes %d argument%s (%s), got %d", f.name, n, plural(n), f.signature(), i)
+	}
+	return in, nil
+}
+
+func (f *function) signature() string {
+	names := make([]string, len(f.params))
+	for i, p := range f.params {
+		names[i] = p.typ.String()
+	}
+	return strings.Join(names, ", ")
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// FunctionInfo describes a registered function.
+type FunctionInfo struct {
+	Name string `bson:"name"`
+	// Arity is the number of arguments it takes.
+	Arity int `bson:"arity"`
+	// Params are the Go types of its parameters, for people.
+	Params []string `bson:"params"`
+}
+
+// Info is what the server says about itself in answer to an info request.
+type Info struct {
+	Name           string         `bson:"name"`
+	Version        string         `bson:"version"`
+	MaxMessageSize int            `bson:"maxMessageSize"`
+	Functions      []FunctionInfo `bson:"functions"`
+}
+
+// Info describes the server and its functions, sorted by name.
+func (s *Server) Info() Info {
+	info := Info{Name: s.name, Version: s.version, MaxMessageSize: s.maxSize, Functions: []FunctionInfo{}}
+	for _, f := range s.funcs {
+		params := make([]string, len(f.params))
+		for i, p := range f.params {
+			params[i] = p.typ.String()
+		}
+		info.Functions = append(info.Functions, FunctionInfo{Name: f.name, Arity: len(f.params), Params: params})
+	}
+	slices.SortFunc(info.Functions, func(a, b FunctionInfo) int { return strings.Compare(a.Name, b.Name) })
+	return info
+}
