@@ -1,0 +1,214 @@
+package service
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"reflect"
+
+	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/reactor"
+)
+
+// A StreamServer is a service that listens on a stream socket while it runs
+// (Twisted's TCPServer and UNIXServer): StartService listens, StopService
+// stops listening. Connections already accepted are not closed by stopping.
+// Make one with TCPServer or UnixServer.
+type StreamServer struct {
+	Base
+	kind    string // "TCP" or "Unix", for the log
+	factory internet.Factory
+	listen  func() (*internet.Port, error)
+	port    *internet.Port
+}
+
+// TCPServer returns a service that listens for TCP connections on addr
+// ("host:port"; port 0 lets the system choose, see Addr) on loop, serving
+// them with f: Twisted's TCPServer.
+func TCPServer(loop *reactor.Reactor, addr string, f internet.Factory, opts ...internet.ListenOption) *StreamServer {
+	return &StreamServer{kind: "TCP", factory: f, listen: func() (*internet.Port, error) {
+		return internet.ListenTCP(loop, addr, f, opts...)
+	}}
+}
+
+// UnixServer returns a service that listens for connections on the Unix
+// socket at path on loop, serving them with f: Twisted's UNIXServer.
+func UnixServer(loop *reactor.Reactor, path string, f internet.Factory, opts ...internet.ListenOption) *StreamServer {
+	return &StreamServer{kind: "Unix", factory: f, listen: func() (*internet.Port, error) {
+		return internet.ListenUnix(loop, path, f, opts...)
+	}}
+}
+
+// StartService starts listening, and logs it as Twisted does:
+// "EchoFactory starting on 8000".
+func (s *StreamServer) StartService() error {
+	port, err := s.listen()
+	if err != nil {
+		return err
+	}
+	s.port = port
+	slog.Default().Info(fmt.Sprintf("%s starting on %s", typeName(s.factory), portString(port.Addr())))
+	return s.Base.StartService()
+}
+
+// StopService stops listening and logs "(TCP Port 8000 Closed)". The
+// Deferred has fired: closing a listening socket does not wait.
+func (s *StreamServer) StopService() *deferred.Deferred {
+	s.Base.StopService()
+	if s.port == nil {
+		return nil
+	}
+	port := s.port
+	s.port = nil
+	d := port.StopListening()
+	slog.Default().Info(fmt.Sprintf("(%s Port %s Closed)", s.kind, portString(port.Addr())))
+	return d
+}
+
+// Addr returns the address the server listens on, with the port the system
+// chose; nil while it is not listening.
+func (s *StreamServer) Addr() net.Addr {
+	if s.port == nil {
+		return nil
+	}
+	return s.port.Addr()
+}
+
+// UDPServerService is a service that has a UDP port open while it runs
+// (Twisted's UDPServer). Make one with UDPServer.
+type UDPServerService struct {
+	Base
+	loop  *reactor.Reactor
+	addr  string
+	proto internet.DatagramProtocol
+	opts  []internet.UDPOption
+	port  *internet.UDPPort
+}
+
+// UDPServer returns a service that opens a UDP port bound to addr on loop
+// and hands its datagrams to p: Twisted's UDPServer.
+func UDPServer(loop *reactor.Reactor, addr string, p internet.DatagramProtocol, opts ...internet.UDPOption) *UDPServerService {
+	return &UDPServerService{loop: loop, addr: addr, proto: p, opts: opts}
+}
+
+// StartService opens the port.
+func (s *UDPServerService) StartService() error {
+	port, err := internet.ListenUDP(s.loop, s.addr, s.proto, s.opts...)
+	if err != nil {
+		return err
+	}
+	s.port = port
+	slog.Default().Info(fmt.Sprintf("%s starting on %s", typeName(s.proto), portString(port.LocalAddr())))
+	return s.Base.StartService()
+}
+
+// StopService closes the port; the Deferred has fired.
+func (s *UDPServerService) StopService() *deferred.Deferred {
+	s.Base.StopService()
+	if s.port == nil {
+		return nil
+	}
+	port := s.port
+	s.port = nil
+	d := port.StopListening()
+	slog.Default().Info(fmt.Sprintf("(UDP Port %s Closed)", portString(port.LocalAddr())))
+	return d
+}
+
+// Addr returns the address the port is bound to; nil while it is closed.
+func (s *UDPServerService) Addr() net.Addr {
+	if s.port == nil {
+		return nil
+	}
+	return s.port.LocalAddr()
+}
+
+// A ClientService is a service that keeps a client connection while it runs
+// (Twisted's TCPClient and UNIXClient): StartService connects, StopService
+// disconnects. Reconnecting is the factory's business: with an
+// *internet.ReconnectingClientFactory the client comes back after each loss
+// until the service stops. Make one with TCPClient or UnixClient.
+type ClientService struct {
+	Base
+	factory   internet.ClientFactory
+	connect   func() *internet.Connector
+	connector *internet.Connector
+}
+
+// stopTrying is implemented by factories that retry, such as
+// ReconnectingClientFactory: a stopping service tells them to give up.
+type stopTrying interface{ StopTrying() }
+
+// resetDelay is the other half: a restarted service lets them retry again.
+type resetDelay interface{ ResetDelay() }
+
+// TCPClient returns a service that connects to addr on loop with f:
+// Twisted's TCPClient.
+func TCPClient(loop *reactor.Reactor, addr string, f internet.ClientFactory, opts ...internet.ConnectOption) *ClientService {
+	return &ClientService{factory: f, connect: func() *internet.Connector {
+		return internet.ConnectTCP(loop, addr, f, opts...)
+	}}
+}
+
+// UnixClient returns a service that connects to the Unix socket at path on
+// loop with f: Twisted's UNIXClient.
+func UnixClient(loop *reactor.Reactor, path string, f internet.ClientFactory, opts ...internet.ConnectOption) *ClientService {
+	return &ClientService{factory: f, connect: func() *internet.Connector {
+		return internet.ConnectUnix(loop, path, f, opts...)
+	}}
+}
+
+// StartService starts connecting. A connection that fails is reported to
+// the factory, not here.
+func (c *ClientService) StartService() error {
+	if r, ok := c.factory.(resetDelay); ok {
+		r.ResetDelay()
+	}
+	c.connector = c.connect()
+	return c.Base.StartService()
+}
+
+// StopService stops a reconnecting factory from retrying, then stops
+// connecting or closes the connection. It returns nil, as Twisted's does:
+// the connection closes on its own after that.
+func (c *ClientService) StopService() *deferred.Deferred {
+	c.Base.StopService()
+	if c.connector == nil {
+		return nil
+	}
+	if s, ok := c.factory.(stopTrying); ok {
+		s.StopTrying()
+	}
+	c.connector.Disconnect()
+	c.connector = nil
+	return nil
+}
+
+// Connector returns the connector while the service runs, and nil otherwise.
+func (c *ClientService) Connector() *internet.Connector { return c.connector }
+
+// typeName names v's type without package or pointer, as Twisted's log
+// names a factory by its class.
+func typeName(v any) string {
+	t := reflect.TypeOf(v)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Name() == "" {
+		return fmt.Sprintf("%T", v)
+	}
+	return t.Name()
+}
+
+// portString is how Twisted's log shows a port: the TCP or UDP port number,
+// or the socket path.
+func portString(a net.Addr) string {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return fmt.Sprint(a.Port)
+	case *net.UDPAddr:
+		return fmt.Sprint(a.Port)
+	}
+	return a.String()
+}
