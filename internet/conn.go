@@ -101,8 +101,9 @@ func (c *Conn) Loop() *reactor.Reactor { return c.loop }
 func (c *Conn) Protocol() Protocol { return c.proto }
 
 // LocalAddr returns the socket's local address, a *net.TCPAddr or a
-// *net.UnixAddr. It is looked up on the first call, so call it before the
-// connection closes if it will be needed after.
+// *net.UnixAddr. The connections of a port bound to a wildcard address
+// (0.0.0.0, ::) look theirs up on the first call, and have none if that
+// comes after the connection closed.
 func (c *Conn) LocalAddr() net.Addr {
 	if c.local == nil && c.state&stClosed == 0 {
 		c.local = sysLocalAddr(c.fd)

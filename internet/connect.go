@@ -278,6 +278,7 @@ func (c *Connector) connected(fd int, remote net.Addr) {
 		_ = sysSetNoDelay(fd, true)
 	}
 	conn := newConn(c.loop, fd, remote, &c.cfg.lim)
+	conn.local = sysLocalAddr(fd)
 	conn.lost = c.lost
 	c.conn = conn
 	p := c.factory.BuildProtocol(remote)

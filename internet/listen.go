@@ -200,7 +200,17 @@ func (p *Port) serve(loop *reactor.Reactor, fd int, addr net.Addr) {
 		_ = sysSetNoDelay(fd, true)
 	}
 	c = newConn(loop, fd, addr, p.lim)
+	if !isWildcard(p.addr) {
+		c.local = p.addr // shared: a lookup and an address less per connection
+	}
 	c.start(proto)
+}
+
+// isWildcard reports whether a is a TCP address that stands for every
+// interface, so that it says nothing of a connection's own local address.
+func isWildcard(a net.Addr) bool {
+	t, ok := a.(*net.TCPAddr)
+	return ok && (t.IP == nil || t.IP.IsUnspecified())
 }
 
 // DoWrite is never called: a port watches only for reading.
