@@ -265,6 +265,9 @@ func (f *function) call(ctx context.Context, args bson.RawArray) (d *deferred.De
 		return deferred.Fail(errorf(HandlerError, "%s returned a nil Deferred", f.name))
 	}
 	return inner.AddErrback(func(fl *deferred.Failure) (any, error) {
+		if errors.Is(fl, deferred.ErrCancelled) {
+			return nil, fl // for Dispatch's time-out to recognise
+		}
 		return nil, f.handlerError(fl.Value())
 	})
 }
