@@ -1,0 +1,343 @@
+package mongowire
+
+import (
+	"errors"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/rpc"
+)
+
+// The name of the one database and the one collection the server shows, and
+// of the collection the older RPC style queries.
+const (
+	databaseName   = "rpc"
+	collectionName = "rpc"
+)
+
+// queryFailure is the OP_REPLY responseFlags bit of a failed query.
+const queryFailure = 1 << 1
+
+// CodeNamespaceNotFound is MongoDB's code for an OP_QUERY on a collection
+// other than <db>.rpc or <db>.$cmd (codeName NamespaceNotFound).
+const CodeNamespaceNotFound = 26
+
+// A builtin answers one command; name is the command's name, arg the value
+// of its first key.
+type builtin func(c *conn, req *request, name string, arg bson.RawValue)
+
+// builtins are the commands drivers and mongosh send on their own. They take
+// precedence over functions of the same name.
+var builtins = map[string]builtin{
+	"hello":           (*conn).hello,
+	"isMaster":        (*conn).hello,
+	"ismaster":        (*conn).hello,
+	"ping":            (*conn).ok,
+	"endSessions":     (*conn).ok,
+	"buildInfo":       (*conn).buildInfo,
+	"buildinfo":       (*conn).buildInfo,
+	"getParameter":    (*conn).getParameter,
+	"getLog":          (*conn).getLog,
+	"listDatabases":   (*conn).listDatabases,
+	"listCollections": (*conn).listCollections,
+	"aggregate":       (*conn).aggregate,
+	"find":            (*conn).find,
+}
+
+// okReply is the reply of a command that succeeds with nothing to say.
+var okReply = bson.D{{Key: "ok", Value: 1.0}}
+
+// ignore handles a failure nobody waits for.
+func ignore(*deferred.Failure) (any, error) { return nil, nil }
+
+// emptyArray is the argument list of a call without arguments.
+var emptyArray = func() bson.RawArray {
+	b, err := bson.Marshal(bson.D{})
+	if err != nil {
+		panic(err)
+	}
+	return bson.RawArray(b)
+}()
+
+// handle answers one request.
+func (c *conn) handle(req *request) {
+	if req.to.opCode == opQuery && !strings.HasSuffix(req.collection, ".$cmd") {
+		c.query(req)
+		return
+	}
+	first, err := req.cmd.IndexErr(0)
+	if err != nil {
+		c.reply(req.to, 0, commandError("no command in an empty document", CodeCommandNotFound, "CommandNotFound"))
+		return
+	}
+	name := first.Key()
+	if b, ok := builtins[name]; ok {
+		b(c, req, name, first.Value())
+		return
+	}
+	c.call(req, name, first.Value())
+}
+
+// call calls a function: arg, the value of the command's first key, is the
+// argument array, or the only argument if it is not an array. A call that
+// fails with NoSuchFunction at once, before any function ran, names no
+// registered function: it is an unknown command, CommandNotFound.
+func (c *conn) call(req *request, name string, arg bson.RawValue) {
+	to := req.to
+	args, ok := arg.ArrayOK()
+	if !ok {
+		b, err := bson.Marshal(bson.D{{Key: "0", Value: arg}})
+		if err != nil {
+			c.reply(to, 0, errorDoc(&rpc.Error{Message: rpc.BadArguments, Detail: err.Error()}))
+			return
+		}
+		args = bson.RawArray(b)
+	}
+	d := c.s.d.Dispatch(c.ctx, c.clk, name, args)
+	if _, err := d.Result(); d.Called() && errors.Is(err, rpc.ErrNoSuchFunction) {
+		d.AddErrback(ignore)
+		c.reply(to, 0, commandError("no such command: '"+name+"'", CodeCommandNotFound, "CommandNotFound"))
+		return
+	}
+	d.AddCallbacks(func(v any) (any, error) {
+		c.reply(to, 0, bson.D{{Key: "reply", Value: v}, {Key: "ok", Value: 1.0}})
+		return nil, nil
+	}, func(f *deferred.Failure) (any, error) {
+		c.reply(to, 0, errorDoc(f))
+		return nil, nil
+	})
+}
+
+// oldStyleCall calls the function that filter, {funcname: name, argstr:
+// [args, kwargs]}, names, and returns a Deferred that fires with the
+// document of the older RPC style: {$result: value} or {$error: {message,
+// detail}}. It never fails. Keyword arguments must be empty, as functions
+// take positional arguments only; argstr may be left out, or hold the
+// positional arguments alone.
+func (c *conn) oldStyleCall(filter bson.Raw) *deferred.Deferred {
+	name, args, err := oldStyleArgs(filter)
+	if err != nil {
+		return deferred.Succeed(oldStyleError(err))
+	}
+	return c.s.d.Dispatch(c.ctx, c.clk, name, args).AddCallbacks(func(v any) (any, error) {
+		return bson.D{{Key: "$result", Value: v}}, nil
+	}, func(f *deferred.Failure) (any, error) {
+		return oldStyleError(f), nil
+	})
+}
+
+// oldStyleArgs reads the function name and positional arguments of an
+// older-style query.
+func oldStyleArgs(filter bson.Raw) (string, bson.RawArray, error) {
+	bad := func(detail string) (string, bson.RawArray, error) {
+		return "", nil, &rpc.Error{Message: rpc.BadArguments, Detail: detail}
+	}
+	name, ok := filter.Lookup("funcname").StringValueOK()
+	if !ok {
+		return bad("the query has no funcname string")
+	}
+	v, err := filter.LookupErr("argstr")
+	if err != nil {
+		return name, emptyArray, nil
+	}
+	argstr, ok := v.ArrayOK()
+	if !ok {
+		return bad("argstr is not an array [args, kwargs]")
+	}
+	vals, err := argstr.Values()
+	if err != nil || len(vals) > 2 {
+		return bad("argstr is not an array [args, kwargs]")
+	}
+	args := emptyArray
+	if len(vals) > 0 {
+		if args, ok = vals[0].ArrayOK(); !ok {
+			return bad("the positional arguments are not an array")
+		}
+	}
+	if len(vals) == 2 {
+		kwargs, ok := vals[1].DocumentOK()
+		if !ok {
+			return bad("the keyword arguments are not a document")
+		}
+		if _, err := kwargs.IndexErr(0); err == nil {
+			return bad("keyword arguments are not supported")
+		}
+	}
+	return name, args, nil
+}
+
+// query answers an OP_QUERY on a collection: <db>.rpc is the older RPC
+// style; any other collection does not exist.
+func (c *conn) query(req *request) {
+	to := req.to
+	if _, coll, _ := strings.Cut(req.collection, "."); coll != collectionName {
+		c.reply(to, queryFailure, bson.D{
+			{Key: "$err", Value: "no collection " + req.collection + ": functions are called through <db>." + collectionName},
+			{Key: "code", Value: int32(CodeNamespaceNotFound)},
+		})
+		return
+	}
+	c.oldStyleCall(req.cmd).AddCallback(func(doc any) (any, error) {
+		c.reply(to, 0, doc)
+		return nil, nil
+	})
+}
+
+// database returns the database a command is for: its $db, or the database
+// of an OP_QUERY's collection.
+func (req *request) database() string {
+	if req.to.opCode == opQuery {
+		db, _, _ := strings.Cut(req.collection, ".")
+		return db
+	}
+	if db, ok := req.cmd.Lookup("$db").StringValueOK(); ok {
+		return db
+	}
+	return "test"
+}
+
+// hello answers the handshake, hello or isMaster, as a standalone writable
+// server without compression or streaming monitoring, in the shape all
+// current drivers accept.
+func (c *conn) hello(req *request, name string, _ bson.RawValue) {
+	primary := "ismaster"
+	if name == "hello" {
+		primary = "isWritablePrimary"
+	}
+	d := make(bson.D, 0, 13)
+	d = append(d, bson.E{Key: primary, Value: true})
+	if helloOk, _ := req.cmd.Lookup("helloOk").BooleanOK(); helloOk {
+		d = append(d, bson.E{Key: "helloOk", Value: true})
+	}
+	d = append(d,
+		bson.E{Key: "maxBsonObjectSize", Value: int32(maxBSONObjectSize)},
+		bson.E{Key: "maxMessageSizeBytes", Value: c.s.maxMessageSize},
+		bson.E{Key: "maxWriteBatchSize", Value: int32(100_000)},
+		bson.E{Key: "localTime", Value: bson.NewDateTimeFromTime(c.s.now())},
+		bson.E{Key: "logicalSessionTimeoutMinutes", Value: int32(30)},
+		bson.E{Key: "connectionId", Value: c.id},
+		bson.E{Key: "minWireVersion", Value: int32(0)},
+		bson.E{Key: "maxWireVersion", Value: int32(21)},
+		bson.E{Key: "readOnly", Value: false},
+		bson.E{Key: "ok", Value: 1.0},
+	)
+	c.reply(req.to, 0, d)
+}
+
+// ok answers ping and endSessions: sessions cost nothing here.
+func (c *conn) ok(req *request, _ string, _ bson.RawValue) { c.reply(req.to, 0, okReply) }
+
+// buildInfo describes the server as a MongoDB 7.0.0, which mongosh shows in
+// its banner.
+func (c *conn) buildInfo(req *request, _ string, _ bson.RawValue) {
+	c.reply(req.to, 0, bson.D{
+		{Key: "version", Value: "7.0.0"},
+		{Key: "versionArray", Value: bson.A{int32(7), int32(0), int32(0), int32(0)}},
+		{Key: "gitVersion", Value: "twist"},
+		{Key: "modules", Value: bson.A{}},
+		{Key: "bits", Value: int32(64)},
+		{Key: "debug", Value: false},
+		{Key: "maxBsonObjectSize", Value: int32(maxBSONObjectSize)},
+		{Key: "buildEnvironment", Value: bson.D{}},
+		{Key: "ok", Value: 1.0},
+	})
+}
+
+// getParameter knows one parameter, featureCompatibilityVersion; "*" asks
+// for all of them.
+func (c *conn) getParameter(req *request, _ string, arg bson.RawValue) {
+	fcv := bson.E{Key: "featureCompatibilityVersion", Value: bson.D{{Key: "version", Value: "7.0"}}}
+	all, _ := arg.StringValueOK()
+	if all == "*" || req.cmd.Lookup(fcv.Key).Type != 0 {
+		c.reply(req.to, 0, bson.D{fcv, {Key: "ok", Value: 1.0}})
+		return
+	}
+	c.reply(req.to, 0, commandError("no option found to get", CodeInvalidOptions, "InvalidOptions"))
+}
+
+// getLog has one log, startupWarnings, which is empty; "*" lists it.
+func (c *conn) getLog(req *request, _ string, arg bson.RawValue) {
+	if name, _ := arg.StringValueOK(); name == "*" {
+		c.reply(req.to, 0, bson.D{{Key: "names", Value: bson.A{"startupWarnings"}}, {Key: "ok", Value: 1.0}})
+		return
+	}
+	c.reply(req.to, 0, bson.D{
+		{Key: "totalLinesWritten", Value: int32(0)},
+		{Key: "log", Value: bson.A{}},
+		{Key: "ok", Value: 1.0},
+	})
+}
+
+// listDatabases shows the one database, for mongosh's show dbs.
+func (c *conn) listDatabases(req *request, _ string, _ bson.RawValue) {
+	c.reply(req.to, 0, bson.D{
+		{Key: "databases", Value: bson.A{bson.D{
+			{Key: "name", Value: databaseName},
+			{Key: "sizeOnDisk", Value: int64(0)},
+			{Key: "empty", Value: false},
+		}}},
+		{Key: "totalSize", Value: int64(0)},
+		{Key: "totalSizeMb", Value: int64(0)},
+		{Key: "ok", Value: 1.0},
+	})
+}
+
+// listCollections shows the collection of the older RPC style in every
+// database, unless a filter on another name leaves it out.
+func (c *conn) listCollections(req *request, _ string, _ bson.RawValue) {
+	batch := bson.A{}
+	name, byName := req.cmd.Lookup("filter", "name").StringValueOK()
+	if !byName || name == collectionName {
+		batch = append(batch, bson.D{
+			{Key: "name", Value: collectionName},
+			{Key: "type", Value: "collection"},
+			{Key: "options", Value: bson.D{}},
+			{Key: "info", Value: bson.D{{Key: "readOnly", Value: true}}},
+		})
+	}
+	c.reply(req.to, 0, cursorReply(req.database()+".$cmd.listCollections", batch))
+}
+
+// aggregate answers every pipeline, mongosh's on admin.atlascli among them,
+// with no documents.
+func (c *conn) aggregate(req *request, _ string, arg bson.RawValue) {
+	ns := req.database() + ".$cmd.aggregate"
+	if coll, ok := arg.StringValueOK(); ok {
+		ns = req.database() + "." + coll
+	}
+	c.reply(req.to, 0, cursorReply(ns, bson.A{}))
+}
+
+// find on the collection rpc is the older RPC style, as current drivers
+// send it (pymongo's find_one): its filter names the function and its
+// arguments, and the one document of the batch is the result. Any other
+// collection is empty.
+func (c *conn) find(req *request, _ string, arg bson.RawValue) {
+	to := req.to
+	coll, _ := arg.StringValueOK()
+	ns := req.database() + "." + coll
+	if coll != collectionName {
+		c.reply(to, 0, cursorReply(ns, bson.A{}))
+		return
+	}
+	filter, _ := req.cmd.Lookup("filter").DocumentOK()
+	c.oldStyleCall(filter).AddCallback(func(doc any) (any, error) {
+		c.reply(to, 0, cursorReply(ns, bson.A{doc}))
+		return nil, nil
+	})
+}
+
+// cursorReply is the reply of a command that returns a cursor: the whole
+// result in the first batch, and cursor id 0 to say there is no more.
+func cursorReply(ns string, batch bson.A) bson.D {
+	return bson.D{
+		{Key: "cursor", Value: bson.D{
+			{Key: "id", Value: int64(0)},
+			{Key: "ns", Value: ns},
+			{Key: "firstBatch", Value: batch},
+		}},
+		{Key: "ok", Value: 1.0},
+	}
+}

@@ -1,0 +1,310 @@
+package mongowire
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// Operation codes of the messages this server reads and writes.
+const (
+	opReply = 1    // OP_REPLY: the answer to an OP_QUERY
+	opQuery = 2004 // OP_QUERY: the legacy query, still used for the first handshake
+	opMsg   = 2013 // OP_MSG: every command of a current driver
+)
+
+// headerLen is the size of the standard message header: messageLength,
+// requestID, responseTo and opCode, four little-endian int32s.
+const headerLen = 16
+
+// OP_MSG flag bits.
+const (
+	flagChecksumPresent = 1 << 0
+	flagMoreToCome      = 1 << 1
+	// flagRequiredMask holds the low 16 bits, which a reader must understand:
+	// an unknown one among them is an error, while unknown high bits, such
+	// as exhaustAllowed (bit 16), are optional and ignored: this server never
+	// streams replies.
+	flagRequiredMask = 0xffff
+)
+
+// castagnoli is the CRC-32C table of the OP_MSG checksum.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// errMalformed is the root of every error parseMessage returns: the peer
+// broke the protocol, so its connection is closed.
+var errMalformed = errors.New("mongowire: malformed message")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errMalformed}, args...)...)
+}
+
+// header is the standard message header.
+type header struct {
+	length     int32
+	requestID  int32
+	responseTo int32
+	opCode     int32
+}
+
+func readHeader(b []byte) header {
+	return header{
+		length:     int32(binary.LittleEndian.Uint32(b)),
+		requestID:  int32(binary.LittleEndian.Uint32(b[4:])),
+		responseTo: int32(binary.LittleEndian.Uint32(b[8:])),
+		opCode:     int32(binary.LittleEndian.Uint32(b[12:])),
+	}
+}
+
+// request is a parsed OP_MSG or OP_QUERY.
+type request struct {
+	to replyTo
+	// cmd is the command: the kind-0 section of an OP_MSG, with any kind-1
+	// sections folded in, or the query document of an OP_QUERY.
+	cmd bson.Raw
+	// collection is an OP_QUERY's fullCollectionName, such as "admin.$cmd".
+	collection string
+}
+
+// parseMessage parses one whole message, header included. The returned
+// request refers to msg unless kind-1 sections had to be folded in. Opcodes
+// other than OP_MSG and OP_QUERY are malformed here: nothing else is
+// advertised, OP_COMPRESSED included.
+func parseMessage(msg []byte) (request, error) {
+	if len(msg) < headerLen {
+		return request{}, malformed("%d bytes is shorter than a header", len(msg))
+	}
+	h := readHeader(msg)
+	if int(h.length) != len(msg) {
+		return request{}, malformed("length field %d does not match %d bytes", h.length, len(msg))
+	}
+	body := msg[headerLen:]
+	req := request{to: replyTo{requestID: h.requestID, opCode: h.opCode}}
+	var err error
+	switch h.opCode {
+	case opMsg:
+		err = parseMsg(&req, msg, body)
+	case opQuery:
+		err = parseQuery(&req, body)
+	default:
+		err = malformed("unsupported opcode %d", h.opCode)
+	}
+	return req, err
+}
+
+// parseMsg parses an OP_MSG body into req; msg is the whole message, over
+// which the checksum is computed.
+func parseMsg(req *request, msg, body []byte) error {
+	if len(body) < 4 {
+		return malformed("OP_MSG without flag bits")
+	}
+	flags := binary.LittleEndian.Uint32(body)
+	if unknown := flags & flagRequiredMask &^ (flagChecksumPresent | flagMoreToCome); unknown != 0 {
+		return malformed("unknown required OP_MSG flag bits %#x", unknown)
+	}
+	req.to.moreToCome = flags&flagMoreToCome != 0
+	sections := body[4:]
+	if flags&flagChecksumPresent != 0 {
+		if len(sections) < 4 {
+			return malformed("OP_MSG too short for its checksum")
+		}
+		n := len(msg) - 4
+		if want, got := binary.LittleEndian.Uint32(msg[n:]), crc32.Checksum(msg[:n], castagnoli); want != got {
+			return malformed("OP_MSG checksum %#08x, computed %#08x", want, got)
+		}
+		sections = sections[:len(sections)-4]
+	}
+	var seqs []sequence
+	for len(sections) > 0 {
+		kind := sections[0]
+		sections = sections[1:]
+		switch kind {
+		case 0:
+			if req.cmd != nil {
+				return malformed("OP_MSG with two kind-0 sections")
+			}
+			doc, rest, err := readDocument(sections)
+			if err != nil {
+				return err
+			}
+			req.cmd, sections = doc, rest
+		case 1:
+			seq, rest, err := readSequence(sections)
+			if err != nil {
+				return err
+			}
+			seqs, sections = append(seqs, seq), rest
+		default:
+			return malformed("unknown OP_MSG section kind %d", kind)
+		}
+	}
+	if req.cmd == nil {
+		return malformed("OP_MSG without a kind-0 section")
+	}
+	if seqs != nil {
+		cmd, err := foldSequences(req.cmd, seqs)
+		if err != nil {
+			return err
+		}
+		req.cmd = cmd
+	}
+	return nil
+}
+
+// replyTo is what a reply needs to know of its request.
+type replyTo struct {
+	requestID int32
+	opCode    int32
+	// moreToCome is set on an OP_MSG that wants no reply.
+	moreToCome bool
+}
+
+// sequence is a kind-1 section: documents under an identifier.
+type sequence struct {
+	identifier string
+	docs       []bson.Raw
+}
+
+// readSequence reads a kind-1 section from b, after its kind byte.
+func readSequence(b []byte) (sequence, []byte, error) {
+	if len(b) < 4 {
+		return sequence{}, nil, malformed("kind-1 section without a size")
+	}
+	size := int32(binary.LittleEndian.Uint32(b))
+	if size < 5 || int64(size) > int64(len(b)) {
+		return sequence{}, nil, malformed("kind-1 section size %d with %d bytes left", size, len(b))
+	}
+	sec, rest := b[4:size], b[size:]
+	id, sec, err := readCString(sec)
+	if err != nil {
+		return sequence{}, nil, err
+	}
+	seq := sequence{identifier: id}
+	for len(sec) > 0 {
+		var doc bson.Raw
+		if doc, sec, err = readDocument(sec); err != nil {
+			return sequence{}, nil, err
+		}
+		seq.docs = append(seq.docs, doc)
+	}
+	return seq, rest, nil
+}
+
+// foldSequences returns cmd with each sequence added as an array under its
+// identifier, the form the command would have had without kind-1 sections.
+func foldSequences(cmd bson.Raw, seqs []sequence) (bson.Raw, error) {
+	elems, err := cmd.Elements()
+	if err != nil {
+		return nil, malformed("%v", err)
+	}
+	d := make(bson.D, 0, len(elems)+len(seqs))
+	for _, e := range elems {
+		d = append(d, bson.E{Key: e.Key(), Value: e.Value()})
+	}
+	for _, s := range seqs {
+		d = append(d, bson.E{Key: s.identifier, Value: s.docs})
+	}
+	b, err := bson.Marshal(d)
+	if err != nil {
+		return nil, malformed("folding kind-1 sections: %v", err)
+	}
+	return b, nil
+}
+
+// parseQuery parses an OP_QUERY body into req. An OP_QUERY for a command may
+// wrap it as {$query: cmd, $readPreference: ...}, as drivers talking to a
+// mongos did: the wrapped command is unwrapped.
+func parseQuery(req *request, body []byte) error {
+	if len(body) < 4 {
+		return malformed("OP_QUERY without flags")
+	}
+	coll, rest, err := readCString(body[4:])
+	if err != nil {
+		return err
+	}
+	if len(rest) < 8 {
+		return malformed("OP_QUERY without numberToSkip and numberToReturn")
+	}
+	// The optional field selector after the query is read for validity and
+	// otherwise ignored: replies are whole.
+	query, rest, err := readDocument(rest[8:])
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		if _, rest, err = readDocument(rest); err != nil {
+			return err
+		}
+		if len(rest) > 0 {
+			return malformed("%d bytes after the OP_QUERY field selector", len(rest))
+		}
+	}
+	if inner, ok := query.Lookup("$query").DocumentOK(); ok {
+		query = inner
+	}
+	req.collection, req.cmd = coll, query
+	return nil
+}
+
+// readDocument reads one validated BSON document from the start of b.
+func readDocument(b []byte) (bson.Raw, []byte, error) {
+	if len(b) < 5 {
+		return nil, nil, malformed("document needs 5 bytes, %d left", len(b))
+	}
+	size := int32(binary.LittleEndian.Uint32(b))
+	if size < 5 || int64(size) > int64(len(b)) {
+		return nil, nil, malformed("document size %d with %d bytes left", size, len(b))
+	}
+	doc := bson.Raw(b[:size])
+	if err := doc.Validate(); err != nil {
+		return nil, nil, malformed("invalid document: %v", err)
+	}
+	return doc, b[size:], nil
+}
+
+// readCString reads a NUL-terminated string from the start of b.
+func readCString(b []byte) (string, []byte, error) {
+	i := bytes.IndexByte(b, 0)
+	if i < 0 {
+		return "", nil, malformed("unterminated cstring")
+	}
+	return string(b[:i]), b[i+1:], nil
+}
+
+// appendMsgHeader appends the header and body prefix of an OP_MSG reply to
+// requestID, up to the kind-0 section's kind byte: the document follows, and
+// finishMessage fills in the length. Replies set no flags: no checksum, and
+// never moreToCome, as the server does not stream.
+func appendMsgHeader(b []byte, requestID, responseTo int32) []byte {
+	b = appendHeader(b, requestID, responseTo, opMsg)
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	return append(b, 0)
+}
+
+// appendReplyHeader appends the header and body prefix of an OP_REPLY with
+// one document, which follows: responseFlags, cursorID 0, startingFrom 0,
+// numberReturned 1.
+func appendReplyHeader(b []byte, requestID, responseTo, responseFlags int32) []byte {
+	b = appendHeader(b, requestID, responseTo, opReply)
+	b = binary.LittleEndian.AppendUint32(b, uint32(responseFlags))
+	b = binary.LittleEndian.AppendUint64(b, 0)
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	return binary.LittleEndian.AppendUint32(b, 1)
+}
+
+// appendHeader appends a header whose length is left for finishMessage.
+func appendHeader(b []byte, requestID, responseTo, opCode int32) []byte {
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	b = binary.LittleEndian.AppendUint32(b, uint32(requestID))
+	b = binary.LittleEndian.AppendUint32(b, uint32(responseTo))
+	return binary.LittleEndian.AppendUint32(b, uint32(opCode))
+}
+
+// finishMessage writes the length of the message that is all of b.
+func finishMessage(b []byte) {
+	binary.LittleEndian.PutUint32(b, uint32(len(b)))
+}
