@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -133,12 +134,22 @@ func run(args []string, stderr io.Writer) int {
 	pipe := daemonChild()
 	if !o.noDaemon && pipe == nil {
 		if err := daemonize(args); err != nil {
-			fmt.Fprintf(stderr, "twistd: %v\n", err)
+			printErr(stderr, err)
 			return 1
 		}
 		return 0
 	}
 	return serve(&o, name, mk, pipe, stderr)
+}
+
+// printErr writes err to w as "twistd: ...", without doubling the prefix
+// of the package's own errors.
+func printErr(w io.Writer, err error) {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "twistd: ") {
+		msg = "twistd: " + msg
+	}
+	fmt.Fprintln(w, msg)
 }
 
 // usageStatus is the exit status for a flag parsing error: 0 for -help,
@@ -173,7 +184,7 @@ func report(pipe *os.File, err error) {
 func serve(o *options, name string, mk MakeService, pipe *os.File, stderr io.Writer) int {
 	fail := func(err error) int {
 		report(pipe, err)
-		fmt.Fprintf(stderr, "twistd: %v\n", err)
+		printErr(stderr, err)
 		return 1
 	}
 	uid, err := lookupID(o.uid, false)
@@ -184,20 +195,20 @@ func serve(o *options, name string, mk MakeService, pipe *os.File, stderr io.Wri
 	if err != nil {
 		return fail(err)
 	}
+	// The pid file comes first, so that a refused twistd does not touch
+	// the log of the running one.
+	if o.pidFile != "" {
+		if err := WritePIDFile(o.pidFile); err != nil {
+			return fail(err)
+		}
+		defer RemovePIDFile(o.pidFile)
+	}
 	logger, logs, err := o.openLog(pipe != nil, stderr)
 	if err != nil {
 		return fail(err)
 	}
 	defer logs.Close()
 	slog.SetDefault(logger)
-
-	if o.pidFile != "" {
-		if err := WritePIDFile(o.pidFile); err != nil {
-			logger.Error(err.Error())
-			return fail(err)
-		}
-		defer RemovePIDFile(o.pidFile)
-	}
 
 	logger.Info("Log opened.")
 	logger.Info(fmt.Sprintf("twistd %s (%s %s/%s) starting up.", version(), runtime.Version(), runtime.GOOS, runtime.GOARCH))
@@ -246,7 +257,7 @@ func serve(o *options, name string, mk MakeService, pipe *os.File, stderr io.Wri
 	logger.Info("Main loop terminated.")
 	logger.Info("Server Shut Down.")
 	if startErr != nil {
-		fmt.Fprintf(stderr, "twistd: %v\n", startErr)
+		printErr(stderr, startErr)
 		return 1
 	}
 	return 0
