@@ -1,0 +1,155 @@
+//go:build unix
+
+package internet
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/twistgo/twist/reactor"
+	"github.com/twistgo/twist/task"
+)
+
+func TestStartAndStopFactoryOnceAcrossTwoPorts(t *testing.T) {
+	f := &starter{clientFactory: clientFactory{build: func(net.Addr) Protocol { return nil }}}
+	runStreamTest(t, func(loop *reactor.Reactor) {
+		p1 := mustListenTCP(t, loop, f)
+		p2 := mustListenTCP(t, loop, f)
+		if f.starts != 1 {
+			t.Errorf("started %d times by two ports", f.starts)
+		}
+		fired := false
+		p1.StopListening().AddCallback(func(any) (any, error) { fired = true; return nil, nil })
+		if !fired || f.stops != 0 {
+			t.Errorf("after the first StopListening: fired %v, stopped %d times", fired, f.stops)
+		}
+		p2.StopListening()
+		p2.StopListening()
+		if f.stops != 1 {
+			t.Errorf("stopped %d times after both ports stopped", f.stops)
+		}
+		// The port is closed: connecting is refused.
+		ConnectTCP(loop, p1.Addr().String(), &clientFactory{
+			build: func(net.Addr) Protocol { t.Error("connected to a stopped port"); return nil },
+			failed: func(_ *Connector, r error) {
+				if !errors.Is(r, ErrConnectionRefused) {
+					t.Errorf("failed with %v", r)
+				}
+				_ = loop.Stop()
+			},
+		})
+	})
+}
+
+func TestListenTCPErrors(t *testing.T) {
+	runStreamTest(t, func(loop *reactor.Reactor) {
+		defer func() { _ = loop.Stop() }()
+		p := mustListenTCP(t, loop, FactoryFunc(func(net.Addr) Protocol { return nil }))
+		defer p.StopListening()
+		if _, err := ListenTCP(loop, p.Addr().String(), FactoryFunc(func(net.Addr) Protocol { return nil })); !errors.Is(err, syscall.EADDRINUSE) {
+			t.Errorf("listening on a used address returned %v", err)
+		}
+		for _, addr := range []string{"127.0.0.1", "127.0.0.1:99999", "no-such-host.invalid:80"} {
+			if _, err := ListenTCP(loop, addr, FactoryFunc(func(net.Addr) Protocol { return nil })); err == nil {
+				t.Errorf("ListenTCP(%q) did not fail", addr)
+			}
+		}
+	})
+}
+
+func TestAcceptBacksOffWhenOutOfDescriptors(t *testing.T) {
+	clk := task.NewClock()
+	var port *Port
+	served := 0
+	failures := []error{syscall.EMFILE, syscall.ENFILE, syscall.ECONNABORTED}
+	runStreamTest(t, func(loop *reactor.Reactor) {
+		port = mustListenTCP(t, loop, FactoryFunc(func(net.Addr) Protocol {
+			served++
+			return &recorder{onMade: func(r *recorder) { _, _ = r.Transport.Write([]byte("hi")) }}
+		}))
+		port.clock = clk
+		port.accept = func(fd int) (int, net.Addr, error) {
+			if len(failures) > 0 {
+				err := failures[0]
+				failures = failures[1:]
+				if err != syscall.ECONNABORTED {
+					// The listener backs off: advance the fake clock
+					// by the delay expected, on the next turn.
+					loop.CallLater(0, func() {
+						want := map[int]string{2: "10ms", 1: "20ms"}[len(failures)]
+						if port.backoff.String() != want || port.retry == nil {
+							t.Errorf("backing off for %v, want %s", port.backoff, want)
+						}
+						clk.Advance(port.backoff)
+					})
+				}
+				return -1, nil, err
+			}
+			return sysAccept(fd)
+		}
+		ConnectProtocol(loop, port.Addr().String(), &recorder{onData: func(r *recorder, _ []byte) { _ = loop.Stop() }})
+	})
+	if served != 1 || len(failures) != 0 || port.backoff != 0 {
+		t.Errorf("served %d connections, %d failures left, back-off %v", served, len(failures), port.backoff)
+	}
+}
+
+func TestListenTCPGroupServesConnectionsOnSeveralLoops(t *testing.T) {
+	const clients = 32
+	g, err := reactor.NewGroup(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	loopsUsed := map[*reactor.Reactor]int{}
+	f := FactoryFunc(func(net.Addr) Protocol {
+		return &recorder{onMade: func(r *recorder) {
+			mu.Lock()
+			loopsUsed[r.Transport.(Looper).Loop()]++
+			mu.Unlock()
+		}, onData: func(r *recorder, b []byte) { _, _ = r.Transport.Write(b) }}
+	})
+	gp, err := ListenTCPGroup(g, "127.0.0.1:0", f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groupDone := make(chan error)
+	go func() { groupDone <- g.Run() }()
+	echoed := 0
+	runStreamTest(t, func(loop *reactor.Reactor) {
+		for range clients {
+			ConnectProtocol(loop, gp.Addr().String(), &recorder{
+				onMade: func(r *recorder) { _, _ = r.Transport.Write([]byte("ping")) },
+				onData: func(r *recorder, _ []byte) {
+					if string(r.data) == "ping" {
+						r.Transport.LoseConnection()
+						if echoed++; echoed == clients {
+							_ = loop.Stop()
+						}
+					}
+				},
+			})
+		}
+	})
+	stopped := make(chan struct{})
+	g.Loops()[0].CallFromThread(func() {
+		gp.StopListening().AddCallback(func(any) (any, error) { close(stopped); return nil, nil })
+	})
+	<-stopped
+	g.Stop()
+	if err := <-groupDone; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	total := 0
+	for _, n := range loopsUsed {
+		total += n
+	}
+	if echoed != clients || total != clients || len(loopsUsed) != 2 {
+		t.Errorf("echoed %d; connections per loop: %v", echoed, loopsUsed)
+	}
+}
