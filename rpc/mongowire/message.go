@@ -183,7 +183,8 @@ func readSequence(b []byte) (sequence, []byte, error) {
 	if err != nil {
 		return sequence{}, nil, err
 	}
-	seq := sequence{identifier: id}
+	// An empty sequence is an empty array, not a missing one.
+	seq := sequence{identifier: id, docs: []bson.Raw{}}
 	for len(sec) > 0 {
 		var doc bson.Raw
 		if doc, sec, err = readDocument(sec); err != nil {
