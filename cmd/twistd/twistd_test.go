@@ -1,0 +1,394 @@
+//go:build unix
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twistgo/twist/cmd/twistd/poem"
+)
+
+// twistdBin is the twistd built once for the tests that run it as a process.
+var twistdBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "twistd-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	twistdBin = filepath.Join(dir, "twistd")
+	build := exec.Command("go", "build", "-race", "-o", twistdBin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building twistd:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a foreground twistd started by a test, logging to its stderr.
+type proc struct {
+	cmd   *exec.Cmd
+	port  int
+	mu    sync.Mutex
+	log   bytes.Buffer
+	lines chan string // the log lines, until the port is known
+	done  chan struct{}
+}
+
+var startingOn = regexp.MustCompile(`starting on (\d+)`)
+
+// start runs twistd -n with args, which must make it log to standard
+// error, and waits until it logs the port it listens on.
+func start(t *testing.T, dir string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(twistdBin, args...), done: make(chan struct{})}
+	p.cmd.Dir = dir
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+		p.cmd.Wait()
+	})
+	found := make(chan int, 1)
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.log.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			if m := startingOn.FindStringSubmatch(sc.Text()); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				found <- n
+			}
+		}
+		close(found)
+	}()
+	port, ok := <-found
+	if !ok {
+		<-p.done
+		t.Fatalf("twistd exited before listening:\n%s", p.output())
+	}
+	p.port = port
+	return p
+}
+
+func (p *proc) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)) }
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// stop sends sig and returns the exit status once the process is gone and
+// its log read.
+func (p *proc) stop(t *testing.T, sig syscall.Signal) int {
+	t.Helper()
+	p.cmd.Process.Signal(sig)
+	<-p.done
+	err := p.cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0
+}
+
+func fetch(t *testing.T, addr string) []byte {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestForegroundServesAndShutsDownOnSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			p := start(t, dir, "-n", "--pidfile", "twistd.pid", "fastpoetry", "--port", "0", "--iface", "127.0.0.1")
+			if pid, err := readPID(filepath.Join(dir, "twistd.pid")); err != nil || pid != p.cmd.Process.Pid {
+				t.Fatalf("pid file: %d, %v; process %d", pid, err, p.cmd.Process.Pid)
+			}
+			if got := fetch(t, p.addr()); !bytes.Equal(got, poem.Sonnet18) {
+				t.Fatalf("poem = %q", got)
+			}
+			if code := p.stop(t, sig); code != 0 {
+				t.Fatalf("exit status %d\n%s", code, p.output())
+			}
+			if _, err := os.Stat(filepath.Join(dir, "twistd.pid")); !os.IsNotExist(err) {
+				t.Fatalf("pid file left behind: %v", err)
+			}
+			name := map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT"}[sig]
+			log := p.output()
+			for _, want := range []string{
+				"[-] Log opened.",
+				"starting up.",
+				"reactor class: github.com/twistgo/twist/reactor.Reactor.",
+				"[-] PoetryFactory starting on " + strconv.Itoa(p.port),
+				"[PoetryFactory] sending " + strconv.Itoa(len(poem.Sonnet18)) + " bytes of poetry to 127.0.0.1:",
+				"Received " + name + ", shutting down.",
+				"(TCP Port " + strconv.Itoa(p.port) + " Closed)",
+				"Server Shut Down.",
+			} {
+				if !strings.Contains(log, want) {
+					t.Errorf("log lacks %q:\n%s", want, log)
+				}
+			}
+		})
+	}
+}
+
+func readPID(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+func TestJSONLog(t *testing.T) {
+	p := start(t, t.TempDir(), "-n", "--log-format", "json", "echo", "--port", "0", "--iface", "127.0.0.1")
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+	var msgs []string
+	for _, line := range strings.Split(strings.TrimSpace(p.output()), "\n") {
+		var rec struct{ Msg string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("not JSON: %q: %v", line, err)
+		}
+		msgs = append(msgs, rec.Msg)
+	}
+	if msgs[len(msgs)-1] != "Server Shut Down." {
+		t.Fatalf("messages %q", msgs)
+	}
+}
+
+func TestPIDFileRefusedWhileProcessLives(t *testing.T) {
+	dir := t.TempDir()
+	// This test process is alive.
+	os.WriteFile(filepath.Join(dir, "twistd.pid"), fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644)
+	out, err := run(dir, "-n", "--pidfile", "twistd.pid", "echo", "--port", "0")
+	if code := exitCode(err); code != 1 || !strings.Contains(out, "another twistd server is running, PID "+strconv.Itoa(os.Getpid())) {
+		t.Fatalf("status %d, output %q", code, out)
+	}
+	if pid, _ := readPID(filepath.Join(dir, "twistd.pid")); pid != os.Getpid() {
+		t.Fatalf("pid file changed to %d", pid)
+	}
+}
+
+func TestStalePIDFileReplaced(t *testing.T) {
+	dir := t.TempDir()
+	// The pid of a process that has exited.
+	dead := exec.Command(twistdBin)
+	dead.Run()
+	os.WriteFile(filepath.Join(dir, "twistd.pid"), fmt.Appendf(nil, "%d\n", dead.Process.Pid), 0o644)
+	p := start(t, dir, "-n", "--pidfile", "twistd.pid", "echo", "--port", "0", "--iface", "127.0.0.1")
+	if pid, _ := readPID(filepath.Join(dir, "twistd.pid")); pid != p.cmd.Process.Pid {
+		t.Fatalf("pid file holds %d, want %d", pid, p.cmd.Process.Pid)
+	}
+	p.stop(t, syscall.SIGTERM)
+}
+
+func TestStartFailureExitsWithOne(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	dir := t.TempDir()
+	out, err := run(dir, "-n", "--pidfile", "twistd.pid", "echo", "--port", port, "--iface", "127.0.0.1")
+	if code := exitCode(err); code != 1 || !strings.Contains(out, "Server Shut Down.") {
+		t.Fatalf("status %d, output:\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "twistd.pid")); !os.IsNotExist(err) {
+		t.Fatal("pid file left behind")
+	}
+}
+
+func run(dir string, args ...string) (string, error) {
+	cmd := exec.Command(twistdBin, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+func TestPluginListAndHelp(t *testing.T) {
+	out, err := run(t.TempDir())
+	if code := exitCode(err); code != 2 {
+		t.Fatalf("no plugin: status %d", code)
+	}
+	for _, name := range []string{"echo", "discard", "daytime", "fastpoetry", "slowpoetry", "portforward", "socks"} {
+		if !strings.Contains(out, "  "+name+" ") {
+			t.Errorf("plugin list lacks %s:\n%s", name, out)
+		}
+	}
+	out, err = run(t.TempDir(), "slowpoetry", "--help")
+	if code := exitCode(err); code != 0 || !strings.Contains(out, "-num-bytes") || !strings.Contains(out, "-delay") {
+		t.Fatalf("slowpoetry --help: status %d\n%s", code, out)
+	}
+	out, err = run(t.TempDir(), "-n", "rpc")
+	if code := exitCode(err); code != 2 || !strings.Contains(out, `unknown plugin "rpc"`) {
+		t.Fatalf("unknown plugin: status %d\n%s", code, out)
+	}
+}
+
+// poll tries f up to 200 times, 10ms apart, until it returns true.
+func poll(f func() bool) bool {
+	for range 200 {
+		if f() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
+}
+
+func TestDaemonMode(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	l.Close()
+	out, err := run(dir, "--pidfile", "twistd.pid", "--logfile", "twistd.log", "fastpoetry", "--port", port, "--iface", "127.0.0.1")
+	if code := exitCode(err); code != 0 {
+		t.Fatalf("daemon start: status %d\n%s", code, out)
+	}
+	// The parent returned once the daemon reported its start: the pid file
+	// and the port are there now.
+	pid, err := readPID(filepath.Join(dir, "twistd.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alive := func() bool { return syscall.Kill(pid, 0) == nil }
+	if !alive() {
+		t.Fatalf("daemon %d not running", pid)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	if got := fetch(t, net.JoinHostPort("127.0.0.1", port)); !bytes.Equal(got, poem.Sonnet18) {
+		t.Fatalf("poem = %q", got)
+	}
+	// A second daemon with the same pid file is refused, and says why.
+	out, err = run(dir, "--pidfile", "twistd.pid", "--logfile", "other.log", "echo", "--port", "0")
+	if code := exitCode(err); code != 1 || !strings.Contains(out, "another twistd server is running") {
+		t.Fatalf("second daemon: status %d\n%s", code, out)
+	}
+
+	syscall.Kill(pid, syscall.SIGTERM)
+	// Not our child: we cannot wait for it, only watch its pid file go,
+	// which it removes last. (Once it exits it may stay a zombie, alive to
+	// signal 0, in a container whose init does not reap orphans.)
+	if !poll(func() bool {
+		_, err := os.Stat(filepath.Join(dir, "twistd.pid"))
+		return os.IsNotExist(err)
+	}) {
+		t.Fatal("pid file still there after SIGTERM")
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "twistd.log"))
+	if !strings.Contains(string(log), "Server Shut Down.") {
+		t.Fatalf("daemon log:\n%s", log)
+	}
+}
+
+func TestLogFileFlag(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	l.Close()
+	cmd := exec.Command(twistdBin, "-n", "--pidfile", "", "-l", "twistd.log", "--log-rotate-length", "200",
+		"daytime", "--port", port, "--iface", "127.0.0.1")
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !poll(func() bool {
+		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}) {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatal("twistd never listened")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	// Startup and shutdown logged more than 200 bytes: the file rotated,
+	// and the files hold the whole log, oldest first.
+	var all []byte
+	for i := 9; i >= 0; i-- {
+		name := filepath.Join(dir, "twistd.log")
+		if i > 0 {
+			name += "." + strconv.Itoa(i)
+		}
+		b, err := os.ReadFile(name)
+		if err == nil {
+			all = append(all, b...)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "twistd.log.1")); err != nil {
+		t.Fatalf("not rotated: %v", err)
+	}
+	log := string(all)
+	if !strings.Contains(log, "Log opened.") || !strings.HasSuffix(log, "Server Shut Down.\n") {
+		t.Fatalf("log across the files:\n%s", log)
+	}
+}
