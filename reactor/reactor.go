@@ -3,6 +3,7 @@ package reactor
 import (
 	"errors"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -167,6 +168,13 @@ func (r *Reactor) loop() error {
 			if !r.posted.empty() || (!r.shutdownRan && r.state.Load() == stateStopping) {
 				timeout = 0
 			}
+		}
+		if timeout != 0 {
+			// A goroutine this loop has just woken (a worker, a caller of
+			// BlockingCallFromThread) waits in this thread's run queue, and
+			// would wait there until the runtime takes the thread back from
+			// the blocking poll, tens of microseconds later. Let it run first.
+			runtime.Gosched()
 		}
 		err := r.p.wait(r, timeout)
 		r.sleeping.Store(false)
