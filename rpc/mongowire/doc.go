@@ -27,7 +27,7 @@
 // batch is that document). Functions take positional arguments only, so
 // non-empty keyword arguments are a BadArguments error.
 //
-// Calls run asynchronously: the Caller returns a Deferred, and replies to
+// Calls run asynchronously: the Dispatcher (an *rpc.Server) returns a Deferred, and replies to
 // OP_MSG requests go out as their Deferreds fire, possibly out of order,
 // each with its responseTo. A request flagged moreToCome is run and gets no
 // reply. Replies never carry a checksum or kind-1 sections, and compression
