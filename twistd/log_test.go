@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -74,5 +75,13 @@ func TestTextHandlerLevelAndOmitTime(t *testing.T) {
 	l.Info("shown", System("syslog"))
 	if got := buf.String(); got != "[syslog] shown\n" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+func BenchmarkTextHandler(b *testing.B) {
+	l := slog.New(NewTextHandler(io.Discard, nil)).With(System("PoetryFactory"))
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Info("sending poetry", "bytes", 3003, "peer", "127.0.0.1:52144")
 	}
 }
