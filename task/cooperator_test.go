@@ -89,6 +89,20 @@ func TestCooperatorRoundRobin(t *testing.T) {
 	}
 }
 
+// When a task finishes, the turn passes to the task after it.
+func TestCooperatorTurnPassesOnWhenTaskFinishes(t *testing.T) {
+	c := task.NewClock()
+	coop := task.NewCooperator(c)
+	var got []string
+	coop.Coiterate(values(&got, "a"))
+	coop.Coiterate(values(&got, "1", "2", "3"))
+	coop.Coiterate(values(&got, "x", "y", "z"))
+	c.Advance(0)
+	if want := []string{"a", "1", "x", "2", "y", "3", "z"}; !slices.Equal(got, want) {
+		t.Fatalf("steps %v, want %v", got, want)
+	}
+}
+
 // Steps run in time slices on the loop, never inside Cooperate, and the
 // turns carry on where the last slice ended.
 func TestCooperatorSlicesKeepTurns(t *testing.T) {

@@ -38,8 +38,8 @@ func React(main func(r *reactor.Reactor) *deferred.Deferred, opts ...reactor.Opt
 //   - 1 if it failed with any other error, which is logged through
 //     log/slog, or if the reactor could not be made or failed.
 //
-// The reactor is stopped once only: not again if it is already stopping
-// when the Deferred fires.
+// If the reactor is already stopping when the Deferred fires, RunMain
+// lets the shutdown finish.
 func RunMain(main func(r *reactor.Reactor) *deferred.Deferred, opts ...reactor.Option) int {
 	r, err := reactor.New(opts...)
 	if err != nil {
@@ -47,11 +47,6 @@ func RunMain(main func(r *reactor.Reactor) *deferred.Deferred, opts ...reactor.O
 		return 1
 	}
 	code := 0
-	stopping := false
-	r.AddSystemEventTrigger(reactor.Before, "shutdown", func() *deferred.Deferred {
-		stopping = true
-		return nil
-	})
 	finished := main(r)
 	if finished == nil {
 		finished = deferred.Succeed(nil)
@@ -60,11 +55,10 @@ func RunMain(main func(r *reactor.Reactor) *deferred.Deferred, opts ...reactor.O
 		if f, ok := result.(*deferred.Failure); ok {
 			code = exitCode(f)
 		}
-		if !stopping {
-			// ErrNotRunning means that something else stopped the
-			// reactor meanwhile, which is all that was wanted.
-			r.CallWhenRunning(func() { _ = r.Stop() })
-		}
+		// Stop returns ErrNotRunning if the reactor is already stopping,
+		// which is all that was wanted; after the shutdown, when the
+		// reactor runs no more, CallWhenRunning never calls it.
+		r.CallWhenRunning(func() { _ = r.Stop() })
 		return nil, nil
 	})
 	if err := r.Run(); err != nil {
