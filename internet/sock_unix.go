@@ -148,7 +148,7 @@ func sysSocketError(fd int) error {
 
 // sysRead reads into b; n == 0 with a nil error is the end of the stream.
 func sysRead(fd int, b []byte) (int, error) {
-	n, err := unix.Read(fd, b)
+	n, err := read(fd, b)
 	if err != nil {
 		return 0, err
 	}
@@ -157,7 +157,7 @@ func sysRead(fd int, b []byte) (int, error) {
 
 // sysWrite writes b; it returns the raw errno, which the caller classifies.
 func sysWrite(fd int, b []byte) (int, error) {
-	n, err := unix.Write(fd, b)
+	n, err := write(fd, b)
 	if err != nil {
 		return 0, err
 	}

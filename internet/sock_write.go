@@ -4,6 +4,9 @@ package internet
 
 import "golang.org/x/sys/unix"
 
+func read(fd int, b []byte) (int, error)  { return unix.Read(fd, b) }
+func write(fd int, b []byte) (int, error) { return unix.Write(fd, b) }
+
 // writev writes the buffers one write at a time where x/sys has no Writev,
 // stopping at the first short write.
 func writev(fd int, bufs [][]byte) (int, error) {
