@@ -1,0 +1,417 @@
+package twisttest
+
+import (
+	"net"
+	"net/netip"
+	"strconv"
+
+	"github.com/twistgo/twist/clock"
+	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/reactor"
+)
+
+// Net is what code that listens and connects needs from a reactor: the seam
+// that lets a test hand it a MemoryReactorClock instead of a real loop
+// (Twisted's IReactorTCP, IReactorUNIX, IReactorUDP and IReactorTime in one).
+// The functions of package internet take a *reactor.Reactor, which no fake can
+// stand in for, so code that wants to be tested without sockets takes a Net,
+// and its program passes RealNet(loop).
+type Net interface {
+	clock.Clock
+	// ListenTCP listens as internet.ListenTCP does.
+	ListenTCP(addr string, f internet.Factory, opts ...internet.ListenOption) (Port, error)
+	// ConnectTCP connects as internet.ConnectTCP does.
+	ConnectTCP(addr string, f internet.ClientFactory, opts ...internet.ConnectOption) Connector
+	// ListenUnix listens as internet.ListenUnix does.
+	ListenUnix(path string, f internet.Factory, opts ...internet.ListenOption) (Port, error)
+	// ConnectUnix connects as internet.ConnectUnix does.
+	ConnectUnix(path string, f internet.ClientFactory, opts ...internet.ConnectOption) Connector
+	// ListenUDP opens a UDP port as internet.ListenUDP does.
+	ListenUDP(addr string, p internet.DatagramProtocol, opts ...internet.UDPOption) (internet.DatagramTransport, error)
+}
+
+// Port is a listening port as Net returns it: an *internet.Port or a
+// *MemoryPort (Twisted's IListeningPort).
+type Port interface {
+	// Addr returns the address the port listens on.
+	Addr() net.Addr
+	// StopListening closes the port.
+	StopListening() *deferred.Deferred
+}
+
+// Connector is a client connection attempt as Net returns it: an
+// *internet.Connector or a *MemoryConnector (Twisted's IConnector).
+type Connector interface {
+	// Disconnect stops connecting, or closes the connection.
+	Disconnect()
+	// StopConnecting ends the attempt in progress.
+	StopConnecting() error
+	// DestinationAddr returns the address connected to.
+	DestinationAddr() net.Addr
+	// State returns where the connector is in its life.
+	State() internet.ConnectorState
+	// Transport returns the connection while connected, and nil otherwise.
+	Transport() internet.Transport
+}
+
+// RealNet returns the Net of a real loop: its methods call the functions of
+// package internet with loop, and its clock is the loop's.
+func RealNet(loop *reactor.Reactor) Net { return realNet{loop} }
+
+type realNet struct{ *reactor.Reactor }
+
+func (n realNet) ListenTCP(addr string, f internet.Factory, opts ...internet.ListenOption) (Port, error) {
+	return port(internet.ListenTCP(n.Reactor, addr, f, opts...))
+}
+
+func (n realNet) ConnectTCP(addr string, f internet.ClientFactory, opts ...internet.ConnectOption) Connector {
+	return internet.ConnectTCP(n.Reactor, addr, f, opts...)
+}
+
+func (n realNet) ListenUnix(path string, f internet.Factory, opts ...internet.ListenOption) (Port, error) {
+	return port(internet.ListenUnix(n.Reactor, path, f, opts...))
+}
+
+func (n realNet) ConnectUnix(path string, f internet.ClientFactory, opts ...internet.ConnectOption) Connector {
+	return internet.ConnectUnix(n.Reactor, path, f, opts...)
+}
+
+func (n realNet) ListenUDP(addr string, p internet.DatagramProtocol, opts ...internet.UDPOption) (internet.DatagramTransport, error) {
+	u, err := internet.ListenUDP(n.Reactor, addr, p, opts...)
+	if err != nil {
+		return nil, err // not a nil *UDPPort in a non-nil interface
+	}
+	return u, nil
+}
+
+// port keeps a failed Listen's nil *internet.Port out of the Port interface.
+func port(p *internet.Port, err error) (Port, error) {
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// MemoryReactor records the ports opened and the connections started through
+// it, as a Net without the clock, and opens no socket (Twisted's
+// MemoryReactor). The test then plays the network's part: it connects the
+// protocols the factories build to StringTransports, or fails the attempts.
+// Use it from one goroutine, the test's.
+type MemoryReactor struct {
+	// TCPServers are the ListenTCP calls, in order.
+	TCPServers []*MemoryPort
+	// TCPClients are the ConnectTCP calls, in order.
+	TCPClients []*MemoryConnector
+	// UnixServers are the ListenUnix calls, in order.
+	UnixServers []*MemoryPort
+	// UnixClients are the ConnectUnix calls, in order.
+	UnixClients []*MemoryConnector
+	// UDPPorts are the ListenUDP calls, in order.
+	UDPPorts []*MemoryUDPPort
+}
+
+// MemoryReactorClock is a MemoryReactor with a fake clock: a Net whose time
+// moves only when the test advances it (Twisted's MemoryReactorClock).
+type MemoryReactorClock struct {
+	*MemoryReactor
+	*Clock
+}
+
+// NewMemoryReactorClock returns a MemoryReactorClock with nothing recorded
+// and its clock at task.Epoch.
+func NewMemoryReactorClock() *MemoryReactorClock {
+	return &MemoryReactorClock{MemoryReactor: &MemoryReactor{}, Clock: NewClock()}
+}
+
+// ListenTCP records the call and returns its port.
+func (m *MemoryReactor) ListenTCP(addr string, f internet.Factory, opts ...internet.ListenOption) (Port, error) {
+	p := &MemoryPort{Address: addr, Factory: f, Options: opts, addr: tcpAddr(addr)}
+	m.TCPServers = append(m.TCPServers, p)
+	return p, nil
+}
+
+// ListenUnix records the call and returns its port.
+func (m *MemoryReactor) ListenUnix(path string, f internet.Factory, opts ...internet.ListenOption) (Port, error) {
+	p := &MemoryPort{Address: path, Factory: f, Options: opts, addr: &net.UnixAddr{Name: path, Net: "unix"}}
+	m.UnixServers = append(m.UnixServers, p)
+	return p, nil
+}
+
+// ConnectTCP records the call and returns its connector, which is connecting
+// until the test calls Connect or Fail on it. A factory that is a
+// internet.ConnectingStarter is told at once that the attempt started.
+func (m *MemoryReactor) ConnectTCP(addr string, f internet.ClientFactory, opts ...internet.ConnectOption) Connector {
+	c := newMemoryConnector(addr, tcpAddr(addr), f, opts)
+	m.TCPClients = append(m.TCPClients, c)
+	return c
+}
+
+// ConnectUnix records the call and returns its connector; see ConnectTCP.
+func (m *MemoryReactor) ConnectUnix(path string, f internet.ClientFactory, opts ...internet.ConnectOption) Connector {
+	c := newMemoryConnector(path, &net.UnixAddr{Name: path, Net: "unix"}, f, opts)
+	m.UnixClients = append(m.UnixClients, c)
+	return c
+}
+
+// ListenUDP records the call and returns its port. A protocol that is an
+// internet.DatagramStarter is started at once.
+func (m *MemoryReactor) ListenUDP(addr string, p internet.DatagramProtocol, opts ...internet.UDPOption) (internet.DatagramTransport, error) {
+	u := &MemoryUDPPort{Address: addr, Protocol: p, Options: opts, local: tcpAddrAs(addr, "udp")}
+	m.UDPPorts = append(m.UDPPorts, u)
+	if s, ok := p.(internet.DatagramStarter); ok {
+		s.StartProtocol(u)
+	}
+	return u, nil
+}
+
+// memAddr is the address of a host name, which a MemoryReactor never
+// resolves.
+type memAddr struct{ network, s string }
+
+func (a memAddr) Network() string { return a.network }
+func (a memAddr) String() string  { return a.s }
+
+func tcpAddr(s string) net.Addr { return tcpAddrAs(s, "tcp") }
+
+// tcpAddrAs parses "ip:port" into a *net.TCPAddr or *net.UDPAddr, an empty
+// host meaning 0.0.0.0 as for ListenTCP; anything else is kept as written.
+func tcpAddrAs(s, network string) net.Addr {
+	host, portStr, err := net.SplitHostPort(s)
+	if err != nil {
+		return memAddr{network, s}
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	ip, err1 := netip.ParseAddr(host)
+	p, err2 := strconv.ParseUint(portStr, 10, 16)
+	if err1 != nil || err2 != nil {
+		return memAddr{network, s}
+	}
+	ap := netip.AddrPortFrom(ip, uint16(p))
+	if network == "udp" {
+		return net.UDPAddrFromAddrPort(ap)
+	}
+	return net.TCPAddrFromAddrPort(ap)
+}
+
+// MemoryPort is a ListenTCP or ListenUnix call recorded by a MemoryReactor,
+// and the Port it returned.
+type MemoryPort struct {
+	// Address is the address or path passed to Listen.
+	Address string
+	// Factory is the factory passed to Listen.
+	Factory internet.Factory
+	// Options are the options passed to Listen.
+	Options []internet.ListenOption
+
+	addr    net.Addr
+	stopped bool
+}
+
+// Addr returns Address parsed: a *net.TCPAddr for an IP address and port,
+// a *net.UnixAddr for a path.
+func (p *MemoryPort) Addr() net.Addr { return p.addr }
+
+// StopListening records that the port was closed and returns a fired
+// Deferred.
+func (p *MemoryPort) StopListening() *deferred.Deferred {
+	p.stopped = true
+	return deferred.Succeed(nil)
+}
+
+// Stopped reports whether StopListening has been called.
+func (p *MemoryPort) Stopped() bool { return p.stopped }
+
+// Accept plays an incoming connection over tr: it builds the factory's
+// protocol for tr.RemoteAddr() and calls its ConnectionMade with tr. It returns
+// the protocol, or nil if the factory refused the connection.
+func (p *MemoryPort) Accept(tr internet.Transport) internet.Protocol {
+	proto := p.Factory.BuildProtocol(tr.RemoteAddr())
+	if proto != nil {
+		proto.ConnectionMade(tr)
+	}
+	return proto
+}
+
+// MemoryConnector is a ConnectTCP or ConnectUnix call recorded by a
+// MemoryReactor, and the Connector it returned. The test decides how the
+// attempt goes with Connect or Fail, and ends a connection with Lose.
+//
+// The factory's ClientConnectionFailed and ClientConnectionLost receive a nil
+// *internet.Connector, that type belonging to a real loop: factories that
+// reconnect through it cannot be tested this way.
+type MemoryConnector struct {
+	// Address is the address or path passed to Connect.
+	Address string
+	// Factory is the factory passed to Connect.
+	Factory internet.ClientFactory
+	// Options are the options passed to Connect.
+	Options []internet.ConnectOption
+
+	addr      net.Addr
+	state     internet.ConnectorState
+	transport internet.Transport
+	protocol  internet.Protocol
+}
+
+func newMemoryConnector(address string, addr net.Addr, f internet.ClientFactory, opts []internet.ConnectOption) *MemoryConnector {
+	c := &MemoryConnector{Address: address, Factory: f, Options: opts, addr: addr, state: internet.Connecting}
+	if s, ok := f.(internet.ConnectingStarter); ok {
+		s.StartedConnecting(nil)
+	}
+	return c
+}
+
+// Connect completes the attempt over tr: it builds the factory's protocol
+// and calls its ConnectionMade with tr, and returns the protocol. If the
+// factory builds none, the attempt fails as with Fail(internet.ErrConnectFailed)
+// and Connect returns nil. It panics if the connector is not connecting.
+func (c *MemoryConnector) Connect(tr internet.Transport) internet.Protocol {
+	c.mustBe(internet.Connecting, "Connect")
+	p := c.Factory.BuildProtocol(c.addr)
+	if p == nil {
+		c.Fail(internet.ErrConnectFailed)
+		return nil
+	}
+	c.state, c.transport, c.protocol = internet.Connected, tr, p
+	p.ConnectionMade(tr)
+	return p
+}
+
+// Fail ends the attempt: the factory's ClientConnectionFailed gets reason.
+// It panics if the connector is not connecting.
+func (c *MemoryConnector) Fail(reason error) {
+	c.mustBe(internet.Connecting, "Fail")
+	c.state = internet.Disconnected
+	c.Factory.ClientConnectionFailed(nil, reason)
+}
+
+// Lose ends the connection: the protocol's ConnectionLost and then the
+// factory's ClientConnectionLost get reason. It panics if the connector is
+// not connected.
+func (c *MemoryConnector) Lose(reason error) {
+	c.mustBe(internet.Connected, "Lose")
+	p := c.protocol
+	c.state, c.transport, c.protocol = internet.Disconnected, nil, nil
+	p.ConnectionLost(reason)
+	c.Factory.ClientConnectionLost(nil, reason)
+}
+
+func (c *MemoryConnector) mustBe(s internet.ConnectorState, op string) {
+	if c.state != s {
+		panic("twisttest: MemoryConnector." + op + " on a " + c.state.String() + " connector")
+	}
+}
+
+// Disconnect stops the attempt as StopConnecting does, or closes the
+// connection's transport with LoseConnection; the test then calls Lose to
+// deliver the loss, as the network would.
+func (c *MemoryConnector) Disconnect() {
+	switch c.state {
+	case internet.Connecting:
+		_ = c.StopConnecting()
+	case internet.Connected:
+		c.transport.LoseConnection()
+	}
+}
+
+// StopConnecting fails the attempt with internet.ErrConnectingStopped, or
+// returns internet.ErrNotConnecting if there is none.
+func (c *MemoryConnector) StopConnecting() error {
+	if c.state != internet.Connecting {
+		return internet.ErrNotConnecting
+	}
+	c.Fail(internet.ErrConnectingStopped)
+	return nil
+}
+
+// DestinationAddr returns Address parsed, as MemoryPort.Addr does.
+func (c *MemoryConnector) DestinationAddr() net.Addr { return c.addr }
+
+// State returns the connector's state: connecting from the start.
+func (c *MemoryConnector) State() internet.ConnectorState { return c.state }
+
+// Transport returns the transport given to Connect while connected.
+func (c *MemoryConnector) Transport() internet.Transport { return c.transport }
+
+// Protocol returns the protocol built by Connect while connected.
+func (c *MemoryConnector) Protocol() internet.Protocol { return c.protocol }
+
+// A Datagram is a datagram written to a MemoryUDPPort.
+type Datagram struct {
+	// Data is the datagram's content.
+	Data []byte
+	// Addr is where it was sent: the connected address for Write.
+	Addr net.Addr
+}
+
+// MemoryUDPPort is a ListenUDP call recorded by a MemoryReactor, and the
+// internet.DatagramTransport it returned: it keeps the datagrams written to
+// it.
+type MemoryUDPPort struct {
+	// Address is the address passed to ListenUDP.
+	Address string
+	// Protocol is the protocol passed to ListenUDP.
+	Protocol internet.DatagramProtocol
+	// Options are the options passed to ListenUDP.
+	Options []internet.UDPOption
+	// Written are the datagrams written, in order.
+	Written []Datagram
+
+	local, remote net.Addr
+	stopped       bool
+}
+
+// WriteTo records a copy of b as sent to addr.
+func (u *MemoryUDPPort) WriteTo(b []byte, addr net.Addr) error {
+	if u.remote != nil && addr == nil {
+		addr = u.remote
+	}
+	u.Written = append(u.Written, Datagram{Data: append([]byte(nil), b...), Addr: addr})
+	return nil
+}
+
+// Write records a copy of b as sent to the connected address, or returns
+// internet.ErrUDPNotConnected.
+func (u *MemoryUDPPort) Write(b []byte) error {
+	if u.remote == nil {
+		return internet.ErrUDPNotConnected
+	}
+	return u.WriteTo(b, u.remote)
+}
+
+// Connect records addr as the connected address; a second Connect returns
+// internet.ErrUDPConnected.
+func (u *MemoryUDPPort) Connect(addr string) error {
+	if u.remote != nil {
+		return internet.ErrUDPConnected
+	}
+	u.remote = tcpAddrAs(addr, "udp")
+	return nil
+}
+
+// LocalAddr returns Address parsed.
+func (u *MemoryUDPPort) LocalAddr() net.Addr { return u.local }
+
+// RemoteAddr returns the connected address, or nil.
+func (u *MemoryUDPPort) RemoteAddr() net.Addr { return u.remote }
+
+// StopListening records that the port was closed and, the first time, calls
+// the protocol's StopProtocol if it is an internet.DatagramStarter.
+func (u *MemoryUDPPort) StopListening() *deferred.Deferred {
+	if !u.stopped {
+		u.stopped = true
+		if s, ok := u.Protocol.(internet.DatagramStarter); ok {
+			s.StopProtocol()
+		}
+	}
+	return deferred.Succeed(nil)
+}
+
+// Stopped reports whether StopListening has been called.
+func (u *MemoryUDPPort) Stopped() bool { return u.stopped }
+
+// Receive delivers a datagram from addr to the protocol.
+func (u *MemoryUDPPort) Receive(data []byte, addr net.Addr) { u.Protocol.DatagramReceived(data, addr) }
