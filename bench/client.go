@@ -1,0 +1,345 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/rpc"
+	"sync/atomic"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/reactor"
+	twistrpc "github.com/twistgo/twist/rpc"
+)
+
+// A loadFunc makes calls until the time until and returns the latencies,
+// in nanoseconds, of the calls that started at from or later.
+type loadFunc func(from, until time.Time) ([]int64, error)
+
+// A callFunc makes one call and waits for its answer.
+type callFunc func() error
+
+// loop turns a call into a load that makes it again and again.
+func loop(call callFunc) loadFunc {
+	return func(from, until time.Time) ([]int64, error) {
+		var lat []int64
+		for {
+			start := time.Now()
+			if !start.Before(until) {
+				return lat, nil
+			}
+			if err := call(); err != nil {
+				return lat, err
+			}
+			if !start.Before(from) {
+				lat = append(lat, int64(time.Since(start)))
+			}
+		}
+	}
+}
+
+// errWrongAnswer is the error of a call answered with anything but 3.
+var errWrongAnswer = errors.New("bench: add(1, 2) was not answered with 3")
+
+// callFrame returns the frame of a call of add(1, 2) with the given id.
+func callFrame(id int32) []byte {
+	doc := bsoncore.NewDocumentBuilder().
+		AppendDocument("call", bsoncore.NewDocumentBuilder().
+			AppendString("funcname", "add").
+			AppendArray("arguments", bsoncore.NewArrayBuilder().AppendInt32(1).AppendInt32(2).Build()).
+			Build()).
+		AppendInt32("id", id).
+		Build()
+	return append(binary.BigEndian.AppendUint32(nil, uint32(len(doc))), doc...)
+}
+
+// framedReader reads the answers of the framed protocol.
+type framedReader struct {
+	r   *bufio.Reader
+	buf []byte
+}
+
+func newFramedReader(c net.Conn) *framedReader {
+	return &framedReader{r: bufio.NewReaderSize(c, 64<<10)}
+}
+
+// next reads one answer and returns its id, checking that it is the reply 3.
+func (f *framedReader) next() (int32, error) {
+	var size [4]byte
+	if _, err := io.ReadFull(f.r, size[:]); err != nil {
+		return 0, err
+	}
+	n := int(binary.BigEndian.Uint32(size[:]))
+	if n > 1<<20 {
+		return 0, fmt.Errorf("bench: answer of %d bytes", n)
+	}
+	if cap(f.buf) < n {
+		f.buf = make([]byte, n)
+	}
+	doc := bsoncore.Document(f.buf[:n])
+	if _, err := io.ReadFull(f.r, doc); err != nil {
+		return 0, err
+	}
+	if v, ok := doc.Lookup("reply").AsInt64OK(); !ok || v != 3 {
+		return 0, fmt.Errorf("%w: %v", errWrongAnswer, doc)
+	}
+	id, _ := doc.Lookup("id").Int32OK()
+	return id, nil
+}
+
+// framedConn returns a call of add(1, 2) on its own connection to addr,
+// speaking the framed protocol directly: write a frame, read the answer.
+func framedConn(addr string) (callFunc, func(), error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	frame := callFrame(1)
+	r := newFramedReader(c)
+	return func() error {
+		if _, err := c.Write(frame); err != nil {
+			return err
+		}
+		_, err := r.next()
+		return err
+	}, func() { c.Close() }, nil
+}
+
+// framedPipeline returns a load that keeps depth calls of add(1, 2) in
+// flight on one connection to addr: a writer sends a call, in one write with
+// any others that can go, whenever an answer frees a slot, and a reader
+// takes the answers, whose ids name the slots.
+func framedPipeline(addr string, depth int) (loadFunc, func(), error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	frames := make([][]byte, depth)
+	for i := range frames {
+		frames[i] = callFrame(int32(i))
+	}
+	last := callFrame(-1)
+	load := func(from, until time.Time) ([]int64, error) {
+		started := make([]atomic.Int64, depth) // UnixNano of each slot's call
+		free := make(chan int32, depth)
+		for i := range depth {
+			free <- int32(i)
+		}
+		// The writer stops at until and sends a last call with the id -1:
+		// once its answer has come, sent is final, and the reader stops when
+		// every call sent has its answer.
+		var sent atomic.Int64
+		werr := make(chan error, 1)
+		go func() {
+			err := func() error {
+				timer := time.NewTimer(time.Until(until))
+				defer timer.Stop()
+				var buf []byte
+				for {
+					var slot int32
+					select {
+					case slot = <-free:
+					case <-timer.C:
+						return nil
+					}
+					now := time.Now()
+					if !now.Before(until) {
+						return nil
+					}
+					buf = buf[:0]
+					for more := true; more; {
+						started[slot].Store(now.UnixNano())
+						buf = append(buf, frames[slot]...)
+						sent.Add(1)
+						select {
+						case slot = <-free:
+						default:
+							more = false
+						}
+					}
+					if _, err := c.Write(buf); err != nil {
+						return err
+					}
+				}
+			}()
+			if err == nil {
+				_, err = c.Write(last)
+			}
+			werr <- err
+		}()
+		if err := c.SetReadDeadline(until.Add(10 * time.Second)); err != nil {
+			return nil, err
+		}
+		r := newFramedReader(c)
+		var lat []int64
+		var got int64
+		finished := false
+		for !finished || got < sent.Load() {
+			id, err := r.next()
+			if err != nil {
+				return lat, err
+			}
+			if id == -1 {
+				finished = true
+				continue
+			}
+			if id < 0 || int(id) >= depth {
+				return lat, fmt.Errorf("bench: answer to unknown id %d", id)
+			}
+			got++
+			start := started[id].Load()
+			if start >= from.UnixNano() {
+				lat = append(lat, time.Now().UnixNano()-start)
+			}
+			free <- id
+		}
+		return lat, <-werr
+	}
+	return load, func() { c.Close() }, nil
+}
+
+// twistClients runs a client loop and dials n rpc.Clients to addr on it.
+func twistClients(addr string, n int) ([]*twistrpc.Client, func(), error) {
+	loop, err := reactor.New()
+	if err != nil {
+		return nil, nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- loop.Run() }()
+	stop := func() {
+		loop.CallFromThread(func() { _ = loop.Stop() })
+		<-done
+	}
+	type dialed struct {
+		c   *twistrpc.Client
+		err error
+	}
+	ch := make(chan dialed, n)
+	loop.CallFromThread(func() {
+		for range n {
+			twistrpc.Dial(loop, addr).AddBoth(func(r any) (any, error) {
+				if f, ok := r.(*deferred.Failure); ok {
+					ch <- dialed{err: f.Value()}
+				} else {
+					ch <- dialed{c: r.(*twistrpc.Client)}
+				}
+				return nil, nil
+			})
+		}
+	})
+	clients := make([]*twistrpc.Client, 0, n)
+	for range n {
+		d := <-ch
+		if d.err != nil {
+			err = d.err
+			continue
+		}
+		clients = append(clients, d.c)
+	}
+	closeAll := func() {
+		loop.CallFromThread(func() {
+			for _, c := range clients {
+				c.Close()
+			}
+		})
+		stop()
+	}
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return clients, closeAll, nil
+}
+
+// twistCall returns a call of add(1, 2) through c.CallContext.
+func twistCall(c *twistrpc.Client) callFunc {
+	args := []any{1, 2}
+	return func() error {
+		var n int
+		if err := c.CallContext(context.Background(), "add", args, &n); err != nil {
+			return err
+		}
+		if n != 3 {
+			return errWrongAnswer
+		}
+		return nil
+	}
+}
+
+// mongoClient connects the official Go driver to the MongoDB wire server at
+// addr, with a pool of up to pool connections.
+func mongoClient(addr string, pool uint64) (*mongo.Client, error) {
+	return mongo.Connect(options.Client().
+		ApplyURI("mongodb://" + addr + "/?directConnection=true").
+		SetMaxPoolSize(pool))
+}
+
+// mongoCall returns a call of add(1, 2) as the command {add: [1, 2]}.
+func mongoCall(c *mongo.Client) callFunc {
+	db := c.Database("bench")
+	cmd := bson.D{{Key: "add", Value: bson.A{1, 2}}}
+	return func() error {
+		raw, err := db.RunCommand(context.Background(), cmd).Raw()
+		if err != nil {
+			return err
+		}
+		if v, ok := raw.Lookup("reply").AsInt64OK(); !ok || v != 3 {
+			return errWrongAnswer
+		}
+		return nil
+	}
+}
+
+// netRPCCall returns a call of Arith.Add(1, 2) through c.
+func netRPCCall(c *rpc.Client) callFunc {
+	args := &Args{1, 2}
+	return func() error {
+		var n int
+		if err := c.Call("Arith.Add", args, &n); err != nil {
+			return err
+		}
+		if n != 3 {
+			return errWrongAnswer
+		}
+		return nil
+	}
+}
+
+// grpcConn connects a gRPC client to addr, with one HTTP/2 connection.
+func grpcConn(addr string) (*grpc.ClientConn, error) {
+	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	c.Connect()
+	return c, nil
+}
+
+// grpcCall returns a call of bench.Calc/Add(1, 2) through c.
+func grpcCall(c *grpc.ClientConn) callFunc {
+	req := &structpb.ListValue{Values: []*structpb.Value{structpb.NewNumberValue(1), structpb.NewNumberValue(2)}}
+	return func() error {
+		var reply wrapperspb.Int64Value
+		if err := c.Invoke(context.Background(), grpcAddMethod, req, &reply); err != nil {
+			return err
+		}
+		if reply.Value != 3 {
+			return errWrongAnswer
+		}
+		return nil
+	}
+}

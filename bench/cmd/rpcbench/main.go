@@ -1,0 +1,74 @@
+// Command rpcbench measures Twist's RPC against net/rpc and gRPC on
+// 127.0.0.1 and prints a table: calls/s, latency percentiles and the
+// server's user CPU time per call for each system and shape of load.
+//
+// It runs each server as a subprocess of itself (-serve=NAME) and the
+// clients in its own process:
+//
+//	go run ./cmd/rpcbench -duration 5s -warmup 1s
+//	go run ./cmd/rpcbench -run 'raw client/50 conns' -serverprofile /tmp/twist.pprof
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"time"
+
+	"github.com/twistgo/twist/bench"
+)
+
+func main() {
+	serve := flag.String("serve", "", "run the server `NAME` (twist, netrpc, grpc) for a harness on standard input and output")
+	duration := flag.Duration("duration", 5*time.Second, "how long each case is measured")
+	warmup := flag.Duration("warmup", time.Second, "how long each case runs before it is measured")
+	run := flag.String("run", "", "run only the cases whose \"system/shape\" matches this `regexp`")
+	profile := flag.String("serverprofile", "", "write each server's CPU profile to `FILE`.NAME")
+	cpuprofile := flag.String("cpuprofile", "", "with -serve: write the server's CPU profile to `FILE`")
+	flag.Parse()
+
+	if *serve != "" {
+		if err := bench.Serve(*serve, os.Stdin, os.Stdout, *cpuprofile); err != nil {
+			fmt.Fprintln(os.Stderr, "rpcbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rpcbench:", err)
+		os.Exit(1)
+	}
+	cfg := bench.Config{
+		Warmup:   *warmup,
+		Duration: *duration,
+		Log:      os.Stderr,
+		Command: func(server string) *exec.Cmd {
+			args := []string{"-serve=" + server}
+			if *profile != "" {
+				args = append(args, "-cpuprofile="+*profile+"."+server)
+			}
+			return exec.Command(self, args...)
+		},
+	}
+	if *run != "" {
+		if cfg.Filter, err = regexp.Compile(*run); err != nil {
+			fmt.Fprintln(os.Stderr, "rpcbench:", err)
+			os.Exit(2)
+		}
+	}
+	start := time.Now()
+	results, err := bench.Run(cfg)
+	fmt.Printf("rpcbench %s, %v per case after %v warm-up, GOMAXPROCS=%d, %s/%s\n",
+		start.Format(time.DateTime), *duration, *warmup, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
+	if werr := bench.WriteTable(os.Stdout, results); werr != nil && err == nil {
+		err = werr
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rpcbench:", err)
+		os.Exit(1)
+	}
+}
