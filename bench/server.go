@@ -110,30 +110,41 @@ func userCPU() (int64, error) {
 func add(a, b int) int { return a + b }
 
 // serveTwist serves add over the framed protocol and the MongoDB wire
-// protocol, both on one group of loops, one per CPU.
+// protocol.
 func serveTwist(w io.Writer) (func(), error) {
 	s := twistrpc.NewServer()
 	if err := s.Register("add", add); err != nil {
 		return nil, err
 	}
+	framed, mongo, stop, err := startTwist(s)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(w, "listen", listenFramed, framed)
+	fmt.Fprintln(w, "listen", listenMongo, mongo)
+	return stop, nil
+}
+
+// startTwist serves s over the framed protocol and the MongoDB wire
+// protocol on 127.0.0.1, both on one running group of loops, one per CPU,
+// and returns their addresses and what stops the group.
+func startTwist(s *twistrpc.Server) (framed, mongo net.Addr, stop func(), err error) {
 	g, err := reactor.NewGroup(0)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	framed, err := internet.ListenTCPGroup(g, "127.0.0.1:0", s.Factory())
+	fp, err := internet.ListenTCPGroup(g, "127.0.0.1:0", s.Factory())
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	mongo, err := internet.ListenTCPGroup(g, "127.0.0.1:0", mongowire.NewServer(s, mongowire.WithLogger(quiet)))
+	mp, err := internet.ListenTCPGroup(g, "127.0.0.1:0", mongowire.NewServer(s, mongowire.WithLogger(quiet)))
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- g.Run() }()
-	fmt.Fprintln(w, "listen", listenFramed, framed.Addr())
-	fmt.Fprintln(w, "listen", listenMongo, mongo.Addr())
-	return func() { g.Stop(); <-done }, nil
+	return fp.Addr(), mp.Addr(), func() { g.Stop(); <-done }, nil
 }
 
 // Arith is the net/rpc service: Arith.Add.
