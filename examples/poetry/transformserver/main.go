@@ -1,0 +1,29 @@
+// Command transformserver is the Twisted introduction's poetry transform
+// server: a client sends one netstring "name.poem" and gets back the
+// netstring of the poem transformed by name ("cummingsify": the poem in
+// lower case), after which the server hangs up; an unknown transform gets no
+// answer. getpoetry -transform is its client.
+//
+//	go run ./examples/poetry/transformserver [--port 11000] [--iface localhost]
+package main
+
+import (
+	"flag"
+	"log"
+	"os"
+
+	"github.com/twistgo/twist/examples/poetry/internal/poetry"
+	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/twisttest"
+)
+
+func main() {
+	addr := poetry.ListenFlags(11000)
+	flag.Parse()
+	err := poetry.Serve(addr(), "transforms", func(twisttest.Net) internet.Factory {
+		return &poetry.TransformFactory{Log: os.Stdout}
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+}
