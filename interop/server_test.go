@@ -81,6 +81,17 @@ func startServer(t *testing.T) addrs {
 // its output.
 func runClient(t *testing.T, dir string, env []string, name string, args ...string) string {
 	t.Helper()
+	stdout, stderr, err := startClient(t, dir, env, name, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), err, stdout, stderr)
+	}
+	return stdout
+}
+
+// startClient runs a client as runClient does, and returns its standard
+// output, its standard error and how it ended, for clients expected to fail.
+func startClient(t *testing.T, dir string, env []string, name string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), clientLimit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -88,16 +99,13 @@ func runClient(t *testing.T, dir string, env []string, name string, args ...stri
 	cmd.Env = append(os.Environ(), env...)
 	// A grandchild holding the pipes open must not hold up Wait.
 	cmd.WaitDelay = 5 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	t.Logf("%s %s: %v", name, strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
-	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			err = errors.New("still running after " + clientLimit.String())
-		}
-		t.Fatalf("%s %s: %v\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), err, stdout.Bytes(), stderr.Bytes())
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = errors.New("still running after " + clientLimit.String())
 	}
-	return stdout.String()
+	return out.String(), errOut.String(), err
 }
