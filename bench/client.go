@@ -33,6 +33,33 @@ type loadFunc func(from, until time.Time) ([]int64, error)
 // A callFunc makes one call and waits for its answer.
 type callFunc func() error
 
+// A dialFunc makes n connections to addr and returns a call on each, and
+// what closes them all.
+type dialFunc func(addr string, n int) ([]callFunc, func(), error)
+
+// dialEach makes n connections with dial, one at a time.
+func dialEach(n int, dial func() (callFunc, func(), error)) ([]callFunc, func(), error) {
+	var (
+		calls  []callFunc
+		closes []func()
+	)
+	closeAll := func() {
+		for _, c := range closes {
+			c()
+		}
+	}
+	for range n {
+		call, closeConn, err := dial()
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		calls = append(calls, call)
+		closes = append(closes, closeConn)
+	}
+	return calls, closeAll, nil
+}
+
 // loop turns a call into a load that makes it again and again.
 func loop(call callFunc) loadFunc {
 	return func(from, until time.Time) ([]int64, error) {
@@ -101,22 +128,24 @@ func (f *framedReader) next() (int32, error) {
 	return id, nil
 }
 
-// framedConn returns a call of add(1, 2) on its own connection to addr,
-// speaking the framed protocol directly: write a frame, read the answer.
-func framedConn(addr string) (callFunc, func(), error) {
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		return nil, nil, err
-	}
+// framedDial returns calls of add(1, 2) on n connections to addr, speaking
+// the framed protocol directly: write a frame, read the answer.
+func framedDial(addr string, n int) ([]callFunc, func(), error) {
 	frame := callFrame(1)
-	r := newFramedReader(c)
-	return func() error {
-		if _, err := c.Write(frame); err != nil {
-			return err
+	return dialEach(n, func() (callFunc, func(), error) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return nil, nil, err
 		}
-		_, err := r.next()
-		return err
-	}, func() { c.Close() }, nil
+		r := newFramedReader(c)
+		return func() error {
+			if _, err := c.Write(frame); err != nil {
+				return err
+			}
+			_, err := r.next()
+			return err
+		}, func() { c.Close() }, nil
+	})
 }
 
 // framedPipeline returns a load that keeps depth calls of add(1, 2) in
@@ -212,8 +241,9 @@ func framedPipeline(addr string, depth int) (loadFunc, func(), error) {
 	return load, func() { c.Close() }, nil
 }
 
-// twistClients runs a client loop and dials n rpc.Clients to addr on it.
-func twistClients(addr string, n int) ([]*twistrpc.Client, func(), error) {
+// twistDial runs a client loop and dials n rpc.Clients to addr on it, and
+// returns calls of add(1, 2) through their CallContext.
+func twistDial(addr string, n int) ([]callFunc, func(), error) {
 	loop, err := reactor.New()
 	if err != nil {
 		return nil, nil, err
@@ -241,7 +271,10 @@ func twistClients(addr string, n int) ([]*twistrpc.Client, func(), error) {
 			})
 		}
 	})
-	clients := make([]*twistrpc.Client, 0, n)
+	var (
+		clients []*twistrpc.Client
+		calls   []callFunc
+	)
 	for range n {
 		d := <-ch
 		if d.err != nil {
@@ -249,6 +282,7 @@ func twistClients(addr string, n int) ([]*twistrpc.Client, func(), error) {
 			continue
 		}
 		clients = append(clients, d.c)
+		calls = append(calls, twistCall(d.c))
 	}
 	closeAll := func() {
 		loop.CallFromThread(func() {
@@ -262,7 +296,7 @@ func twistClients(addr string, n int) ([]*twistrpc.Client, func(), error) {
 		closeAll()
 		return nil, nil, err
 	}
-	return clients, closeAll, nil
+	return calls, closeAll, nil
 }
 
 // twistCall returns a call of add(1, 2) through c.CallContext.
@@ -288,6 +322,20 @@ func mongoClient(addr string, pool uint64) (*mongo.Client, error) {
 		SetMaxPoolSize(pool))
 }
 
+// mongoDial returns a dialFunc of n Go driver clients, each with a pool of
+// up to pool connections.
+func mongoDial(pool uint64) dialFunc {
+	return func(addr string, n int) ([]callFunc, func(), error) {
+		return dialEach(n, func() (callFunc, func(), error) {
+			c, err := mongoClient(addr, pool)
+			if err != nil {
+				return nil, nil, err
+			}
+			return mongoCall(c), func() { _ = c.Disconnect(context.Background()) }, nil
+		})
+	}
+}
+
 // mongoCall returns a call of add(1, 2) as the command {add: [1, 2]}.
 func mongoCall(c *mongo.Client) callFunc {
 	db := c.Database("bench")
@@ -304,42 +352,46 @@ func mongoCall(c *mongo.Client) callFunc {
 	}
 }
 
-// netRPCCall returns a call of Arith.Add(1, 2) through c.
-func netRPCCall(c *rpc.Client) callFunc {
+// netRPCDial returns calls of Arith.Add(1, 2) on n net/rpc clients of addr.
+func netRPCDial(addr string, n int) ([]callFunc, func(), error) {
 	args := &Args{1, 2}
-	return func() error {
-		var n int
-		if err := c.Call("Arith.Add", args, &n); err != nil {
-			return err
+	return dialEach(n, func() (callFunc, func(), error) {
+		c, err := rpc.Dial("tcp", addr)
+		if err != nil {
+			return nil, nil, err
 		}
-		if n != 3 {
-			return errWrongAnswer
-		}
-		return nil
-	}
+		return func() error {
+			var n int
+			if err := c.Call("Arith.Add", args, &n); err != nil {
+				return err
+			}
+			if n != 3 {
+				return errWrongAnswer
+			}
+			return nil
+		}, func() { c.Close() }, nil
+	})
 }
 
-// grpcConn connects a gRPC client to addr, with one HTTP/2 connection.
-func grpcConn(addr string) (*grpc.ClientConn, error) {
-	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return nil, err
-	}
-	c.Connect()
-	return c, nil
-}
-
-// grpcCall returns a call of bench.Calc/Add(1, 2) through c.
-func grpcCall(c *grpc.ClientConn) callFunc {
+// grpcDial returns calls of bench.Calc/Add(1, 2) on n gRPC client
+// connections to addr, each one HTTP/2 connection.
+func grpcDial(addr string, n int) ([]callFunc, func(), error) {
 	req := &structpb.ListValue{Values: []*structpb.Value{structpb.NewNumberValue(1), structpb.NewNumberValue(2)}}
-	return func() error {
-		var reply wrapperspb.Int64Value
-		if err := c.Invoke(context.Background(), grpcAddMethod, req, &reply); err != nil {
-			return err
+	return dialEach(n, func() (callFunc, func(), error) {
+		c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return nil, nil, err
 		}
-		if reply.Value != 3 {
-			return errWrongAnswer
-		}
-		return nil
-	}
+		c.Connect()
+		return func() error {
+			var reply wrapperspb.Int64Value
+			if err := c.Invoke(context.Background(), grpcAddMethod, req, &reply); err != nil {
+				return err
+			}
+			if reply.Value != 3 {
+				return errWrongAnswer
+			}
+			return nil
+		}, func() { _ = c.Close() }, nil
+	})
 }

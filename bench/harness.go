@@ -1,11 +1,9 @@
 package bench
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net/rpc"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -80,115 +78,63 @@ func (r Result) CPUPerCall() float64 {
 type clientCase struct {
 	server, listen string
 	system, shape  string
-	// setup connects the clients to addr and returns their loads and
-	// what closes them.
-	setup func(addr string) ([]loadFunc, func(), error)
+	// goroutines each make one call after another, goroutine i on
+	// connection i % conns; dial makes the conns connections and
+	// returns a call on each and what closes them all.
+	conns, goroutines int
+	dial              dialFunc
+	// pipelined cases instead keep InFlight calls in flight on one
+	// framed connection with framedPipeline.
+	pipelined bool
 }
 
 // cases lists every row of the table, grouped by server.
 func cases() []clientCase {
 	return []clientCase{
-		{ServerTwist, listenFramed, SystemTwistRaw, shapeConns, func(addr string) ([]loadFunc, func(), error) {
-			return perConn(Conns, func() (callFunc, func(), error) { return framedConn(addr) })
-		}},
-		{ServerTwist, listenFramed, SystemTwistRaw, shapeInFlight, func(addr string) ([]loadFunc, func(), error) {
-			load, closeConn, err := framedPipeline(addr, InFlight)
-			if err != nil {
-				return nil, nil, err
-			}
-			return []loadFunc{load}, closeConn, nil
-		}},
-		{ServerTwist, listenFramed, SystemTwistClient, shapeConns, func(addr string) ([]loadFunc, func(), error) {
-			clients, closeAll, err := twistClients(addr, Conns)
-			if err != nil {
-				return nil, nil, err
-			}
-			var loads []loadFunc
-			for _, c := range clients {
-				loads = append(loads, loop(twistCall(c)))
-			}
-			return loads, closeAll, nil
-		}},
-		{ServerTwist, listenFramed, SystemTwistClient, shapeInFlight, func(addr string) ([]loadFunc, func(), error) {
-			clients, closeAll, err := twistClients(addr, 1)
-			if err != nil {
-				return nil, nil, err
-			}
-			return shared(InFlight, twistCall(clients[0])), closeAll, nil
-		}},
-		{ServerTwist, listenMongo, SystemTwistMongo, shapePool, func(addr string) ([]loadFunc, func(), error) {
-			c, err := mongoClient(addr, Conns)
-			if err != nil {
-				return nil, nil, err
-			}
-			return shared(Conns, mongoCall(c)), func() { _ = c.Disconnect(context.Background()) }, nil
-		}},
-		{ServerNetRPC, listenNetRPC, SystemNetRPC, shapeConns, func(addr string) ([]loadFunc, func(), error) {
-			return perConn(Conns, func() (callFunc, func(), error) {
-				c, err := rpc.Dial("tcp", addr)
-				if err != nil {
-					return nil, nil, err
-				}
-				return netRPCCall(c), func() { c.Close() }, nil
-			})
-		}},
-		{ServerNetRPC, listenNetRPC, SystemNetRPC, shapeInFlight, func(addr string) ([]loadFunc, func(), error) {
-			c, err := rpc.Dial("tcp", addr)
-			if err != nil {
-				return nil, nil, err
-			}
-			return shared(InFlight, netRPCCall(c)), func() { c.Close() }, nil
-		}},
-		{ServerGRPC, listenGRPC, SystemGRPC, shapeConns, func(addr string) ([]loadFunc, func(), error) {
-			return perConn(Conns, func() (callFunc, func(), error) {
-				c, err := grpcConn(addr)
-				if err != nil {
-					return nil, nil, err
-				}
-				return grpcCall(c), func() { c.Close() }, nil
-			})
-		}},
-		{ServerGRPC, listenGRPC, SystemGRPC, shapeInFlight, func(addr string) ([]loadFunc, func(), error) {
-			c, err := grpcConn(addr)
-			if err != nil {
-				return nil, nil, err
-			}
-			return shared(InFlight, grpcCall(c)), func() { _ = c.Close() }, nil
-		}},
+		{server: ServerTwist, listen: listenFramed, system: SystemTwistRaw, shape: shapeConns, conns: Conns, goroutines: Conns, dial: framedDial},
+		{server: ServerTwist, listen: listenFramed, system: SystemTwistRaw, shape: shapeInFlight, pipelined: true},
+		{server: ServerTwist, listen: listenFramed, system: SystemTwistClient, shape: shapeConns, conns: Conns, goroutines: Conns, dial: twistDial},
+		{server: ServerTwist, listen: listenFramed, system: SystemTwistClient, shape: shapeInFlight, conns: 1, goroutines: InFlight, dial: twistDial},
+		{server: ServerTwist, listen: listenMongo, system: SystemTwistMongo, shape: shapePool, conns: 1, goroutines: Conns, dial: mongoDial(Conns)},
+		{server: ServerNetRPC, listen: listenNetRPC, system: SystemNetRPC, shape: shapeConns, conns: Conns, goroutines: Conns, dial: netRPCDial},
+		{server: ServerNetRPC, listen: listenNetRPC, system: SystemNetRPC, shape: shapeInFlight, conns: 1, goroutines: InFlight, dial: netRPCDial},
+		{server: ServerGRPC, listen: listenGRPC, system: SystemGRPC, shape: shapeConns, conns: Conns, goroutines: Conns, dial: grpcDial},
+		{server: ServerGRPC, listen: listenGRPC, system: SystemGRPC, shape: shapeInFlight, conns: 1, goroutines: InFlight, dial: grpcDial},
 	}
 }
 
-// perConn makes n connections with dial and a load on each.
-func perConn(n int, dial func() (callFunc, func(), error)) ([]loadFunc, func(), error) {
-	var (
-		loads  []loadFunc
-		closes []func()
-	)
-	closeAll := func() {
-		for _, c := range closes {
-			c()
-		}
+// calls connects c's clients to addr and returns the call of each
+// goroutine, and what closes the connections.
+func (c clientCase) calls(addr string) ([]callFunc, func(), error) {
+	conns, closeAll, err := c.dial(addr, c.conns)
+	if err != nil {
+		return nil, nil, err
 	}
-	for range n {
-		call, closeConn, err := dial()
+	calls := make([]callFunc, c.goroutines)
+	for i := range calls {
+		calls[i] = conns[i%len(conns)]
+	}
+	return calls, closeAll, nil
+}
+
+// loads connects c's clients to addr and returns their loads.
+func (c clientCase) loads(addr string) ([]loadFunc, func(), error) {
+	if c.pipelined {
+		load, closeConn, err := framedPipeline(addr, InFlight)
 		if err != nil {
-			closeAll()
 			return nil, nil, err
 		}
-		loads = append(loads, loop(call))
-		closes = append(closes, closeConn)
+		return []loadFunc{load}, closeConn, nil
 	}
-	return loads, closeAll, nil
-}
-
-// shared returns n loads making the same call, so n goroutines with a call
-// in flight each share whatever call uses.
-func shared(n int, call callFunc) []loadFunc {
-	loads := make([]loadFunc, n)
-	for i := range loads {
+	calls, closeAll, err := c.calls(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	loads := make([]loadFunc, len(calls))
+	for i, call := range calls {
 		loads[i] = loop(call)
 	}
-	return loads
+	return loads, closeAll, nil
 }
 
 // Run measures every case that cfg's filter selects, one server process at
@@ -231,7 +177,7 @@ func Run(cfg Config) ([]Result, error) {
 // runCase connects c's clients to p, runs them through the warm-up and the
 // window, and reads p's CPU time at both ends of the window.
 func runCase(cfg Config, p *serverProcess, c clientCase) (Result, error) {
-	loads, closeClients, err := c.setup(p.addrs[c.listen])
+	loads, closeClients, err := c.loads(p.addrs[c.listen])
 	if err != nil {
 		return Result{}, err
 	}

@@ -58,25 +58,19 @@ func Serve(name string, in io.Reader, out io.Writer, profile string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	var (
-		stop func()
-		err  error
-	)
-	w := bufio.NewWriter(out)
-	switch name {
-	case ServerTwist:
-		stop, err = serveTwist(w)
-	case ServerNetRPC:
-		stop, err = serveNetRPC(w)
-	case ServerGRPC:
-		stop, err = serveGRPC(w)
-	default:
+	serve, ok := servers[name]
+	if !ok {
 		return fmt.Errorf("bench: no server named %q", name)
 	}
+	addrs, stop, err := serve()
 	if err != nil {
 		return err
 	}
 	defer stop()
+	w := bufio.NewWriter(out)
+	for proto, addr := range addrs {
+		fmt.Fprintln(w, "listen", proto, addr)
+	}
 	fmt.Fprintln(w, "ready")
 	if err := w.Flush(); err != nil {
 		return err
@@ -109,20 +103,29 @@ func userCPU() (int64, error) {
 
 func add(a, b int) int { return a + b }
 
+// A serveFunc starts a server on 127.0.0.1 and returns the addresses of its
+// listeners by protocol, and what stops it.
+type serveFunc func() (map[string]string, func(), error)
+
+// servers are the servers by name.
+var servers = map[string]serveFunc{
+	ServerTwist:  serveTwist,
+	ServerNetRPC: serveNetRPC,
+	ServerGRPC:   serveGRPC,
+}
+
 // serveTwist serves add over the framed protocol and the MongoDB wire
 // protocol.
-func serveTwist(w io.Writer) (func(), error) {
+func serveTwist() (map[string]string, func(), error) {
 	s := twistrpc.NewServer()
 	if err := s.Register("add", add); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	framed, mongo, stop, err := startTwist(s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	fmt.Fprintln(w, "listen", listenFramed, framed)
-	fmt.Fprintln(w, "listen", listenMongo, mongo)
-	return stop, nil
+	return map[string]string{listenFramed: framed.String(), listenMongo: mongo.String()}, stop, nil
 }
 
 // startTwist serves s over the framed protocol and the MongoDB wire
@@ -161,18 +164,26 @@ func (Arith) Add(args *Args, reply *int) error {
 
 // serveNetRPC serves Arith.Add with net/rpc's gob codec, a goroutine per
 // connection as net/rpc does.
-func serveNetRPC(w io.Writer) (func(), error) {
+func serveNetRPC() (map[string]string, func(), error) {
 	s := rpc.NewServer()
 	if err := s.Register(Arith{}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	go s.Accept(l)
-	fmt.Fprintln(w, "listen", listenNetRPC, l.Addr())
-	return func() { l.Close() }, nil
+	// s.Accept would log the error that ends it when l closes.
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go s.ServeConn(c)
+		}
+	}()
+	return map[string]string{listenNetRPC: l.Addr().String()}, func() { l.Close() }, nil
 }
 
 // The gRPC service is declared by hand, as protoc-gen-go-grpc would: the
@@ -219,16 +230,15 @@ var calcDesc = grpc.ServiceDesc{
 }
 
 // serveGRPC serves bench.Calc/Add with gRPC-go's defaults.
-func serveGRPC(w io.Writer) (func(), error) {
+func serveGRPC() (map[string]string, func(), error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s := grpc.NewServer()
 	s.RegisterService(&calcDesc, calc{})
 	go s.Serve(l)
-	fmt.Fprintln(w, "listen", listenGRPC, l.Addr())
-	return s.Stop, nil
+	return map[string]string{listenGRPC: l.Addr().String()}, s.Stop, nil
 }
 
 // serverProcess is a server started by the harness in another process.
