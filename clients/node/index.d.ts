@@ -1,0 +1,127 @@
+// Types of twist-rpc, the Node.js client of Twist's framed RPC protocol.
+
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+
+/** The longest message body accepted unless told otherwise: 16 MiB. */
+export declare const DEFAULT_MAX_MESSAGE_SIZE: number;
+
+/** The kinds of error of the protocol: the `message` of an error answer. */
+export type ErrorKindName = 'NoSuchFunction' | 'BadArguments' | 'HandlerError' | 'TooLarge' | 'Timeout' | 'BadMessage';
+
+export declare const ErrorKind: Readonly<{ [K in ErrorKindName]: K }>;
+
+/**
+ * An error answer, or a Timeout or TooLarge found by the client itself.
+ * `message` is the kind (as on the wire), `kind` repeats it, `detail` says
+ * what happened, for people.
+ */
+export declare class RpcError extends Error {
+  constructor(kind: string, detail?: string, options?: { cause?: unknown });
+  /** The kind of error; a server may name kinds beyond ErrorKindName. */
+  readonly kind: ErrorKindName | (string & {});
+  readonly detail: string;
+  /** "RpcError: kind: detail" */
+  toString(): string;
+  /** The wire form. */
+  toJSON(): { message: string; detail: string };
+}
+
+/** Why a call cannot be answered: the connection is gone or the client closed. */
+export declare class ConnectionError extends Error {
+  constructor(code: ConnectionErrorCode, message: string, options?: { cause?: unknown });
+  readonly code: ConnectionErrorCode;
+}
+
+export type ConnectionErrorCode = 'ConnectionLost' | 'ClientClosed';
+
+/** The BSON deserialize options a client may set for the answers it reads. */
+export interface BsonOptions {
+  /** int64 values as bigint. Default false. */
+  useBigInt64?: boolean;
+  /** int64 values that fit in 53 bits as numbers. Default true. */
+  promoteLongs?: boolean;
+  /** BSON values as their closest JS types. Default true. */
+  promoteValues?: boolean;
+  /** Binary values as Buffers. Default true (bson's own default is false). */
+  promoteBuffers?: boolean;
+  /** Regular expressions as BSONRegExp. Default false. */
+  bsonRegExp?: boolean;
+  validation?: { utf8: boolean | Record<string, true> | Record<string, false> };
+}
+
+export interface ClientOptions {
+  /** Default time-out of every call, in milliseconds; 0 (the default) means none. */
+  timeout?: number;
+  /** The longest message body sent or accepted, in bytes. Default 16 MiB. */
+  maxMessageSize?: number;
+  /** How answers are decoded. */
+  bsonOptions?: BsonOptions;
+}
+
+export interface ConnectOptions extends ClientOptions {
+  /** Default 'localhost'. */
+  host?: string;
+  /** The TCP port; needed unless `path` is given. */
+  port?: number;
+  /** A Unix socket path, instead of host and port. */
+  path?: string;
+  /** Aborts connecting (AbortSignal.timeout(ms) for a connect time-out); no effect once connected. */
+  signal?: AbortSignal;
+}
+
+export interface CallOptions {
+  /** Overrides the client's time-out, in milliseconds; 0 means none. */
+  timeout?: number;
+  /** Forgets the call and rejects with the signal's reason when it aborts. */
+  signal?: AbortSignal;
+}
+
+export interface CallWithOptions extends CallOptions {
+  /** A one-way call: no id, no answer; resolves with undefined once written. */
+  noreply?: boolean;
+}
+
+export interface FunctionInfo {
+  name: string;
+  arity: number;
+  params: string[];
+}
+
+/** What a server says about itself. */
+export interface ServerInfo {
+  name: string;
+  version: string;
+  maxMessageSize: number;
+  functions: FunctionInfo[];
+  [key: string]: unknown;
+}
+
+export declare class Client extends EventEmitter {
+  /** Wraps a connected duplex stream (net.Socket, tls.TLSSocket...). */
+  constructor(socket: Duplex, options?: ClientOptions);
+  /** Resolves once the connection is gone: null after close()/destroy(), else the ConnectionError. */
+  readonly closed: Promise<ConnectionError | null>;
+  /** The number of calls waiting for their answer. */
+  readonly pending: number;
+  call<T = any>(name: string, ...args: unknown[]): Promise<T>;
+  callWithOptions(name: string, args: unknown[], options: CallWithOptions & { noreply: true }): Promise<undefined>;
+  callWithOptions<T = any>(name: string, args?: unknown[], options?: CallWithOptions): Promise<T>;
+  info(options?: CallOptions): Promise<ServerInfo>;
+  /** Fails pending calls with 'ClientClosed', flushes what is written, closes. */
+  close(): Promise<void>;
+  /** close() without flushing. */
+  destroy(): Promise<void>;
+  ref(): this;
+  unref(): this;
+
+  on(event: 'close', listener: (reason: ConnectionError | null) => void): this;
+  on(event: 'protocolError', listener: (err: RpcError) => void): this;
+  once(event: 'close', listener: (reason: ConnectionError | null) => void): this;
+  once(event: 'protocolError', listener: (err: RpcError) => void): this;
+  off(event: 'close', listener: (reason: ConnectionError | null) => void): this;
+  off(event: 'protocolError', listener: (err: RpcError) => void): this;
+}
+
+/** Connects over TCP or a Unix socket. */
+export declare function connect(options: ConnectOptions): Promise<Client>;
