@@ -4,9 +4,13 @@ PKGS := ./...
 # Every package must build for these systems too (the reactor has a poller per OS).
 CROSS_OS := darwin freebsd windows
 
-.PHONY: test fmt-check vet cross test-go bench
+# The interop suites run foreign clients (npm packages, Python) against the
+# server: they run once, in their own target, not with the unit tests.
+UNIT_PKGS = $$($(GO) list $(PKGS) | grep -v '/interop$$')
 
-test: fmt-check vet cross test-go
+.PHONY: test fmt-check vet cross test-go interop bench
+
+test: fmt-check vet cross test-go interop
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -22,7 +26,12 @@ cross:
 	done
 
 test-go:
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 $(UNIT_PKGS)
+
+# Installs interop/node's npm packages on first use (some 180 MB). A suite
+# whose client is not installed is skipped; -v shows why, and the times.
+interop:
+	$(GO) test -count=1 -v ./interop/...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
