@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -170,21 +172,24 @@ func appendID(dst []byte, id bson.RawValue) []byte {
 // ParseMessage parses a BSON document into a Message. A malformed
 // document, or one that is not a message, gives an *Error of kind
 // BadMessage. The Message shares doc's bytes.
+//
+// The document is read in one pass: each element is checked as it is read,
+// and the call document and its argument array are checked as a whole; the
+// arguments themselves are checked as they are decoded.
 func ParseMessage(doc []byte) (Message, error) {
 	var m Message
-	if err := bsoncore.Document(doc).Validate(); err != nil {
-		return m, errorf(BadMessage, "malformed BSON document: %v", err)
+	rem, ok := elements(doc)
+	if !ok {
+		return m, errorf(BadMessage, "malformed BSON document")
 	}
 	var body bsoncore.Value
-	rem := doc[4 : len(doc)-1]
 	for len(rem) > 0 {
-		el, r, ok := bsoncore.ReadElement(rem)
+		key, v, r, ok := readElement(rem)
 		if !ok {
 			return m, errorf(BadMessage, "malformed BSON element")
 		}
 		rem = r
-		v := el.Value()
-		switch string(el.KeyBytes()) {
+		switch string(key) {
 		case "call":
 			m.Kind, body = KindCall, v
 		case "reply":
@@ -222,25 +227,69 @@ func ParseMessage(doc []byte) (Message, error) {
 	return m, nil
 }
 
+// elements returns the elements of the BSON document or array b, between
+// its length and its terminating NUL, if its length is all of b.
+func elements(b []byte) ([]byte, bool) {
+	if len(b) < 5 || int64(int32(binary.LittleEndian.Uint32(b))) != int64(len(b)) || b[len(b)-1] != 0 {
+		return nil, false
+	}
+	return b[4 : len(b)-1], true
+}
+
+// readElement reads the element at the start of b: its key, its value, whose
+// length is checked against b, and the rest of b.
+func readElement(b []byte) (key []byte, v bsoncore.Value, rest []byte, ok bool) {
+	if len(b) < 2 {
+		return nil, v, nil, false
+	}
+	n := bytes.IndexByte(b[1:], 0)
+	if n < 0 {
+		return nil, v, nil, false
+	}
+	v, rest, ok = bsoncore.ReadValue(b[n+2:], bsoncore.Type(b[0]))
+	return b[1 : n+1], v, rest, ok
+}
+
+// parseCall reads the call document body into m: the first funcname and
+// arguments, as a lookup would find them.
 func parseCall(m *Message, body bsoncore.Value) error {
 	d, ok := body.DocumentOK()
 	if !ok {
 		return errorf(BadMessage, "call is %v, not a document", body.Type)
 	}
-	name, err := d.LookupErr("funcname")
-	if err != nil {
+	rem, ok := elements(d)
+	if !ok {
+		return errorf(BadMessage, "malformed call document")
+	}
+	var name, args bsoncore.Value
+	for len(rem) > 0 {
+		key, v, r, ok := readElement(rem)
+		if !ok {
+			return errorf(BadMessage, "malformed call document")
+		}
+		rem = r
+		switch {
+		case name.Type == 0 && string(key) == "funcname":
+			name = v
+		case args.Type == 0 && string(key) == "arguments":
+			args = v
+		}
+	}
+	if name.Type == 0 {
 		return errorf(BadMessage, "call without funcname")
 	}
 	if m.Func, ok = name.StringValueOK(); !ok {
 		return errorf(BadMessage, "funcname is %v, not a string", name.Type)
 	}
-	args, err := d.LookupErr("arguments")
-	if err != nil || args.Type == bsoncore.TypeNull {
+	if args.Type == 0 || args.Type == bsoncore.TypeNull {
 		return nil // no arguments
 	}
 	a, ok := args.ArrayOK()
 	if !ok {
 		return errorf(BadMessage, "arguments is %v, not an array", args.Type)
+	}
+	if _, ok := elements(a); !ok {
+		return errorf(BadMessage, "malformed arguments array")
 	}
 	m.Args = bson.RawArray(a)
 	return nil

@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/twistgo/twist/clock"
 	"github.com/twistgo/twist/deferred"
@@ -296,24 +295,24 @@ func (f *function) decode(ctx context.Context, args bson.RawArray) ([]reflect.Va
 		in = append(in, reflect.ValueOf(&ctx).Elem())
 	}
 	i := 0
-	if len(args) > 0 {
-		rem := args[4 : len(args)-1]
-		for len(rem) > 0 {
-			el, r, ok := bsoncore.ReadElement(rem)
-			if !ok {
-				return nil, errorf(BadArguments, "malformed argument array")
-			}
-			rem = r
-			if i < n {
-				v := el.Value()
-				a, err := f.params[i].decode(bson.RawValue{Type: bson.Type(v.Type), Value: v.Data})
-				if err != nil {
-					return nil, errorf(BadArguments, "%s: argument %d: %v", f.name, i+1, err)
-				}
-				in = append(in, a)
-			}
-			i++
+	rem, ok := elements(args)
+	if !ok && len(args) > 0 {
+		return nil, errorf(BadArguments, "malformed argument array")
+	}
+	for len(rem) > 0 {
+		_, v, r, ok := readElement(rem)
+		if !ok {
+			return nil, errorf(BadArguments, "malformed argument array")
 		}
+		rem = r
+		if i < n {
+			a, err := f.params[i].decode(bson.RawValue{Type: bson.Type(v.Type), Value: v.Data})
+			if err != nil {
+				return nil, errorf(BadArguments, "%s: argument %d: %v", f.name, i+1, err)
+			}
+			in = append(in, a)
+		}
+		i++
 	}
 	if i != n {
 		return nil, errorf(BadArguments, "%s takes %d argument%s (%s), got %d", f.name, n, plural(n), f.signature(), i)
