@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"sync"
-	"text/tabwriter"
 	"time"
 )
 
@@ -58,19 +57,25 @@ type Result struct {
 	Calls    int
 	Window   time.Duration
 	P50, P99 time.Duration
-	// ServerCPU is the server process's user CPU time over the window.
-	ServerCPU time.Duration
+	// ServerCPU and ServerSys are the server process's user and system
+	// CPU time over the window.
+	ServerCPU, ServerSys time.Duration
 }
 
 // CallsPerSecond is the throughput over the window.
 func (r Result) CallsPerSecond() float64 { return float64(r.Calls) / r.Window.Seconds() }
 
 // CPUPerCall is the server's user CPU time per call, in nanoseconds.
-func (r Result) CPUPerCall() float64 {
+func (r Result) CPUPerCall() float64 { return r.perCall(r.ServerCPU) }
+
+// SysPerCall is the server's system CPU time per call, in nanoseconds.
+func (r Result) SysPerCall() float64 { return r.perCall(r.ServerSys) }
+
+func (r Result) perCall(d time.Duration) float64 {
 	if r.Calls == 0 {
 		return 0
 	}
-	return float64(r.ServerCPU.Nanoseconds()) / float64(r.Calls)
+	return float64(d.Nanoseconds()) / float64(r.Calls)
 }
 
 // clientCase is one row of the table: a client shape against one of a
@@ -202,7 +207,7 @@ func runCase(cfg Config, p *serverProcess, c clientCase) (Result, error) {
 	}
 	all := slices.Concat(lats...)
 	slices.Sort(all)
-	r := Result{System: c.system, Shape: c.shape, Calls: len(all), Window: cfg.Duration, ServerCPU: cpu1 - cpu0}
+	r := Result{System: c.system, Shape: c.shape, Calls: len(all), Window: cfg.Duration, ServerCPU: cpu1.user - cpu0.user, ServerSys: cpu1.sys - cpu0.sys}
 	if len(all) > 0 {
 		r.P50 = time.Duration(all[len(all)*50/100])
 		r.P99 = time.Duration(all[len(all)*99/100])
@@ -219,8 +224,10 @@ const (
 
 // WriteTable writes results as a table, with each row's calls/s as a ratio
 // to net/rpc's in the same shape, then how the raw framed client's rows
-// compare with the goals.
+// compare with the goals. It returns w's first error.
 func WriteTable(w io.Writer, results []Result) error {
+	ew := &errWriter{w: w}
+	w = ew
 	netrpc := map[string]float64{}
 	for _, r := range results {
 		if r.System == SystemNetRPC {
@@ -229,19 +236,18 @@ func WriteTable(w io.Writer, results []Result) error {
 	}
 	// The driver's pool of Conns goroutines compares with Conns connections.
 	netrpc[shapePool] = netrpc[shapeConns]
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "system\tshape\tcalls/s\tp50\tp99\tserver CPU ns/call\tvs net/rpc\t")
+	const row = "%-28s %-20s %9s %9s %9s %9s %9s %10s\n"
+	fmt.Fprintf(w, row, "system", "shape", "calls/s", "p50", "p99", "user ns", "sys ns", "vs net/rpc")
 	for _, r := range results {
 		ratio := "-"
 		if base := netrpc[r.Shape]; base > 0 {
 			ratio = fmt.Sprintf("%.2fx", r.CallsPerSecond()/base)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%v\t%v\t%.0f\t%s\t\n", r.System, r.Shape, r.CallsPerSecond(),
-			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.CPUPerCall(), ratio)
+		fmt.Fprintf(w, row, r.System, r.Shape, fmt.Sprintf("%.0f", r.CallsPerSecond()),
+			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond),
+			fmt.Sprintf("%.0f", r.CPUPerCall()), fmt.Sprintf("%.0f", r.SysPerCall()), ratio)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	fmt.Fprintln(w, "user ns, sys ns: the server process's user and system CPU time per call")
 	for _, r := range results {
 		if r.System != SystemTwistRaw {
 			continue
@@ -255,9 +261,25 @@ func WriteTable(w io.Writer, results []Result) error {
 			fmt.Fprintf(w, "goal %s: %.2fx net/rpc, want >= %.1fx: %s\n", r.Shape, ratio, goal, verdict(ratio >= goal))
 		}
 		cpu := r.CPUPerCall()
-		fmt.Fprintf(w, "goal %s: %.0f server CPU ns/call, want <= %d: %s\n", r.Shape, cpu, GoalCPUPerCall, verdict(cpu <= GoalCPUPerCall))
+		fmt.Fprintf(w, "goal %s: %.0f server user CPU ns/call, want <= %d: %s\n", r.Shape, cpu, GoalCPUPerCall, verdict(cpu <= GoalCPUPerCall))
 	}
-	return nil
+	return ew.err
+}
+
+// errWriter is a writer that remembers its first error and then writes
+// nothing more.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(b []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(b)
+	e.err = err
+	return n, err
 }
 
 func verdict(met bool) string {

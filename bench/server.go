@@ -43,8 +43,8 @@ const (
 // Serve runs the server called name on 127.0.0.1 and talks to the harness
 // over in and out, a line protocol: the server writes "listen PROTO ADDR"
 // for each listener and then "ready"; each "cpu" line read is answered with
-// "cpu N", N the process's user CPU time so far in nanoseconds
-// (getrusage(RUSAGE_SELF)). Serve returns when in ends. With a non-empty
+// "cpu USER SYS", the process's user and system CPU time so far in
+// nanoseconds (getrusage(RUSAGE_SELF)). Serve returns when in ends. With a non-empty
 // profile path it writes a CPU profile of its whole life there.
 func Serve(name string, in io.Reader, out io.Writer, profile string) error {
 	if profile != "" {
@@ -80,25 +80,16 @@ func Serve(name string, in io.Reader, out io.Writer, profile string) error {
 		if sc.Text() != "cpu" {
 			return fmt.Errorf("bench: unknown command %q", sc.Text())
 		}
-		ns, err := userCPU()
-		if err != nil {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "cpu %d\n", ns)
+		fmt.Fprintf(w, "cpu %d %d\n", ru.Utime.Nano(), ru.Stime.Nano())
 		if err := w.Flush(); err != nil {
 			return err
 		}
 	}
 	return sc.Err()
-}
-
-// userCPU returns the user CPU time of this process so far.
-func userCPU() (int64, error) {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0, err
-	}
-	return ru.Utime.Nano(), nil
 }
 
 func add(a, b int) int { return a + b }
@@ -285,19 +276,22 @@ func startServer(cmd *exec.Cmd) (*serverProcess, error) {
 	}
 }
 
-// cpu returns the server's user CPU time so far.
-func (p *serverProcess) cpu() (time.Duration, error) {
+// cpuTimes are a process's user and system CPU time.
+type cpuTimes struct{ user, sys time.Duration }
+
+// cpu returns the server's CPU time so far.
+func (p *serverProcess) cpu() (cpuTimes, error) {
 	if _, err := io.WriteString(p.in, "cpu\n"); err != nil {
-		return 0, err
+		return cpuTimes{}, err
 	}
 	if !p.out.Scan() {
-		return 0, errNoReady
+		return cpuTimes{}, errNoReady
 	}
-	var ns int64
-	if _, err := fmt.Sscanf(p.out.Text(), "cpu %d", &ns); err != nil {
-		return 0, fmt.Errorf("bench: server said %q: %v", p.out.Text(), err)
+	var t cpuTimes
+	if _, err := fmt.Sscanf(p.out.Text(), "cpu %d %d", &t.user, &t.sys); err != nil {
+		return cpuTimes{}, fmt.Errorf("bench: server said %q: %v", p.out.Text(), err)
 	}
-	return time.Duration(ns), nil
+	return t, nil
 }
 
 // close ends the server by closing its input and waits for it.
