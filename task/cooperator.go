@@ -88,6 +88,9 @@ func NotStarted() CooperatorOption {
 type Cooperator struct {
 	schedule   Scheduler
 	terminator func() func() bool
+	// tickFunc is tick as a func value, made once: a method value
+	// allocates each time it is taken.
+	tickFunc func()
 	// runnable are the tasks that are neither paused nor finished, in the
 	// order they take turns; next is the index of the one to step next.
 	runnable []*CooperativeTask
@@ -105,6 +108,7 @@ type Cooperator struct {
 // WithScheduler is given.
 func NewCooperator(clk clock.Clock, opts ...CooperatorOption) *Cooperator {
 	c := &Cooperator{started: true, terminator: timeSlice}
+	c.tickFunc = c.tick
 	if clk != nil {
 		c.schedule = func(f func()) func() {
 			call := clk.CallLater(0, f)
@@ -215,7 +219,7 @@ func (c *Cooperator) reschedule() {
 		return
 	}
 	if c.cancel == nil && len(c.runnable) > 0 {
-		c.cancel = c.schedule(c.tick)
+		c.cancel = c.schedule(c.tickFunc)
 	}
 }
 
