@@ -18,6 +18,7 @@ type ExitError struct {
 	Code int
 }
 
+// Error returns "exit status" and the code.
 func (e ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
 // React runs main on a new reactor made with opts, runs the reactor until
