@@ -11,5 +11,5 @@
 // not installed (node and npm; Debian's python3-pymongo and python3-twisted
 // under /usr/bin/python3) is skipped, saying why. The npm packages are
 // installed into node/node_modules on first use, and again when
-// node/package-lock.json changes.
+// node/package-lock.json or clients/node (copied in as twist-rpc) changes.
 package interop

@@ -5,7 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"hash"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -74,10 +77,17 @@ func installNodeModules() {
 	npm.err = os.WriteFile(hashFile, []byte(want), 0o644)
 }
 
-// packageHash returns the hash of the files npm installs from and the npm
+// clientDir is twist-rpc, which npm copies into node_modules.
+var clientDir = filepath.Join(nodeDir, "..", "..", "clients", "node")
+
+// packageHash returns the hash of the files npm installs from — the
+// package files, and twist-rpc's files that npm copies — and the npm
 // command that installs them: ci when there is a lock file, else install.
 func packageHash() (hash, install string, err error) {
 	h := sha256.New()
+	if err := hashClient(h); err != nil {
+		return "", "", err
+	}
 	install = "ci"
 	for _, name := range []string{"package.json", "package-lock.json", ".npmrc"} {
 		b, err := os.ReadFile(filepath.Join(nodeDir, name))
@@ -94,4 +104,35 @@ func packageHash() (hash, install string, err error) {
 		h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil)), install, nil
+}
+
+// hashClient hashes what npm copies of twist-rpc: its package.json and
+// the files and folders its "files" field names.
+func hashClient(h hash.Hash) error {
+	manifest, err := os.ReadFile(filepath.Join(clientDir, "package.json"))
+	if err != nil {
+		return err
+	}
+	var pkg struct {
+		Files []string `json:"files"`
+	}
+	if err := json.Unmarshal(manifest, &pkg); err != nil {
+		return fmt.Errorf("%s: %v", filepath.Join(clientDir, "package.json"), err)
+	}
+	h.Write(manifest)
+	for _, f := range pkg.Files {
+		err := filepath.WalkDir(filepath.Join(clientDir, f), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			h.Write([]byte(path + "\x00"))
+			h.Write(b)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -3,7 +3,6 @@ package interop
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"os/exec"
 	"reflect"
 	"strings"
@@ -27,16 +26,6 @@ func requirePython(t *testing.T, modules map[string]string) {
 			t.Skipf("%s cannot import %s (apt-get install %s): %v %s", python, module, pkg, err, strings.TrimSpace(string(out)))
 		}
 	}
-}
-
-// hostPort splits a listening address for the Python clients.
-func hostPort(t *testing.T, addr string) (string, string) {
-	t.Helper()
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return host, port
 }
 
 // TestPymongo calls the demo functions with pymongo: commands through

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -31,6 +32,17 @@ type addrs struct {
 // mongoURL is the connection string of the MongoDB wire protocol port.
 func (a addrs) mongoURL() string {
 	return "mongodb://" + a.mongo + "/?directConnection=true"
+}
+
+// hostPort splits a listening address for clients that take the host and
+// the port apart.
+func hostPort(t *testing.T, addr string) (string, string) {
+	t.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return host, port
 }
 
 // errorWriter fails the test with every line written to it.
