@@ -39,6 +39,8 @@ type Config struct {
 	// Warmup is how long each shape runs before it is measured, and
 	// Duration how long it is measured.
 	Warmup, Duration time.Duration
+	// Rounds is how many times each case is measured (at least once).
+	Rounds int
 	// Filter, if not nil, selects the cases to run by "system/shape".
 	Filter *regexp.Regexp
 	// Command returns the command that runs the server named by one of
@@ -143,40 +145,63 @@ func (c clientCase) loads(addr string) ([]loadFunc, func(), error) {
 }
 
 // Run measures every case that cfg's filter selects, one server process at
-// a time, and returns the results in the order of the table.
+// a time, cfg.Rounds times over, and returns for each case the round of
+// median calls/s, in the order of the table. The rounds go through every
+// server in turn, so that what else the machine does falls on them all.
 func Run(cfg Config) ([]Result, error) {
-	var results []Result
-	all := cases()
-	for _, server := range []string{ServerTwist, ServerNetRPC, ServerGRPC} {
-		var mine []clientCase
-		for _, c := range all {
-			if c.server == server && (cfg.Filter == nil || cfg.Filter.MatchString(c.system+"/"+c.shape)) {
-				mine = append(mine, c)
-			}
-		}
-		if len(mine) == 0 {
-			continue
-		}
-		p, err := startServer(cfg.Command(server))
-		if err != nil {
-			return results, fmt.Errorf("bench: starting the %s server: %w", server, err)
-		}
-		for _, c := range mine {
-			if cfg.Log != nil {
-				fmt.Fprintf(cfg.Log, "%s, %s...\n", c.system, c.shape)
-			}
-			r, err := runCase(cfg, p, c)
-			if err != nil {
-				p.close()
-				return results, fmt.Errorf("bench: %s, %s: %w", c.system, c.shape, err)
-			}
-			results = append(results, r)
-		}
-		if err := p.close(); err != nil {
-			return results, fmt.Errorf("bench: the %s server: %w", server, err)
+	var selected []clientCase
+	for _, c := range cases() {
+		if cfg.Filter == nil || cfg.Filter.MatchString(c.system+"/"+c.shape) {
+			selected = append(selected, c)
 		}
 	}
+	rounds := make([][]Result, len(selected))
+	for round := range max(cfg.Rounds, 1) {
+		for _, server := range []string{ServerTwist, ServerNetRPC, ServerGRPC} {
+			if err := runServer(cfg, server, round, selected, rounds); err != nil {
+				return nil, err
+			}
+		}
+	}
+	results := make([]Result, 0, len(selected))
+	for _, rs := range rounds {
+		slices.SortFunc(rs, func(a, b Result) int { return a.Calls - b.Calls })
+		results = append(results, rs[len(rs)/2])
+	}
 	return results, nil
+}
+
+// runServer starts server and runs the selected cases against it, adding
+// each case's result to its list in rounds.
+func runServer(cfg Config, server string, round int, selected []clientCase, rounds [][]Result) error {
+	var p *serverProcess
+	for i, c := range selected {
+		if c.server != server {
+			continue
+		}
+		if p == nil {
+			var err error
+			if p, err = startServer(cfg.Command(server)); err != nil {
+				return fmt.Errorf("bench: starting the %s server: %w", server, err)
+			}
+		}
+		if cfg.Log != nil {
+			fmt.Fprintf(cfg.Log, "round %d: %s, %s...\n", round+1, c.system, c.shape)
+		}
+		r, err := runCase(cfg, p, c)
+		if err != nil {
+			p.close()
+			return fmt.Errorf("bench: %s, %s: %w", c.system, c.shape, err)
+		}
+		rounds[i] = append(rounds[i], r)
+	}
+	if p == nil {
+		return nil
+	}
+	if err := p.close(); err != nil {
+		return fmt.Errorf("bench: the %s server: %w", server, err)
+	}
+	return nil
 }
 
 // runCase connects c's clients to p, runs them through the warm-up and the

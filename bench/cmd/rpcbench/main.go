@@ -5,8 +5,8 @@
 // It runs each server as a subprocess of itself (-serve=NAME) and the
 // clients in its own process:
 //
-//	go run ./cmd/rpcbench -duration 5s -warmup 1s
-//	go run ./cmd/rpcbench -run 'raw client/50 conns' -serverprofile /tmp/twist.pprof
+//	go run ./cmd/rpcbench -duration 5s -warmup 1s -rounds 3
+//	go run ./cmd/rpcbench -run 'raw client/50 conns' -rounds 1 -serverprofile /tmp/twist.pprof
 package main
 
 import (
@@ -25,8 +25,9 @@ func main() {
 	serve := flag.String("serve", "", "run the server `NAME` (twist, netrpc, grpc) for a harness on standard input and output")
 	duration := flag.Duration("duration", 5*time.Second, "how long each case is measured")
 	warmup := flag.Duration("warmup", time.Second, "how long each case runs before it is measured")
+	rounds := flag.Int("rounds", 3, "measure each case this many `times` and report the round of median calls/s")
 	run := flag.String("run", "", "run only the cases whose \"system/shape\" matches this `regexp`")
-	profile := flag.String("serverprofile", "", "write each server's CPU profile to `FILE`.NAME")
+	profile := flag.String("serverprofile", "", "write each server's CPU profile (of the last round) to `FILE`.NAME")
 	cpuprofile := flag.String("cpuprofile", "", "with -serve: write the server's CPU profile to `FILE`")
 	flag.Parse()
 
@@ -45,6 +46,7 @@ func main() {
 	cfg := bench.Config{
 		Warmup:   *warmup,
 		Duration: *duration,
+		Rounds:   *rounds,
 		Log:      os.Stderr,
 		Command: func(server string) *exec.Cmd {
 			args := []string{"-serve=" + server}
@@ -62,8 +64,8 @@ func main() {
 	}
 	start := time.Now()
 	results, err := bench.Run(cfg)
-	fmt.Printf("rpcbench %s, %v per case after %v warm-up, GOMAXPROCS=%d, %s/%s\n",
-		start.Format(time.DateTime), *duration, *warmup, runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
+	fmt.Printf("rpcbench %s, %v per case after %v warm-up, median of %d rounds, GOMAXPROCS=%d, %s/%s\n",
+		start.Format(time.DateTime), *duration, *warmup, max(*rounds, 1), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 	if werr := bench.WriteTable(os.Stdout, results); werr != nil && err == nil {
 		err = werr
 	}
