@@ -799,33 +799,47 @@ func TestInlineAwaitOutside(t *testing.T) {
 	})
 }
 
+// parkedCoroutines counts the goroutines that run an Inline function. It
+// reads every goroutine's stack, so goroutines of other tests that come and
+// go meanwhile do not count.
+func parkedCoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "deferred.(*Co).run(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
 func TestInlineGoroutines(t *testing.T) {
 	const n = 50
 	t.Run("a suspended coroutine holds one goroutine until it ends", func(t *testing.T) {
-		before := runtime.NumGoroutine()
+		before := parkedCoroutines()
 		ds := make([]*deferred.Deferred, n)
 		for i := range ds {
 			ds[i] = deferred.Inline(func(c *deferred.Co) (any, error) { return c.Await(deferred.New()) })
 		}
-		if got := runtime.NumGoroutine() - before; got != n {
+		if got := parkedCoroutines() - before; got != n {
 			t.Fatalf("%d suspended coroutines hold %d goroutines", n, got)
 		}
 		for _, d := range ds {
 			d.Cancel()
 			coFailure(t, d)
 		}
-		if got := runtime.NumGoroutine() - before; got != 0 {
+		if got := parkedCoroutines() - before; got != 0 {
 			t.Fatalf("%d goroutines left after the coroutines ended", got)
 		}
 	})
 	t.Run("a finished coroutine holds no goroutine", func(t *testing.T) {
-		before := runtime.NumGoroutine()
+		before := parkedCoroutines()
 		for range n {
 			w := deferred.New()
 			deferred.Inline(func(c *deferred.Co) (any, error) { return c.Await(w) })
 			w.Callback(nil)
 		}
-		if got := runtime.NumGoroutine() - before; got != 0 {
+		if got := parkedCoroutines() - before; got != 0 {
 			t.Fatalf("%d goroutines left", got)
 		}
 	})
