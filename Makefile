@@ -30,8 +30,11 @@ test-go:
 
 # Installs interop/node's npm packages on first use (some 180 MB). A suite
 # whose client is not installed is skipped; -v shows why, and the times.
+# The Go MongoDB driver's suite lives in the bench module, which may
+# depend on the driver where the core module does not.
 interop:
 	$(GO) test -count=1 -v ./interop/...
+	cd bench && $(GO) test -count=1 -v -run '^TestGoDriver' .
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
