@@ -14,6 +14,8 @@ import (
 type param struct {
 	typ    reflect.Type
 	decode func(v bson.RawValue) (reflect.Value, error)
+	// kind is the scalar kind of typ, for calls without reflection.
+	kind scalarKind
 }
 
 var (
@@ -45,15 +47,13 @@ func paramFor(t reflect.Type) param {
 		}
 		return p
 	}
+	p.kind = scalarKindOf(t)
 	switch t.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		p.decode = func(v bson.RawValue) (reflect.Value, error) {
-			n, ok := integer(v)
-			if !ok {
-				return reflect.Value{}, mismatch(v, t)
-			}
-			if t.OverflowInt(n) {
-				return reflect.Value{}, fmt.Errorf("%d overflows %v", n, t)
+			n, err := intArg(v, t)
+			if err != nil {
+				return reflect.Value{}, err
 			}
 			if t.Kind() == reflect.Int && t.PkgPath() == "" {
 				return reflect.ValueOf(int(n)), nil
@@ -77,18 +77,19 @@ func paramFor(t reflect.Type) param {
 		}
 	case reflect.Float32, reflect.Float64:
 		p.decode = func(v bson.RawValue) (reflect.Value, error) {
-			if !v.IsNumber() || v.Type == bson.TypeDecimal128 {
-				return reflect.Value{}, mismatch(v, t)
+			f, err := floatArg(v, t)
+			if err != nil {
+				return reflect.Value{}, err
 			}
 			r := reflect.New(t).Elem()
-			r.SetFloat(v.AsFloat64())
+			r.SetFloat(f)
 			return r, nil
 		}
 	case reflect.String:
 		p.decode = func(v bson.RawValue) (reflect.Value, error) {
-			s, ok := v.StringValueOK()
-			if !ok {
-				return reflect.Value{}, mismatch(v, t)
+			s, err := stringArg(v, t)
+			if err != nil {
+				return reflect.Value{}, err
 			}
 			if t.PkgPath() == "" {
 				return reflect.ValueOf(s), nil
@@ -97,9 +98,9 @@ func paramFor(t reflect.Type) param {
 		}
 	case reflect.Bool:
 		p.decode = func(v bson.RawValue) (reflect.Value, error) {
-			b, ok := v.BooleanOK()
-			if !ok {
-				return reflect.Value{}, mismatch(v, t)
+			b, err := boolArg(v, t)
+			if err != nil {
+				return reflect.Value{}, err
 			}
 			return reflect.ValueOf(b).Convert(t), nil
 		}
@@ -115,6 +116,58 @@ func paramFor(t reflect.Type) param {
 		}
 	}
 	return p
+}
+
+// The decoders of the scalar kinds, shared by both ways of calling: t is
+// the parameter's type, for its range and for the error.
+
+func intArg(v bson.RawValue, t reflect.Type) (int64, error) {
+	n, ok := integer(v)
+	if !ok {
+		return 0, mismatch(v, t)
+	}
+	if t.OverflowInt(n) {
+		return 0, fmt.Errorf("%d overflows %v", n, t)
+	}
+	return n, nil
+}
+
+func floatArg(v bson.RawValue, t reflect.Type) (float64, error) {
+	if !v.IsNumber() || v.Type == bson.TypeDecimal128 {
+		return 0, mismatch(v, t)
+	}
+	return v.AsFloat64(), nil
+}
+
+func stringArg(v bson.RawValue, t reflect.Type) (string, error) {
+	s, ok := v.StringValueOK()
+	if !ok {
+		return "", mismatch(v, t)
+	}
+	return s, nil
+}
+
+func boolArg(v bson.RawValue, t reflect.Type) (bool, error) {
+	b, ok := v.BooleanOK()
+	if !ok {
+		return false, mismatch(v, t)
+	}
+	return b, nil
+}
+
+// scalar decodes v into dst, the field of p's kind.
+func (p *param) scalar(v bson.RawValue, dst *scalar) (err error) {
+	switch p.kind {
+	case kindInt, kindInt64:
+		dst.n, err = intArg(v, p.typ)
+	case kindFloat64:
+		dst.f, err = floatArg(v, p.typ)
+	case kindString:
+		dst.s, err = stringArg(v, p.typ)
+	case kindBool:
+		dst.b, err = boolArg(v, p.typ)
+	}
+	return err
 }
 
 // integer returns v as an int64 if it is a BSON integer or a double with an

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -81,66 +82,87 @@ func (p *serverProtocol) LengthLimitExceeded(n uint64) {
 func (p *serverProtocol) StringReceived(b []byte) {
 	m, err := ParseMessage(b)
 	if err != nil {
-		p.answer(m.ID, deferred.Fail(err))
+		p.ready(m.ID, appendError(p.buf[:0], m.ID, asError(err)))
 		return
 	}
 	switch m.Kind {
 	case KindCall:
-		d := p.s.Dispatch(p.ctx, p.clk, m.Func, m.Args)
-		if m.NoReply {
-			d.AddErrback(ignore)
-			return
-		}
-		p.answer(m.ID, d)
+		p.call(&m)
 	case KindInfo:
-		p.answer(m.ID, deferred.Succeed(infoRequest{}))
+		p.ready(m.ID, p.appendInfo(p.buf[:0], m.ID))
 	default:
-		p.answer(m.ID, deferred.Fail(errorf(BadMessage, "a server takes calls and info requests, not %v", m.Kind)))
+		p.ready(m.ID, appendError(p.buf[:0], m.ID, errorf(BadMessage, "a server takes calls and info requests, not %v", m.Kind)))
 	}
 }
 
-// infoRequest is the result that stands for the answer to an info request.
-type infoRequest struct{}
+// call calls the function m names and answers it: at once if its result is
+// ready, once it is otherwise.
+func (p *serverProtocol) call(m *Message) {
+	idx, dst := bsoncore.AppendDocumentStart(p.buf[:0])
+	dst, d, err := p.s.AppendCall(dst, p.ctx, p.clk, "reply", m.Func, m.Args)
+	p.buf = dst
+	switch {
+	case m.NoReply:
+		if d != nil {
+			d.AddErrback(ignore)
+		}
+	case d != nil:
+		p.answer(m.ID, d)
+	case err != nil:
+		p.ready(m.ID, appendError(dst[:0], m.ID, asError(err)))
+	default:
+		dst = appendID(dst, m.ID)
+		dst, _ = bsoncore.AppendDocumentEnd(dst, idx)
+		p.ready(m.ID, dst)
+	}
+}
 
 func ignore(*deferred.Failure) (any, error) { return nil, nil }
 
-// answer sends d's result, once there is one, as the answer to the
-// message with the given id: at once for a call with an id, after the
-// earlier answers for one without.
-func (p *serverProtocol) answer(id bson.RawValue, d *deferred.Deferred) {
-	if d.Called() && (id.Type != 0 || len(p.ordered) == 0) {
-		// The common case: the answer is ready and nothing is ahead of it.
-		v, err := d.Result()
-		if _, waiting := v.(*deferred.Deferred); !waiting {
-			if err != nil {
-				d.AddErrback(ignore)
-			}
-			p.buf = p.appendAnswer(p.buf[:0], id, v, err)
-			p.send(p.buf)
-			return
-		}
+// ready sends frame, an answer that is ready, to the message with the given
+// id: at once for a call with an id or when no earlier answer is awaited,
+// after the earlier answers otherwise. frame is the connection's buffer.
+func (p *serverProtocol) ready(id bson.RawValue, frame []byte) {
+	p.buf = frame
+	if id.Type != 0 || len(p.ordered) == 0 {
+		p.send(frame)
+		return
 	}
+	a := p.await()
+	a.frame, a.done = bytes.Clone(frame), true
+	p.flush()
+}
+
+// answer sends d's result, once it fires, as the answer to the message with
+// the given id: at once for a call with an id, after the earlier answers
+// for one without.
+func (p *serverProtocol) answer(id bson.RawValue, d *deferred.Deferred) {
 	if id.Type != 0 {
-		id.Value = append([]byte(nil), id.Value...) // outlives the message
+		id.Value = bytes.Clone(id.Value) // outlives the message
 		d.AddBoth(func(r any) (any, error) {
-			v, err := split(r)
-			p.send(p.appendAnswer(nil, id, v, err))
+			p.send(appendAnswer(nil, id, r))
 			return nil, nil
 		})
 		return
 	}
+	a := p.await()
+	d.AddBoth(func(r any) (any, error) {
+		a.frame, a.done = appendAnswer(nil, id, r), true
+		p.flush()
+		return nil, nil
+	})
+}
+
+// await adds an answer to those of the calls without an id, and pauses
+// reading when too many are awaited.
+func (p *serverProtocol) await() *answer {
 	a := &answer{}
 	p.ordered = append(p.ordered, a)
 	if len(p.ordered) >= p.s.maxPending && !p.held {
 		p.held = true
 		p.PauseProducing()
 	}
-	d.AddBoth(func(r any) (any, error) {
-		v, err := split(r)
-		a.frame, a.done = p.appendAnswer(nil, id, v, err), true
-		p.flush()
-		return nil, nil
-	})
+	return a
 }
 
 // flush sends the ordered answers that are ready, up to the first that is not.
@@ -177,38 +199,56 @@ func split(r any) (any, error) {
 	return r, nil
 }
 
-// appendAnswer appends the reply, error or info message answering the
-// message with the given id.
-func (p *serverProtocol) appendAnswer(dst []byte, id bson.RawValue, v any, err error) []byte {
-	if err != nil {
-		var e *Error
-		if !errors.As(err, &e) {
-			e = errorf(HandlerError, "%v", err)
-		}
-		return appendError(dst, id, e)
+// asError makes err, a call's failure, an *Error: the *Error it wraps, or a
+// HandlerError.
+func asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
 	}
-	if _, ok := v.(infoRequest); ok {
-		info, merr := bson.Marshal(p.s.Info())
-		if merr != nil {
-			return appendError(dst, id, errorf(HandlerError, "cannot encode info: %v", merr))
-		}
-		dst, _ = AppendMessage(dst, &Message{Kind: KindInfo, ID: id, Info: info})
-		return dst
+	return errorf(HandlerError, "%v", err)
+}
+
+// appendAnswer appends the reply or error message with the given id that
+// answers with r, the result of a call's Deferred.
+func appendAnswer(dst []byte, id bson.RawValue, r any) []byte {
+	if f, ok := r.(*deferred.Failure); ok {
+		return appendError(dst, id, asError(f))
 	}
 	start := len(dst)
 	idx, dst := bsoncore.AppendDocumentStart(dst)
-	dst, merr := appendValueElement(dst, "reply", v)
-	if merr != nil {
-		return appendError(dst[:start], id, errorf(HandlerError, "cannot encode the result %T: %v", v, merr))
+	dst, err := appendResult(dst, "reply", r)
+	if err != nil {
+		return appendError(dst[:start], id, asError(err))
 	}
 	dst = appendID(dst, id)
 	dst, _ = bsoncore.AppendDocumentEnd(dst, idx)
 	return dst
 }
 
+// appendInfo appends the info message answering an info request.
+func (p *serverProtocol) appendInfo(dst []byte, id bson.RawValue) []byte {
+	info, err := bson.Marshal(p.s.Info())
+	if err != nil {
+		return appendError(dst, id, errorf(HandlerError, "cannot encode info: %v", err))
+	}
+	dst, _ = AppendMessage(dst, &Message{Kind: KindInfo, ID: id, Info: info})
+	return dst
+}
+
 func appendError(dst []byte, id bson.RawValue, e *Error) []byte {
 	dst, _ = AppendMessage(dst, &Message{Kind: KindError, ID: id, Err: e})
 	return dst
+}
+
+// appendResult appends a function's result v as the element key; a value
+// without a BSON encoding is a HandlerError.
+func appendResult(dst []byte, key string, v any) ([]byte, error) {
+	out, err := appendValueElement(dst, key, v)
+	if err != nil {
+		return dst, errorf(HandlerError, "cannot encode the result %T: %v", v, err)
+	}
+	return out, nil
 }
 
 // appendValueElement appends v as the element key, with fast paths for
@@ -218,10 +258,7 @@ func appendValueElement(dst []byte, key string, v any) ([]byte, error) {
 	case nil:
 		return bsoncore.AppendNullElement(dst, key), nil
 	case int:
-		if int64(int32(x)) == int64(x) {
-			return bsoncore.AppendInt32Element(dst, key, int32(x)), nil
-		}
-		return bsoncore.AppendInt64Element(dst, key, int64(x)), nil
+		return appendInt(dst, key, int64(x)), nil
 	case int32:
 		return bsoncore.AppendInt32Element(dst, key, x), nil
 	case int64:
@@ -246,4 +283,29 @@ func appendValueElement(dst []byte, key string, v any) ([]byte, error) {
 		return dst, fmt.Errorf("no BSON type for %T", v)
 	}
 	return bsoncore.AppendValueElement(dst, key, bsoncore.Value{Type: bsoncore.Type(t), Data: data}), nil
+}
+
+// appendInt appends a Go int as the bson package encodes one: an int32
+// when it fits, an int64 otherwise.
+func appendInt(dst []byte, key string, n int64) []byte {
+	if int64(int32(n)) == n {
+		return bsoncore.AppendInt32Element(dst, key, int32(n))
+	}
+	return bsoncore.AppendInt64Element(dst, key, n)
+}
+
+// appendScalar appends a shim's result of kind k as appendValueElement
+// appends the same value.
+func appendScalar(dst []byte, key string, k scalarKind, v *scalar) []byte {
+	switch k {
+	case kindInt:
+		return appendInt(dst, key, v.n)
+	case kindInt64:
+		return bsoncore.AppendInt64Element(dst, key, v.n)
+	case kindFloat64:
+		return bsoncore.AppendDoubleElement(dst, key, v.f)
+	case kindString:
+		return bsoncore.AppendStringElement(dst, key, v.s)
+	}
+	return bsoncore.AppendBooleanElement(dst, key, v.b)
 }

@@ -94,6 +94,10 @@ type function struct {
 	withCtx bool
 	params  []param
 	results resultShape
+	// shim calls fn without reflection, if its type has one (see fast.go);
+	// result is then the kind of its result.
+	shim   shim
+	result scalarKind
 }
 
 // resultShape is what a function returns.
@@ -196,6 +200,9 @@ func plan(name string, v reflect.Value) (*function, error) {
 	default:
 		return nil, fmt.Errorf("rpc: Register(%q): results %v: want (), (T), (T, error), (error) or a *deferred.Deferred", name, t)
 	}
+	if f.shim = shimFor(v); f.shim != nil {
+		f.result = scalarKindOf(t.Out(0))
+	}
 	return f, nil
 }
 
@@ -213,9 +220,18 @@ func plan(name string, v reflect.Value) (*function, error) {
 func (s *Server) Dispatch(ctx context.Context, clk clock.Clock, name string, args bson.RawArray) *deferred.Deferred {
 	f := s.funcs[name]
 	if f == nil {
-		return deferred.Fail(errorf(NoSuchFunction, "no function named %s", name))
+		return deferred.Fail(noSuchFunction(name))
 	}
-	d := f.call(ctx, args)
+	return s.timed(f.call(ctx, args), clk, name)
+}
+
+func noSuchFunction(name string) *Error {
+	return errorf(NoSuchFunction, "no function named %s", name)
+}
+
+// timed adds the server's call time-out to d, a call's Deferred, unless it
+// has fired.
+func (s *Server) timed(d *deferred.Deferred, clk clock.Clock, name string) *deferred.Deferred {
 	if s.clock != nil {
 		clk = s.clock
 	}
@@ -230,16 +246,82 @@ func (s *Server) Dispatch(ctx context.Context, clk clock.Clock, name string, arg
 	})
 }
 
+// AppendCall calls the function name with args as Dispatch does, for a
+// transport that carries the result as one BSON element of its answer. A
+// function that answers at once has its result appended to dst as the
+// element key, and AppendCall returns the extended dst; one that fails at
+// once returns dst and the *Error; one that answers later returns dst and
+// the Deferred that Dispatch would have returned, to wait on.
+//
+// It is the cheap way in: a function of one of the commonest shapes (no
+// parameter, one, or two of the same type, each an int, int64, float64,
+// string or bool, and the results (R) or (R, error) with R one of those) is
+// called without reflection, its result is appended without being boxed,
+// and no Deferred is made.
+func (s *Server) AppendCall(dst []byte, ctx context.Context, clk clock.Clock, key, name string, args bson.RawArray) ([]byte, *deferred.Deferred, error) {
+	f := s.funcs[name]
+	if f == nil {
+		return dst, nil, noSuchFunction(name)
+	}
+	if f.shim != nil {
+		out, err := f.callShim(dst, key, args)
+		if err != nil {
+			return dst, nil, err
+		}
+		return out, nil, nil
+	}
+	d := s.timed(f.call(ctx, args), clk, name)
+	if !d.Called() {
+		return dst, d, nil
+	}
+	v, err := d.Result()
+	if _, waiting := v.(*deferred.Deferred); waiting {
+		return dst, d, nil
+	}
+	if err != nil {
+		d.AddErrback(ignore)
+		return dst, nil, asError(err)
+	}
+	out, err := appendResult(dst, key, v)
+	if err != nil {
+		return dst, nil, err
+	}
+	return out, nil, nil
+}
+
+// callShim decodes args into scalars, calls f through its shim and appends
+// its result as the element key.
+func (f *function) callShim(dst []byte, key string, args bson.RawArray) (out []byte, err error) {
+	var in [maxShimParams]scalar
+	if _, err := f.decode(nil, args, &in); err != nil {
+		return dst, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = dst, f.panicked(r)
+		}
+	}()
+	res, ferr := f.shim(in)
+	if ferr != nil {
+		return dst, f.handlerError(ferr)
+	}
+	return appendScalar(dst, key, f.result, &res), nil
+}
+
+func (f *function) panicked(r any) *Error {
+	return errorf(HandlerError, "%s: panic: %v", f.name, r)
+}
+
 // call decodes args with f's plan, calls f and turns what it returns into a
 // Deferred of the result or of an *Error.
 func (f *function) call(ctx context.Context, args bson.RawArray) (d *deferred.Deferred) {
-	in, err := f.decode(ctx, args)
+	in, err := f.decode(ctx, args, nil)
 	if err != nil {
 		return deferred.Fail(err)
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			d = deferred.Fail(errorf(HandlerError, "%s: panic: %v", f.name, r))
+			d = deferred.Fail(f.panicked(r))
 		}
 	}()
 	out := f.fn.Call(in)
@@ -285,14 +367,17 @@ func (f *function) handlerError(err error) *Error {
 	return errorf(HandlerError, "%s", err.Error())
 }
 
-func (f *function) decode(ctx context.Context, args bson.RawArray) ([]reflect.Value, error) {
+// decode decodes args with f's plan: into reflect.Values to call f.fn with,
+// after ctx if f takes one, or, when sc is not nil, into the scalars of a
+// shim. Both ways check the same things in the same order.
+func (f *function) decode(ctx context.Context, args bson.RawArray, sc *[maxShimParams]scalar) ([]reflect.Value, error) {
 	n := len(f.params)
-	in := make([]reflect.Value, 0, n+1)
-	if f.withCtx {
-		if ctx == nil {
-			ctx = context.Background()
+	var in []reflect.Value
+	if sc == nil {
+		in = make([]reflect.Value, 0, n+1)
+		if f.withCtx {
+			in = append(in, ctxValue(ctx))
 		}
-		in = append(in, reflect.ValueOf(&ctx).Elem())
 	}
 	i := 0
 	rem, ok := elements(args)
@@ -306,11 +391,18 @@ func (f *function) decode(ctx context.Context, args bson.RawArray) ([]reflect.Va
 		}
 		rem = r
 		if i < n {
-			a, err := f.params[i].decode(bson.RawValue{Type: bson.Type(v.Type), Value: v.Data})
+			rv := bson.RawValue{Type: bson.Type(v.Type), Value: v.Data}
+			var err error
+			if sc != nil {
+				err = f.params[i].scalar(rv, &sc[i])
+			} else {
+				var a reflect.Value
+				a, err = f.params[i].decode(rv)
+				in = append(in, a)
+			}
 			if err != nil {
 				return nil, errorf(BadArguments, "%s: argument %d: %v", f.name, i+1, err)
 			}
-			in = append(in, a)
 		}
 		i++
 	}
@@ -318,6 +410,15 @@ func (f *function) decode(ctx context.Context, args bson.RawArray) ([]reflect.Va
 		return nil, errorf(BadArguments, "%s takes %d argument%s (%s), got %d", f.name, n, plural(n), f.signature(), i)
 	}
 	return in, nil
+}
+
+// ctxValue is ctx, or the background context for nil, as the value of a
+// context.Context parameter.
+func ctxValue(ctx context.Context) reflect.Value {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return reflect.ValueOf(&ctx).Elem()
 }
 
 func (f *function) signature() string {

@@ -1,0 +1,179 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+type celsius float64
+
+// nilErr is an error type whose nil pointer, in a non-nil error, is still
+// an error.
+type nilErr struct{}
+
+func (*nilErr) Error() string { return "nil *nilErr" }
+
+// shimmed are functions of shapes that have a shim and, for comparison, a
+// few of shapes that do not.
+var shimmed = []struct {
+	name string
+	fn   any
+	shim bool
+}{
+	{"add", func(a, b int) int { return a + b }, true},
+	{"add64", func(a, b int64) int64 { return a + b }, true},
+	{"div", func(a, b float64) (float64, error) {
+		if b == 0 {
+			return 0, errors.New("division by zero")
+		}
+		return a / b, nil
+	}, true},
+	{"upper", strings.ToUpper, true},
+	{"not", func(b bool) bool { return !b }, true},
+	{"len", func(s string) int { return len(s) }, true},
+	{"big", func() int { return 1 << 40 }, true},
+	{"neg", func(n int) int { return -n }, true},
+	{"concat", func(a, b string) (string, error) {
+		if a == "" {
+			return "", errors.New("empty")
+		}
+		return a + b, nil
+	}, true},
+	{"and", func(a, b bool) bool { return a && b }, true},
+	{"format", func(n int, f float64) string { return fmt.Sprint(n, f) }, false},
+	{"pick", func(s string, b bool) (string, error) {
+		if !b {
+			return "", errorf(BadArguments, "not %s", s)
+		}
+		return s, nil
+	}, false},
+	{"boom", func(n int) int { panic(fmt.Sprint("kaboom ", n)) }, true},
+	{"typednil", func() (int, error) { var e *nilErr; return 1, e }, true},
+	{"half", func(n int64) float64 { return float64(n) / 2 }, true},
+	{"small", func(b int8) int8 { return b }, false},
+	{"warm", func(c celsius) celsius { return c + 1 }, false},
+	{"ctx", func(_ context.Context, n int) int { return n }, false},
+}
+
+// arguments are argument lists, well- and ill-typed, of every count the
+// functions above take, and around the edges of the integer types.
+var arguments = []bson.A{
+	{},
+	{1},
+	{1, 2},
+	{1, 2, 3},
+	{int64(1) << 40, int64(1)},
+	{1.0, 2.0},
+	{1, 2.5},
+	{1, "x"},
+	{"abc"},
+	{"abc", true},
+	{"abc", false},
+	{"a", "b"},
+	{"", "b"},
+	{true, false},
+	{true},
+	{nil},
+	{int32(math.MaxInt32), 1},
+	{int32(math.MinInt32)},
+	{int64(math.MaxInt64), 0},
+	{1e300, 1},
+	{math.NaN()},
+	{bson.Decimal128{}, 1},
+	{bson.A{1}},
+}
+
+// TestShimsBehaveAsReflection calls every function above with every
+// argument list through AppendCall, which takes the shim when there is one,
+// and through Dispatch, which always reflects, and wants the same bytes or
+// the same error from both.
+func TestShimsBehaveAsReflection(t *testing.T) {
+	s := NewServer()
+	for _, f := range shimmed {
+		if err := s.Register(f.name, f.fn); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.funcs[f.name].shim != nil; got != f.shim {
+			t.Fatalf("%s: shim %v, want %v", f.name, got, f.shim)
+		}
+	}
+	raws := []bson.RawArray{{4, 0, 0, 0}, {6, 0, 0, 0, 0}, {5, 0, 0, 0, 1}, {9, 0, 0, 0, 16, 'x', 0, 0, 0}}
+	for _, a := range arguments {
+		_, b, err := bson.MarshalValue(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, b)
+	}
+	for _, f := range shimmed {
+		for _, args := range raws {
+			t.Run(fmt.Sprintf("%s%v", f.name, args), func(t *testing.T) {
+				got, d, gotErr := s.AppendCall([]byte("prefix"), context.Background(), nil, "r", f.name, args)
+				if d != nil {
+					t.Fatal("a synchronous function gave a Deferred")
+				}
+				want, wantErr := reflected(s, f.name, args)
+				if gotErr != nil || wantErr != nil {
+					if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+						t.Fatalf("error %v, want %v", gotErr, wantErr)
+					}
+					if string(got) != "prefix" {
+						t.Fatalf("appended %q after an error", got)
+					}
+					return
+				}
+				if string(got) != string(want) {
+					t.Fatalf("appended %x, want %x", got, want)
+				}
+			})
+		}
+	}
+}
+
+// reflected is what AppendCall should give: Dispatch's result, appended.
+func reflected(s *Server, name string, args bson.RawArray) ([]byte, error) {
+	d := s.Dispatch(context.Background(), nil, name, args)
+	v, err := d.Result()
+	if err != nil {
+		d.AddErrback(ignore)
+		return nil, asError(err)
+	}
+	return appendResult([]byte("prefix"), "r", v)
+}
+
+func TestShimmedCallDoesNotAllocate(t *testing.T) {
+	s := NewServer()
+	s.Register("add", func(a, b int) int { return a + b })
+	_, args, _ := bson.MarshalValue(bson.A{1000, 2000})
+	buf := make([]byte, 0, 64)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, d, err := s.AppendCall(buf, nil, nil, "reply", "add", args); d != nil || err != nil {
+			t.Fatal(d, err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per call", allocs)
+	}
+}
+
+func TestAppendCallOfAsyncFunctionGivesItsDeferred(t *testing.T) {
+	s, ds := asyncServer(t)
+	_, args, _ := bson.MarshalValue(bson.A{1})
+	dst, d, err := s.AppendCall(nil, nil, nil, "reply", "later", args)
+	if d == nil || err != nil || len(dst) != 0 {
+		t.Fatalf("AppendCall = %x, %v, %v", dst, d, err)
+	}
+	(*ds)[0].Callback("done")
+	if v, _ := d.Result(); v != "done" {
+		t.Fatalf("result %v", v)
+	}
+	if _, _, err := s.AppendCall(nil, nil, nil, "reply", "nosuch", args); !errors.Is(err, ErrNoSuchFunction) {
+		t.Fatalf("unknown function: %v", err)
+	}
+}
