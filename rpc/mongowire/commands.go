@@ -1,11 +1,14 @@
 package mongowire
 
 import (
+	"context"
 	"errors"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	"github.com/twistgo/twist/clock"
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/rpc"
 )
@@ -95,11 +98,18 @@ func (c *conn) call(req *request, name string, arg bson.RawValue) {
 		}
 		args = bson.RawArray(b)
 	}
-	d := c.s.d.Dispatch(c.ctx, c.clk, name, args)
-	if _, err := d.Result(); d.Called() && errors.Is(err, rpc.ErrNoSuchFunction) {
-		d.AddErrback(ignore)
-		c.reply(to, 0, commandError("no such command: '"+name+"'", CodeCommandNotFound, "CommandNotFound"))
-		return
+	var d *deferred.Deferred
+	if a, ok := c.s.d.(appendCaller); ok {
+		if d = c.appendCall(a, to, name, args); d == nil {
+			return
+		}
+	} else {
+		d = c.s.d.Dispatch(c.ctx, c.clk, name, args)
+		if _, err := d.Result(); d.Called() && errors.Is(err, rpc.ErrNoSuchFunction) {
+			d.AddErrback(ignore)
+			c.commandNotFound(to, name)
+			return
+		}
 	}
 	d.AddCallbacks(func(v any) (any, error) {
 		c.reply(to, 0, bson.D{{Key: "reply", Value: v}, {Key: "ok", Value: 1.0}})
@@ -108,6 +118,47 @@ func (c *conn) call(req *request, name string, arg bson.RawValue) {
 		c.reply(to, 0, errorDoc(f))
 		return nil, nil
 	})
+}
+
+// appendCaller is a Dispatcher that can also append a result that is ready
+// at once straight into the reply, with no Deferred: *rpc.Server is one
+// (see its AppendCall).
+type appendCaller interface {
+	AppendCall(dst []byte, ctx context.Context, clk clock.Clock, key, name string, args bson.RawArray) ([]byte, *deferred.Deferred, error)
+}
+
+// appendCall calls the function name through a and, if its result is ready,
+// answers at once with {reply: result, ok: 1.0}, the result appended where
+// it belongs in the reply message. It returns the Deferred of a call that
+// answers later, and nil once it has answered.
+func (c *conn) appendCall(a appendCaller, to replyTo, name string, args bson.RawArray) *deferred.Deferred {
+	b := appendReplyPrefix(c.buf[:0], 0, to, 0)
+	start := len(b)
+	idx, b := bsoncore.AppendDocumentStart(b)
+	b, d, err := a.AppendCall(b, c.ctx, c.clk, "reply", name, args)
+	c.buf = b
+	switch {
+	case d != nil:
+		return d
+	case errors.Is(err, rpc.ErrNoSuchFunction):
+		c.commandNotFound(to, name)
+	case err != nil:
+		c.reply(to, 0, errorDoc(err))
+	default:
+		b = bsoncore.AppendDoubleElement(b, "ok", 1.0)
+		b, _ = bsoncore.AppendDocumentEnd(b, idx)
+		c.buf = b
+		if len(b)-start > maxBSONObjectSize {
+			c.reply(to, 0, errorDoc(errReplyTooLarge))
+			return nil
+		}
+		c.send(to, b)
+	}
+	return nil
+}
+
+func (c *conn) commandNotFound(to replyTo, name string) {
+	c.reply(to, 0, commandError("no such command: '"+name+"'", CodeCommandNotFound, "CommandNotFound"))
 }
 
 // oldStyleCall calls the function that filter, {funcname: name, argstr:

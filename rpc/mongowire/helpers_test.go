@@ -54,7 +54,7 @@ func (f *fixture) connect() (*conn, *twisttest.StringTransport) {
 	return p, tr
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -276,6 +276,16 @@ func readCString(b []byte) (string, []byte, error) {
 	return string(b[:i]), b[i+1:], nil
 }
 
+// appendReplyPrefix appends the header and body prefix of the reply to a
+// request, with requestID: an OP_REPLY with responseFlags to an OP_QUERY,
+// an OP_MSG to an OP_MSG. The reply's document follows.
+func appendReplyPrefix(b []byte, requestID int32, to replyTo, responseFlags int32) []byte {
+	if to.opCode == opQuery {
+		return appendReplyHeader(b, requestID, to.requestID, responseFlags)
+	}
+	return appendMsgHeader(b, requestID, to.requestID)
+}
+
 // appendMsgHeader appends the header and body prefix of an OP_MSG reply to
 // requestID, up to the kind-0 section's kind byte: the document follows, and
 // finishMessage fills in the length. Replies set no flags: no checksum, and

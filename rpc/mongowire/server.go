@@ -101,6 +101,8 @@ type conn struct {
 	// enc writes documents into it.
 	out bytes.Buffer
 	enc *bson.Encoder
+	// buf holds the replies of calls, appended directly, reused likewise.
+	buf []byte
 	// lastRequestID numbers the replies.
 	lastRequestID int32
 	closed        bool
@@ -184,16 +186,15 @@ func (c *conn) reply(to replyTo, responseFlags int32, doc any) {
 	c.t.Write(c.out.Bytes())
 }
 
+// errReplyTooLarge replaces a reply document larger than a BSON object may be.
+var errReplyTooLarge = &rpc.Error{Message: rpc.TooLarge, Detail: "the reply is larger than maxBsonObjectSize"}
+
 // encodeReply encodes the whole reply message into c.out.
 func (c *conn) encodeReply(to replyTo, responseFlags int32, doc any) error {
 	c.lastRequestID++
 	c.out.Reset()
 	var hdr [36]byte
-	if to.opCode == opQuery {
-		c.out.Write(appendReplyHeader(hdr[:0], c.lastRequestID, to.requestID, responseFlags))
-	} else {
-		c.out.Write(appendMsgHeader(hdr[:0], c.lastRequestID, to.requestID))
-	}
+	c.out.Write(appendReplyPrefix(hdr[:0], c.lastRequestID, to, responseFlags))
 	start := c.out.Len()
 	if c.enc == nil {
 		c.enc = bson.NewEncoder(bson.NewDocumentWriter(&c.out))
@@ -204,8 +205,20 @@ func (c *conn) encodeReply(to replyTo, responseFlags int32, doc any) error {
 		return &rpc.Error{Message: rpc.HandlerError, Detail: "cannot encode the result: " + err.Error()}
 	}
 	if c.out.Len()-start > maxBSONObjectSize {
-		return &rpc.Error{Message: rpc.TooLarge, Detail: "the reply is larger than maxBsonObjectSize"}
+		return errReplyTooLarge
 	}
 	finishMessage(c.out.Bytes())
 	return nil
+}
+
+// send numbers and sends msg, a reply message that appendReplyPrefix began,
+// unless the request wants no reply or the connection is closed.
+func (c *conn) send(to replyTo, msg []byte) {
+	if c.closed || to.moreToCome {
+		return
+	}
+	c.lastRequestID++
+	binary.LittleEndian.PutUint32(msg[4:], uint32(c.lastRequestID))
+	finishMessage(msg)
+	c.t.Write(msg)
 }
