@@ -3,6 +3,7 @@ package rpc
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -46,7 +47,16 @@ type serverProtocol struct {
 	held    bool // reading is paused because ordered is full
 	lost    bool
 	buf     []byte
+	// While reading, answers collect in out, with their length prefixes,
+	// and go out with one write when the read is handled (or out is full):
+	// calls pipelined on a connection are answered with a write per read,
+	// not a write per call.
+	reading bool
+	out     []byte
 }
+
+// maxBatch is how many bytes of answers wait for the end of a read.
+const maxBatch = 64 << 10
 
 // answer is an answer waiting for the earlier ones to be sent.
 type answer struct {
@@ -76,7 +86,17 @@ func (p *serverProtocol) LengthLimitExceeded(n uint64) {
 	p.s.logger.Warn("rpc: closing connection: message too large",
 		"peer", p.Transport.RemoteAddr(), "length", n, "max", p.s.maxSize)
 	p.send(appendError(p.buf[:0], bson.RawValue{}, errorf(TooLarge, "message of %d bytes, at most %d", n, p.s.maxSize)))
+	p.flushOut()
 	p.Transport.LoseConnection()
+}
+
+// DataReceived handles the messages in data and then writes their answers
+// that are ready, all at once.
+func (p *serverProtocol) DataReceived(data []byte) {
+	p.reading = true
+	p.Int32StringReceiver.DataReceived(data)
+	p.reading = false
+	p.flushOut()
 }
 
 func (p *serverProtocol) StringReceived(b []byte) {
@@ -182,11 +202,37 @@ func (p *serverProtocol) flush() {
 	}
 }
 
+// send sends frame with its length prefix: now, or at the end of the read
+// being handled.
 func (p *serverProtocol) send(frame []byte) {
 	if p.lost {
 		return
 	}
-	if err := p.SendString(frame); err != nil && !errors.Is(err, internet.ErrConnectionClosed) {
+	if !p.reading {
+		p.report(p.SendString(frame))
+		return
+	}
+	p.out = binary.BigEndian.AppendUint32(p.out, uint32(len(frame)))
+	p.out = append(p.out, frame...)
+	if len(p.out) >= maxBatch {
+		p.flushOut()
+	}
+}
+
+// flushOut writes the answers collected in out.
+func (p *serverProtocol) flushOut() {
+	if len(p.out) == 0 || p.lost {
+		p.out = p.out[:0]
+		return
+	}
+	// Write copies what the socket does not take, so out is free again.
+	_, err := p.Transport.Write(p.out)
+	p.out = p.out[:0]
+	p.report(err)
+}
+
+func (p *serverProtocol) report(err error) {
+	if err != nil && !errors.Is(err, internet.ErrConnectionClosed) {
 		p.s.logger.Warn("rpc: cannot send answer", "peer", p.Transport.RemoteAddr(), "err", err)
 	}
 }

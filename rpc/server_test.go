@@ -393,3 +393,46 @@ func TestAnswerAfterConnectionLostIsDropped(t *testing.T) {
 		t.Fatal("wrote after the connection was lost")
 	}
 }
+
+// countingTransport counts the writes made to it.
+type countingTransport struct {
+	twisttest.StringTransport
+	writes int
+}
+
+func (t *countingTransport) Write(b []byte) (int, error) {
+	t.writes++
+	return t.StringTransport.Write(b)
+}
+
+func (t *countingTransport) WriteSequence(bufs [][]byte) error {
+	t.writes++
+	return t.StringTransport.WriteSequence(bufs)
+}
+
+func TestAnswersToOneReadGoOutInOneWrite(t *testing.T) {
+	s, ds := asyncServer(t)
+	p := s.Factory().BuildProtocol(nil)
+	tr := &countingTransport{}
+	p.ConnectionMade(tr)
+	var in []byte
+	for i := range 3 {
+		in = append(in, call(t, i, "now", i)...)
+	}
+	in = append(in, call(t, 3, "later", 3)...)
+	p.DataReceived(in)
+	ms := frames(t, tr.Value())
+	if tr.writes != 1 || len(ms) != 3 {
+		t.Fatalf("%d writes of %d answers, want 1 of 3", tr.writes, len(ms))
+	}
+	for i, m := range ms {
+		if idOf(t, m) != int64(i) || reply(t, m) != int32(i) {
+			t.Fatalf("answer %d: %+v", i, m)
+		}
+	}
+	tr.Clear()
+	(*ds)[0].Callback("late")
+	if ms := frames(t, tr.Value()); tr.writes != 2 || len(ms) != 1 || reply(t, ms[0]) != "late" {
+		t.Fatalf("%d writes, answers %+v", tr.writes, ms)
+	}
+}
