@@ -77,7 +77,10 @@ func (c *conn) handle(req *request) {
 	}
 	name := first.Key()
 	if b, ok := builtins[name]; ok {
-		b(c, req, name, first.Value())
+		// A copy: what a builtin is given escapes, and the request of a
+		// call, the common case, is better left on the stack.
+		r := *req
+		b(c, &r, name, first.Value())
 		return
 	}
 	c.call(req, name, first.Value())
