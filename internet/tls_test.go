@@ -9,8 +9,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"log/slog"
 	"math/big"
 	"net"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +20,42 @@ import (
 	"github.com/twistgo/twist/reactor"
 )
 
-// testCert is a self-signed ECDSA P-256 certificate for "example.test".
+// runLoopForTest runs a new reactor until a callback stops it; start runs on
+// the loop once it is running. The reactor logs into the returned buffer.
+func runLoopForTest(t *testing.T, start func(loop *reactor.Reactor)) *lockedBuffer {
+	t.Helper()
+	logs := &lockedBuffer{}
+	loop, err := reactor.New(reactor.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop.CallWhenRunning(func() { start(loop) })
+	if err := loop.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return logs
+}
+
+// lockedBuffer is a log sink written by the loop and read by the test.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testCert is a self-signed ECDSA P-256 certificate for "example.test" and
+// 127.0.0.1.
 var testCert = sync.OnceValues(func() (tls.Certificate, *x509.CertPool) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -28,6 +65,7 @@ var testCert = sync.OnceValues(func() (tls.Certificate, *x509.CertPool) {
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "example.test"},
 		DNSNames:              []string{"example.test"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
@@ -556,5 +594,94 @@ func TestTLSFactoryWrapsProtocols(t *testing.T) {
 	}
 	if f.(*tlsFactory).cfg.MinVersion != tls.VersionTLS12 {
 		t.Errorf("MinVersion %x, want TLS 1.2 at least", f.(*tlsFactory).cfg.MinVersion)
+	}
+}
+
+// tlsClientRecorder is a client factory for one tlsRecorder.
+type tlsClientRecorder struct {
+	BaseClientFactory
+	p *tlsRecorder
+}
+
+func (f *tlsClientRecorder) BuildProtocol(net.Addr) Protocol { return f.p }
+
+// tlsOverLoopback serves server over ListenTLS and connects client with
+// ConnectTLS, on one loop, until both connections are lost.
+func tlsOverLoopback(t *testing.T, client, server *tlsRecorder, ccfg *tls.Config) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("the reactor watches no sockets on Windows")
+	}
+	runLoopForTest(t, func(loop *reactor.Reactor) {
+		lost := 0
+		var port *Port
+		for _, r := range []*tlsRecorder{client, server} {
+			onLost := r.onLost
+			r.onLost = func(reason error) {
+				if onLost != nil {
+					onLost(reason)
+				}
+				if lost++; lost == 2 {
+					port.StopListening()
+					loop.Stop()
+				}
+			}
+		}
+		var err error
+		port, err = ListenTLS(loop, "127.0.0.1:0", serverConfig(), FactoryFunc(func(net.Addr) Protocol { return server }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ConnectTLS(loop, port.Addr().String(), ccfg, &tlsClientRecorder{p: client})
+	})
+}
+
+func TestTLSOverLoopback(t *testing.T) {
+	const total = 4 << 20
+	client, server := &tlsRecorder{}, &tlsRecorder{}
+	server.onData = func(data []byte) { server.Transport.Write(data) }
+	client.onMade = func(tr Transport) {
+		p := &pusher{t: tr, total: total, loop: tr.(Looper).Loop()}
+		p.onDone = func() { tr.UnregisterProducer() }
+		if err := tr.RegisterProducer(p, true); err != nil {
+			t.Error(err)
+		}
+		p.schedule()
+	}
+	client.onData = func([]byte) {
+		if client.received.Len() == total {
+			client.Transport.LoseConnection()
+		}
+	}
+	// No ServerName: ConnectTLS verifies the certificate against the IP.
+	_, pool := testCert()
+	tlsOverLoopback(t, client, server, &tls.Config{RootCAs: pool})
+	got := client.received.Bytes()
+	if len(got) != total {
+		t.Fatalf("the echo brought back %d bytes, want %d", len(got), total)
+	}
+	for i, b := range got {
+		if b != byte(i%251) {
+			t.Fatalf("byte %d is %d, want %d", i, b, i%251)
+		}
+	}
+	if !errors.Is(client.reason, ErrConnectionDone) || !errors.Is(server.reason, ErrConnectionDone) {
+		t.Errorf("reasons: client %v, server %v; want ErrConnectionDone", client.reason, server.reason)
+	}
+	if st := client.Transport.(TLSTransport).ConnectionState(); st.Version != tls.VersionTLS13 {
+		t.Errorf("version %x, want TLS 1.3", st.Version)
+	}
+	if client.Transport.RemoteAddr().String() != server.Transport.LocalAddr().String() {
+		t.Errorf("client's peer %v is not the server's address %v", client.Transport.RemoteAddr(), server.Transport.LocalAddr())
+	}
+}
+
+func TestTLSOverLoopbackUnknownCA(t *testing.T) {
+	client, server := &tlsRecorder{}, &tlsRecorder{}
+	tlsOverLoopback(t, client, server, &tls.Config{RootCAs: x509.NewCertPool()})
+	var verr *tls.CertificateVerificationError
+	if client.made != 0 || server.made != 0 || !errors.As(client.reason, &verr) {
+		t.Errorf("made %d/%d, client's reason %v; want no ConnectionMade and a verification error",
+			client.made, server.made, client.reason)
 	}
 }

@@ -1,54 +1,20 @@
+//go:build unix
+
 package internet
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
 	"github.com/twistgo/twist/reactor"
 )
-
-// runLoopForTest runs a new reactor until a callback stops it; start runs on
-// the loop once it is running. The reactor logs into the returned buffer.
-func runLoopForTest(t *testing.T, start func(loop *reactor.Reactor)) *lockedBuffer {
-	t.Helper()
-	logs := &lockedBuffer{}
-	loop, err := reactor.New(reactor.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	loop.CallWhenRunning(func() { start(loop) })
-	if err := loop.Run(); err != nil {
-		t.Fatal(err)
-	}
-	return logs
-}
-
-// lockedBuffer is a log sink written by the loop and read by the test.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // datagram is one received datagram.
 type datagram struct {
