@@ -689,10 +689,13 @@ func (a tlsAdapter) SetWriteDeadline(time.Time) error { return nil }
 // it fails, only ConnectionLost is called, with the TLS error.
 //
 // Each connection costs a goroutine for its life (a stack of 8 KiB or more,
-// grown by the handshake), crypto/tls's record buffers (up to 16 KiB each
-// way) while data flows, besides its transport; the buffers between
-// the goroutine and the loop are bounded (64 KiB each way) and empty while
-// the connection is idle.
+// grown by the handshake and shrunk back by the garbage collector) and
+// crypto/tls's state and record buffers (up to 16 KiB each way while data
+// flows), besides its transport; the buffers between the goroutine and the
+// loop are bounded (64 KiB each way) and empty while the connection is idle.
+// BenchmarkTLSIdleConnectionMemory measures about 20 KiB per idle
+// connection after a handshake with an ECDSA P-256 certificate: 8 KiB of
+// stack and 12 KiB of heap, the peer's parsed certificate included.
 func TLSFactory(cfg *tls.Config, f Factory, isClient bool) Factory {
 	return &tlsFactory{cfg: tlsMinVersion(cfg), f: f, isClient: isClient}
 }

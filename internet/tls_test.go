@@ -22,7 +22,7 @@ import (
 
 // runLoopForTest runs a new reactor until a callback stops it; start runs on
 // the loop once it is running. The reactor logs into the returned buffer.
-func runLoopForTest(t *testing.T, start func(loop *reactor.Reactor)) *lockedBuffer {
+func runLoopForTest(t testing.TB, start func(loop *reactor.Reactor)) *lockedBuffer {
 	t.Helper()
 	logs := &lockedBuffer{}
 	loop, err := reactor.New(reactor.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
@@ -684,4 +684,69 @@ func TestTLSOverLoopbackUnknownCA(t *testing.T) {
 		t.Errorf("made %d/%d, client's reason %v; want no ConnectionMade and a verification error",
 			client.made, server.made, client.reason)
 	}
+}
+
+// BenchmarkTLSIdleConnectionMemory measures what an idle TLS layer holds
+// (goroutine stack and heap) after its handshake and one small exchange,
+// over in-memory transports: the TCP connection's own cost is not counted.
+func BenchmarkTLSIdleConnectionMemory(b *testing.B) {
+	const pairs = 500
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		var layers []*tlsLayer
+		runLoopForTest(b, func(loop *reactor.Reactor) {
+			echoed := 0
+			for range pairs {
+				client, server := &tlsRecorder{}, &tlsRecorder{}
+				client.onMade = func(tr Transport) { tr.Write([]byte("ping")) }
+				server.onData = func(data []byte) { server.Transport.Write(data) }
+				client.onData = func([]byte) {
+					if echoed++; echoed == pairs {
+						loop.Stop()
+					}
+				}
+				cl := newTLSLayer(nil, client, clientConfig(), true)
+				sl := newTLSLayer(nil, server, serverConfig(), false)
+				memPipe(loop, cl, sl)
+				layers = append(layers, cl, sl)
+			}
+		})
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		n := float64(len(layers))
+		b.ReportMetric((float64(after.HeapAlloc)-float64(before.HeapAlloc))/n, "heap-bytes/conn")
+		b.ReportMetric((float64(after.StackInuse)-float64(before.StackInuse))/n, "stack-bytes/conn")
+		for _, l := range layers {
+			l.AbortConnection()
+			<-l.done
+		}
+	}
+}
+
+// BenchmarkTLSThroughput sends 64 KiB a time through a client and a server
+// layer over in-memory transports on one loop.
+func BenchmarkTLSThroughput(b *testing.B) {
+	const chunk = 64 << 10
+	b.SetBytes(chunk)
+	total := b.N * chunk
+	client, server := &tlsRecorder{}, &tlsRecorder{}
+	received := 0
+	runLoopForTest(b, func(loop *reactor.Reactor) {
+		client.onMade = func(tr Transport) {
+			p := &pusher{t: tr, total: total, loop: loop}
+			p.onDone = func() { tr.UnregisterProducer() }
+			_ = tr.RegisterProducer(p, true)
+			p.schedule()
+		}
+		server.onData = func(data []byte) {
+			received += len(data)
+			server.received.Reset()
+			if received == total {
+				loop.Stop()
+			}
+		}
+		memPipe(loop, newTLSLayer(nil, client, clientConfig(), true), newTLSLayer(nil, server, serverConfig(), false))
+	})
 }
