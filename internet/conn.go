@@ -31,10 +31,18 @@ var ErrConnectionAborted = errors.New("internet: connection was aborted")
 // burst of small writes against a full socket costs few allocations.
 const chunkSize = 16 << 10
 
-// limits are a connection's flow-control limits, shared by all the
-// connections of a listener or connector.
+// limits are a connection's flow-control limits.
 type limits struct {
 	high, low, hard int
+}
+
+// connShared is what all the connections of a listener or connector share.
+type connShared struct {
+	limits
+	// local is every connection's local address when the listener is
+	// bound to one address (not a wildcard): a lookup and an address less
+	// per connection.
+	local net.Addr
 }
 
 var defaultLimits = limits{high: DefaultHighWater, low: DefaultLowWater, hard: DefaultOutputLimit}
@@ -61,22 +69,55 @@ const (
 //
 // Its methods must be called on its loop.
 type Conn struct {
-	fd       int
-	loop     *reactor.Reactor
-	proto    Protocol
-	lim      *limits
+	// What every connection needs is here, in 64 bytes; the rest is in
+	// x, allocated only when a write is queued, a producer registers, a
+	// local address is looked up or a connector watches the connection.
+	loop   *reactor.Reactor
+	proto  Protocol
+	shared *connShared
+	remote net.Addr
+	x      *connExtra
+	fd     int32
+	state  uint16
+}
+
+// connExtra is the part of a Conn that an idle or echoing connection does
+// not need.
+type connExtra struct {
 	producer Producer
 	out      outQueue
-	remote   net.Addr
 	local    net.Addr // cached by LocalAddr
 	// lost is told of the end of a client connection (its Connector).
-	lost  func(reason error)
-	state uint16
+	lost func(reason error)
 }
 
 // newConn wraps the connected socket fd. The caller starts it.
-func newConn(loop *reactor.Reactor, fd int, remote net.Addr, lim *limits) *Conn {
-	return &Conn{fd: fd, loop: loop, remote: remote, lim: lim}
+func newConn(loop *reactor.Reactor, fd int, remote net.Addr, shared *connShared) *Conn {
+	return &Conn{fd: int32(fd), loop: loop, remote: remote, shared: shared}
+}
+
+// extra returns the rarely used part of c, allocating it on first use.
+func (c *Conn) extra() *connExtra {
+	if c.x == nil {
+		c.x = new(connExtra)
+	}
+	return c.x
+}
+
+// queued returns the number of bytes waiting in the output queue.
+func (c *Conn) queued() int {
+	if c.x == nil {
+		return 0
+	}
+	return c.x.out.size
+}
+
+// producer returns the registered producer, or nil.
+func (c *Conn) producer() Producer {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.producer
 }
 
 // start makes p the connection's protocol, starts reading and calls
@@ -92,7 +133,7 @@ func (c *Conn) start(p Protocol) {
 }
 
 // Fd returns the socket's descriptor.
-func (c *Conn) Fd() int { return c.fd }
+func (c *Conn) Fd() int { return int(c.fd) }
 
 // Loop returns the loop that owns the connection.
 func (c *Conn) Loop() *reactor.Reactor { return c.loop }
@@ -105,10 +146,22 @@ func (c *Conn) Protocol() Protocol { return c.proto }
 // (0.0.0.0, ::) look theirs up on the first call, and have none if that
 // comes after the connection closed.
 func (c *Conn) LocalAddr() net.Addr {
-	if c.local == nil && c.state&stClosed == 0 {
-		c.local = sysLocalAddr(c.fd)
+	if c.shared.local != nil {
+		return c.shared.local
 	}
-	return c.local
+	if c.x != nil && c.x.local != nil || c.state&stClosed != 0 {
+		return c.extraLocal()
+	}
+	c.extra().local = sysLocalAddr(c.Fd())
+	return c.x.local
+}
+
+// extraLocal returns the cached local address, if any.
+func (c *Conn) extraLocal() net.Addr {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.local
 }
 
 // RemoteAddr returns the peer's address, a *net.TCPAddr or a *net.UnixAddr.
@@ -116,16 +169,16 @@ func (c *Conn) RemoteAddr() net.Addr { return c.remote }
 
 // SetNoDelay turns Nagle's algorithm off (true, the default) or on. See
 // Listen and Connect for why it is off by default.
-func (c *Conn) SetNoDelay(on bool) error { return sysSetNoDelay(c.fd, on) }
+func (c *Conn) SetNoDelay(on bool) error { return sysSetNoDelay(c.Fd(), on) }
 
 // SetKeepAlive turns TCP keep-alive probes on or off.
-func (c *Conn) SetKeepAlive(on bool) error { return sysSetKeepAlive(c.fd, on) }
+func (c *Conn) SetKeepAlive(on bool) error { return sysSetKeepAlive(c.Fd(), on) }
 
 // DoRead reads once into the loop's buffer and hands the bytes to the
 // protocol; it is called by the loop while the socket is readable.
 func (c *Conn) DoRead() {
 	buf := c.loop.ReadBuffer()
-	n, err := sysRead(c.fd, buf)
+	n, err := sysRead(c.Fd(), buf)
 	switch {
 	case n > 0:
 		c.proto.DataReceived(buf[:n])
@@ -155,8 +208,15 @@ func (c *Conn) DoWrite() {
 	if c.state&(stDead|stClosed) != 0 {
 		return
 	}
-	for !c.out.empty() {
-		n, err := sysWritev(c.fd, c.out.bufs)
+	if c.x == nil {
+		// Nothing was ever queued or registered: only a close waits.
+		_ = c.loop.RemoveWriter(c)
+		c.flushed()
+		return
+	}
+	x := c.x
+	for !x.out.empty() {
+		n, err := sysWritev(c.Fd(), x.out.bufs)
 		if err != nil {
 			if wouldBlock(err) {
 				break
@@ -164,27 +224,35 @@ func (c *Conn) DoWrite() {
 			c.closeNow(lost(err), true)
 			return
 		}
-		c.out.consume(n)
-		if c.out.empty() || n == 0 {
+		x.out.consume(n)
+		if x.out.empty() || n == 0 {
 			break
 		}
 	}
-	if c.state&stProducerPaused != 0 && c.out.size <= c.lim.low && c.producer != nil {
+	if c.state&stProducerPaused != 0 && x.out.size <= c.shared.low && x.producer != nil {
 		c.state &^= stProducerPaused
-		c.producer.(PushProducer).ResumeProducing()
+		x.producer.(PushProducer).ResumeProducing()
 		if c.state&(stDead|stClosed) != 0 {
 			return
 		}
 	}
-	if !c.out.empty() {
+	if !x.out.empty() {
 		return
 	}
 	_ = c.loop.RemoveWriter(c)
-	switch {
-	case c.producer != nil && c.state&stStreaming == 0:
+	if x.producer != nil && c.state&stStreaming == 0 {
 		// A pull producer is asked for more each time the queue drains.
-		c.producer.(PullProducer).ResumeProducing()
-	case c.state&stDisconnecting != 0 && c.producer == nil:
+		x.producer.(PullProducer).ResumeProducing()
+		return
+	}
+	c.flushed()
+}
+
+// flushed finishes a pending close or half-close once the output queue is
+// empty and no pull producer is waiting for the writable socket.
+func (c *Conn) flushed() {
+	switch {
+	case c.state&stDisconnecting != 0 && c.producer() == nil:
 		c.closeNow(ErrConnectionDone, true)
 	case c.state&stWriteClosing != 0 && c.state&stWriteShut == 0:
 		c.shutdownWrite()
@@ -194,7 +262,7 @@ func (c *Conn) DoWrite() {
 // shutdownWrite half-closes the socket once the output is flushed.
 func (c *Conn) shutdownWrite() {
 	c.state |= stWriteShut
-	if err := sysShutdownWrite(c.fd); err != nil {
+	if err := sysShutdownWrite(c.Fd()); err != nil {
 		c.closeNow(lost(err), true)
 		return
 	}
@@ -215,8 +283,8 @@ func (c *Conn) Write(b []byte) (int, error) {
 		return 0, ErrConnectionClosed
 	}
 	n := 0
-	if c.out.empty() && len(b) > 0 {
-		w, err := sysWrite(c.fd, b)
+	if c.queued() == 0 && len(b) > 0 {
+		w, err := sysWrite(c.Fd(), b)
 		if err != nil && !wouldBlock(err) {
 			err = lost(err)
 			c.closeLater(err, true)
@@ -241,14 +309,14 @@ func (c *Conn) WriteSequence(bufs [][]byte) error {
 	if c.state&(stDisconnecting|stDead|stClosed|stWriteClosing) != 0 {
 		return ErrConnectionClosed
 	}
-	if c.out.empty() {
+	if c.queued() == 0 {
 		for len(bufs) > 0 && len(bufs[0]) == 0 {
 			bufs = bufs[1:]
 		}
 		if len(bufs) == 0 {
 			return nil
 		}
-		n, err := sysWritev(c.fd, bufs)
+		n, err := sysWritev(c.Fd(), bufs)
 		if err != nil && !wouldBlock(err) {
 			err = lost(err)
 			c.closeLater(err, true)
@@ -279,7 +347,7 @@ func (c *Conn) WriteSequence(bufs [][]byte) error {
 // once what it wrote has gone out: the loop calls DoWrite when the socket
 // is writable.
 func (c *Conn) pullMore() {
-	if c.producer != nil && c.state&stStreaming == 0 {
+	if c.producer() != nil && c.state&stStreaming == 0 {
 		_ = c.loop.AddWriter(c)
 	}
 }
@@ -289,22 +357,23 @@ func (c *Conn) enqueue(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
-	if c.out.size+len(b) > c.lim.hard {
+	if c.queued()+len(b) > c.shared.hard {
 		slog.Error("internet: queued output passed its limit; closing the connection",
-			"remote", c.remote, "limit", c.lim.hard)
+			"remote", c.remote, "limit", c.shared.hard)
 		c.closeLater(lost(ErrOutputLimit), false)
 		return ErrOutputLimit
 	}
-	if c.out.empty() {
+	if c.queued() == 0 {
 		if err := c.loop.AddWriter(c); err != nil {
 			c.closeLater(lost(err), true)
 			return err
 		}
 	}
-	c.out.push(b)
-	if c.out.size > c.lim.high && c.state&(stStreaming|stProducerPaused) == stStreaming {
+	x := c.extra()
+	x.out.push(b)
+	if x.out.size > c.shared.high && c.state&(stStreaming|stProducerPaused) == stStreaming {
 		c.state |= stProducerPaused
-		c.producer.(PushProducer).PauseProducing()
+		x.producer.(PushProducer).PauseProducing()
 	}
 	return nil
 }
@@ -370,17 +439,17 @@ func (c *Conn) StopProducing() { c.LoseConnection() }
 // Transport. A pull producer is asked for data at once. On a closed
 // connection p is told StopProducing.
 func (c *Conn) RegisterProducer(p Producer, streaming bool) error {
-	if c.producer != nil {
+	if c.producer() != nil {
 		return ErrProducerRegistered
 	}
 	if c.state&(stDead|stClosed) != 0 {
 		p.StopProducing()
 		return nil
 	}
-	c.producer = p
+	c.extra().producer = p
 	if streaming {
 		c.state |= stStreaming
-		if c.out.size > c.lim.high {
+		if c.queued() > c.shared.high {
 			c.state |= stProducerPaused
 			p.(PushProducer).PauseProducing()
 		}
@@ -394,7 +463,9 @@ func (c *Conn) RegisterProducer(p Producer, streaming bool) error {
 // UnregisterProducer removes the registered producer; a connection that
 // LoseConnection was waiting on closes once its output is flushed.
 func (c *Conn) UnregisterProducer() {
-	c.producer = nil
+	if c.x != nil {
+		c.x.producer = nil
+	}
 	c.state &^= stStreaming | stProducerPaused
 	if c.state&stDisconnecting != 0 && c.state&(stDead|stClosed) == 0 {
 		if err := c.loop.AddWriter(c); err != nil {
@@ -418,7 +489,7 @@ func (c *Conn) closeLater(reason error, orderly bool) {
 	c.state |= stDead
 	_ = c.loop.RemoveReader(c)
 	_ = c.loop.RemoveWriter(c)
-	c.out.reset()
+	c.dropQueue()
 	c.loop.CallLater(0, func() { c.closeNow(reason, orderly) })
 }
 
@@ -431,15 +502,22 @@ func (c *Conn) closeNow(reason error, orderly bool) {
 	c.state = c.state&^stDead | stClosed
 	_ = c.loop.RemoveReader(c)
 	_ = c.loop.RemoveWriter(c)
-	sysClose(c.fd, orderly)
-	c.out.reset()
-	if p := c.producer; p != nil {
-		c.producer = nil
+	sysClose(c.Fd(), orderly)
+	c.dropQueue()
+	if p := c.producer(); p != nil {
+		c.x.producer = nil
 		p.StopProducing()
 	}
 	c.proto.ConnectionLost(reason)
-	if c.lost != nil {
-		c.lost(reason)
+	if c.x != nil && c.x.lost != nil {
+		c.x.lost(reason)
+	}
+}
+
+// dropQueue discards the queued output.
+func (c *Conn) dropQueue() {
+	if c.x != nil {
+		c.x.out.reset()
 	}
 }
 

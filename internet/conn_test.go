@@ -7,6 +7,7 @@ import (
 	"net"
 	"syscall"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -29,12 +30,12 @@ type pushProducer struct {
 
 func (p *pushProducer) PauseProducing() {
 	p.paused = true
-	p.pausedAt = append(p.pausedAt, p.conn.out.size)
+	p.pausedAt = append(p.pausedAt, p.conn.queued())
 }
 
 func (p *pushProducer) ResumeProducing() {
 	p.paused = false
-	p.resumedAt = append(p.resumedAt, p.conn.out.size)
+	p.resumedAt = append(p.resumedAt, p.conn.queued())
 	p.schedule()
 }
 
@@ -181,8 +182,8 @@ func TestConnAbortDropsTheQueueAndResetsThePeer(t *testing.T) {
 				c.AbortConnection()
 				c.LoseConnection()
 				r.inWrite = false
-				if c.out.size != 0 {
-					t.Errorf("%d bytes still queued after AbortConnection", c.out.size)
+				if c.queued() != 0 {
+					t.Errorf("%d bytes still queued after AbortConnection", c.queued())
 				}
 				if _, err := c.Write([]byte("x")); err != ErrConnectionClosed {
 					t.Errorf("Write after AbortConnection returned %v", err)
@@ -250,8 +251,8 @@ func TestConnOutputLimitClosesAConnectionWhosePeerDoesNotRead(t *testing.T) {
 					_, writeErr = r.Transport.Write(chunk)
 				}
 				r.inWrite = false
-				if r.Transport.(*Conn).out.size > hard {
-					t.Errorf("%d bytes queued, past the limit", r.Transport.(*Conn).out.size)
+				if r.Transport.(*Conn).queued() > hard {
+					t.Errorf("%d bytes queued, past the limit", r.Transport.(*Conn).queued())
 				}
 			}}
 			server.onLost = func(*recorder) { client.Transport.AbortConnection() }
@@ -354,7 +355,7 @@ func socketPair(t testing.TB, loop *reactor.Reactor, p Protocol) (*Conn, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newConn(loop, fds[0], &net.UnixAddr{Net: "unix"}, &defaultLimits)
+	c := newConn(loop, fds[0], &net.UnixAddr{Net: "unix"}, &connShared{limits: defaultLimits})
 	c.start(p)
 	t.Cleanup(func() { unix.Close(fds[1]); c.closeNow(ErrConnectionDone, true) })
 	return c, fds[1]
@@ -398,4 +399,111 @@ func BenchmarkConnEcho(b *testing.B) {
 		c.DoRead()
 		_, _ = unix.Read(peer, back)
 	}
+}
+
+// TestConnFitsIn64Bytes pins the size of what every connection holds
+// while idle; the rest is allocated on demand.
+func TestConnFitsIn64Bytes(t *testing.T) {
+	if size := unsafe.Sizeof(Conn{}); unsafe.Sizeof(uintptr(0)) == 8 && size > 64 {
+		t.Errorf("a Conn takes %d bytes, more than 64", size)
+	}
+}
+
+// stopper is a push producer that only records StopProducing.
+type stopper struct{ stopped bool }
+
+func (s *stopper) PauseProducing()  {}
+func (s *stopper) ResumeProducing() {}
+func (s *stopper) StopProducing()   { s.stopped = true }
+
+func TestConnExtraPartIsAllocatedOnlyWhenNeeded(t *testing.T) {
+	tests := []struct {
+		name      string
+		do        func(t *testing.T, c *Conn, peer int)
+		wantExtra bool
+	}{
+		{"echo", func(t *testing.T, c *Conn, peer int) {
+			_, _ = unix.Write(peer, pattern(64))
+			c.DoRead()
+		}, false},
+		{"write the socket takes", func(t *testing.T, c *Conn, peer int) {
+			if n, err := c.Write(pattern(64)); n != 64 || err != nil {
+				t.Errorf("Write = %d, %v", n, err)
+			}
+		}, false},
+		{"partial write", func(t *testing.T, c *Conn, peer int) {
+			// More than a socket pair's buffer holds.
+			if n, err := c.Write(pattern(4 << 20)); n != 4<<20 || err != nil {
+				t.Errorf("Write = %d, %v", n, err)
+			}
+			if c.queued() == 0 {
+				t.Error("nothing was queued")
+			}
+		}, true},
+		{"producer", func(t *testing.T, c *Conn, peer int) {
+			if err := c.RegisterProducer(&stopper{}, true); err != nil {
+				t.Error(err)
+			}
+		}, true},
+		{"local address", func(t *testing.T, c *Conn, peer int) {
+			if c.LocalAddr() == nil {
+				t.Error("no local address")
+			}
+		}, true},
+		{"lose connection", func(t *testing.T, c *Conn, peer int) {
+			c.LoseConnection()
+			c.DoWrite()
+			if c.state&stClosed == 0 {
+				t.Error("the connection did not close once flushed")
+			}
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			loop, err := reactor.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer loop.Close()
+			c, peer := socketPair(t, loop, &echo{})
+			tt.do(t, c, peer)
+			if got := c.x != nil; got != tt.wantExtra {
+				t.Errorf("extra part allocated: %v, want %v", got, tt.wantExtra)
+			}
+		})
+	}
+}
+
+func TestConnListenerSharesItsLocalAddress(t *testing.T) {
+	runStreamTest(t, func(loop *reactor.Reactor) {
+		client := &recorder{}
+		var port *Port
+		port = mustListenTCP(t, loop, FactoryFunc(func(net.Addr) Protocol {
+			return &recorder{onMade: func(r *recorder) {
+				c := r.Transport.(*Conn)
+				if got := c.LocalAddr(); got != port.Addr() {
+					t.Errorf("LocalAddr = %v, want the port's %v", got, port.Addr())
+				}
+				if c.x != nil {
+					t.Error("LocalAddr allocated the extra part")
+				}
+				_ = loop.Stop()
+			}}
+		}))
+		ConnectProtocol(loop, port.Addr().String(), client)
+	})
+}
+
+func TestConnClientKeepsItsLocalAddressAfterClosing(t *testing.T) {
+	runStreamTest(t, func(loop *reactor.Reactor) {
+		port := mustListenTCP(t, loop, FactoryFunc(func(net.Addr) Protocol { return &echo{} }))
+		client := &recorder{onMade: func(r *recorder) { r.Transport.AbortConnection() }}
+		client.onLost = func(r *recorder) {
+			if a, ok := r.Transport.LocalAddr().(*net.TCPAddr); !ok || a.Port == 0 {
+				t.Errorf("LocalAddr after the close = %v", r.Transport.LocalAddr())
+			}
+			_ = loop.Stop()
+		}
+		ConnectProtocol(loop, port.Addr().String(), client)
+	})
 }

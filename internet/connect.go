@@ -80,7 +80,7 @@ type ConnectOption interface{ applyConnect(*connectConfig) }
 type connectConfig struct {
 	timeout time.Duration
 	bind    string
-	lim     limits
+	shared  connShared // of every connection the connector makes
 }
 
 type connectOption func(*connectConfig)
@@ -141,7 +141,7 @@ type Connector struct {
 
 func newConnector(loop *reactor.Reactor, f ClientFactory, opts []ConnectOption, resolve func(context.Context) (net.Addr, error)) *Connector {
 	c := &Connector{loop: loop, factory: f, resolve: resolve,
-		cfg: connectConfig{timeout: DefaultConnectTimeout, lim: defaultLimits}}
+		cfg: connectConfig{timeout: DefaultConnectTimeout, shared: connShared{limits: defaultLimits}}}
 	for _, o := range opts {
 		o.applyConnect(&c.cfg)
 	}
@@ -277,9 +277,10 @@ func (c *Connector) connected(fd int, remote net.Addr) {
 		// See Port.serve for why TCP_NODELAY is on.
 		_ = sysSetNoDelay(fd, true)
 	}
-	conn := newConn(c.loop, fd, remote, &c.cfg.lim)
-	conn.local = sysLocalAddr(fd)
-	conn.lost = c.lost
+	conn := newConn(c.loop, fd, remote, &c.cfg.shared)
+	x := conn.extra()
+	x.local = sysLocalAddr(fd)
+	x.lost = c.lost
 	c.conn = conn
 	p := c.factory.BuildProtocol(remote)
 	if p == nil {

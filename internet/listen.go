@@ -53,7 +53,7 @@ func WithBacklog(n int) ListenOption {
 type TransportOption func(*limits)
 
 func (o TransportOption) applyListen(c *listenConfig)   { o(&c.lim) }
-func (o TransportOption) applyConnect(c *connectConfig) { o(&c.lim) }
+func (o TransportOption) applyConnect(c *connectConfig) { o(&c.shared.limits) }
 
 // WithWriteLimits sets a connection's flow-control limits, in bytes of
 // queued output: a streaming producer is paused above high and resumed at
@@ -79,7 +79,7 @@ type Port struct {
 	fd      int
 	factory Factory
 	addr    net.Addr
-	lim     *limits
+	shared  *connShared
 	// handoff, if set, spreads the accepted connections over its loops.
 	handoff *reactor.Group
 	// accept and clock are the system call and the back-off timer's clock,
@@ -97,8 +97,11 @@ func listen(loop *reactor.Reactor, addr net.Addr, f Factory, cfg *listenConfig, 
 	if err != nil {
 		return nil, err
 	}
-	lim := cfg.lim
-	p := &Port{loop: loop, fd: fd, factory: f, addr: bound, lim: &lim, accept: sysAccept, clock: loop}
+	shared := &connShared{limits: cfg.lim}
+	if !isWildcard(bound) {
+		shared.local = bound
+	}
+	p := &Port{loop: loop, fd: fd, factory: f, addr: bound, shared: shared, accept: sysAccept, clock: loop}
 	startFactory(f)
 	return p, nil
 }
@@ -199,10 +202,7 @@ func (p *Port) serve(loop *reactor.Reactor, fd int, addr net.Addr) {
 		// delayed-ACK timeout (40 ms on Linux).
 		_ = sysSetNoDelay(fd, true)
 	}
-	c = newConn(loop, fd, addr, p.lim)
-	if !isWildcard(p.addr) {
-		c.local = p.addr // shared: a lookup and an address less per connection
-	}
+	c = newConn(loop, fd, addr, p.shared)
 	c.start(proto)
 }
 

@@ -173,7 +173,7 @@ func TestTCPLargeWriteIsDeliveredAndTheQueueDrains(t *testing.T) {
 				if n, err := server.Write(payload); n != size || err != nil {
 					t.Errorf("Write = %d, %v", n, err)
 				}
-				queuedAfterWrite = server.out.size
+				queuedAfterWrite = server.queued()
 				server.LoseConnection()
 			}}
 		}))
@@ -183,8 +183,8 @@ func TestTCPLargeWriteIsDeliveredAndTheQueueDrains(t *testing.T) {
 	if queuedAfterWrite == 0 {
 		t.Error("nothing was queued: the test did not exercise the queue")
 	}
-	if server.out.size != 0 || server.out.bufs != nil {
-		t.Errorf("the queue holds %d bytes in %d buffers after the close", server.out.size, len(server.out.bufs))
+	if server.x.out.size != 0 || server.x.out.bufs != nil {
+		t.Errorf("the queue holds %d bytes in %d buffers after the close", server.x.out.size, len(server.x.out.bufs))
 	}
 	if !bytes.Equal(client.data, payload) {
 		t.Errorf("the client read %d bytes, not the %d written", len(client.data), size)
