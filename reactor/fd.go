@@ -49,11 +49,6 @@ const (
 	writable
 )
 
-type fdEntry struct {
-	d  FileDescriptor
-	in interest
-}
-
 // AddReader watches d for reading: DoRead is called on each turn of the
 // loop while d is readable.
 //
@@ -83,9 +78,9 @@ func (r *Reactor) RemoveWriter(d FileDescriptor) error { return r.watch(d, writa
 // RemoveAll stops watching every descriptor and returns them.
 func (r *Reactor) RemoveAll() []FileDescriptor {
 	var all []FileDescriptor
-	for fd := range r.fds {
-		if e := &r.fds[fd]; e.d != nil {
-			all = append(all, e.d)
+	for fd, d := range r.fds {
+		if d != nil {
+			all = append(all, d)
 			r.unwatch(fd)
 		}
 	}
@@ -108,21 +103,21 @@ func (r *Reactor) watch(d FileDescriptor, in interest, on bool) error {
 		if !on {
 			return nil
 		}
-		r.fds = append(r.fds, make([]fdEntry, fd+1-len(r.fds))...)
+		r.fds = append(r.fds, make([]FileDescriptor, fd+1-len(r.fds))...)
 		r.fds = r.fds[:cap(r.fds)]
+		r.ins = append(r.ins, make([]interest, len(r.fds)-len(r.ins))...)
 	}
-	e := &r.fds[fd]
-	if e.d != d {
+	if cur := r.fds[fd]; cur != d {
 		if !on {
 			return nil
 		}
-		if e.d != nil {
+		if cur != nil {
 			// A stale entry: its descriptor was closed without being
 			// removed. Forget what the poller may still hold for it.
 			r.unwatch(fd)
 		}
 	}
-	old := e.in
+	old := r.ins[fd]
 	next := old &^ in
 	if on {
 		next = old | in
@@ -133,22 +128,21 @@ func (r *Reactor) watch(d FileDescriptor, in interest, on bool) error {
 	if err := r.p.control(fd, old, next); err != nil {
 		return err
 	}
-	e.in = next
-	e.d = d
+	r.ins[fd] = next
+	r.fds[fd] = d
 	if next == 0 {
-		e.d = nil
+		r.fds[fd] = nil
 	}
 	return nil
 }
 
 // unwatch forgets fd, whatever watches it.
 func (r *Reactor) unwatch(fd int) {
-	e := &r.fds[fd]
-	if e.in != 0 {
+	if r.ins[fd] != 0 {
 		// Errors mean the kernel has already forgotten it (closed).
-		_ = r.p.control(fd, e.in, 0)
+		_ = r.p.control(fd, r.ins[fd], 0)
 	}
-	*e = fdEntry{}
+	r.fds[fd], r.ins[fd] = nil, 0
 }
 
 // ready dispatches the readiness of fd, as reported by the poller, to its
@@ -159,15 +153,15 @@ func (r *Reactor) ready(fd int, in interest) {
 	if fd >= len(r.fds) {
 		return
 	}
-	d := r.fds[fd].d
+	d := r.fds[fd]
 	if d == nil {
 		return
 	}
-	if in&readable != 0 && r.fds[fd].in&readable != 0 {
+	if in&readable != 0 && r.ins[fd]&readable != 0 {
 		r.doRead(fd, d)
 	}
 	// DoRead may have removed d, or the table may have grown: look again.
-	if e := r.fds[fd]; in&writable != 0 && e.d == d && e.in&writable != 0 {
+	if in&writable != 0 && r.fds[fd] == d && r.ins[fd]&writable != 0 {
 		r.doWrite(fd, d)
 	}
 }
@@ -192,7 +186,7 @@ func (r *Reactor) recoverDescriptor(fd int, d FileDescriptor) {
 		return
 	}
 	r.logPanic("file descriptor handler", v)
-	if fd < len(r.fds) && r.fds[fd].d == d {
+	if fd < len(r.fds) && r.fds[fd] == d {
 		r.unwatch(fd)
 	}
 	r.safely("ConnectionLost", func() { d.ConnectionLost(&deferred.PanicError{Value: v}) })

@@ -60,7 +60,10 @@ type Reactor struct {
 	shutdownRan bool // the shutdown event has been fired
 	stopSignals func()
 
-	fds     []fdEntry // indexed by file descriptor
+	// The handlers and what each is watched for, indexed by descriptor
+	// number: two slices, so that a descriptor costs 17 bytes, not 24.
+	fds     []FileDescriptor
+	ins     []interest
 	readBuf []byte
 	p       poller
 }
