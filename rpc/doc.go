@@ -15,8 +15,13 @@
 //
 // Functions are registered with Server.Register, which works out once, by
 // reflection, how to decode each argument into its Go parameter and how to
-// read the results. They run on the connection's loop, so a function that
-// would block must hand its work to threads.DeferToThread and return the
-// Deferred. Server.Dispatch is the transport-independent entry point that
-// other wire protocols (package rpc/mongowire) build on.
+// read the results; functions of the commonest shapes (up to two int,
+// int64, float64, string or bool parameters of one type, one such result
+// and maybe an error) are then called without reflection. They run on the
+// connection's loop, so a function that would block must hand its work to
+// threads.DeferToThread and return the Deferred. Server.Dispatch and
+// Server.AppendCall are the transport-independent entry points that other
+// wire protocols (package rpc/mongowire) build on: AppendCall writes a
+// result that is ready straight into the transport's answer, without a
+// Deferred.
 package rpc

@@ -27,9 +27,11 @@
 // batch is that document). Functions take positional arguments only, so
 // non-empty keyword arguments are a BadArguments error.
 //
-// Calls run asynchronously: the Dispatcher (an *rpc.Server) returns a Deferred, and replies to
-// OP_MSG requests go out as their Deferreds fire, possibly out of order,
-// each with its responseTo. A request flagged moreToCome is run and gets no
+// Calls may run asynchronously: the Dispatcher (an *rpc.Server) answers a
+// call at once or returns a Deferred, and replies to OP_MSG requests go out
+// as their results are ready, possibly out of order, each with its
+// responseTo. With an *rpc.Server, a result that is ready at once is
+// appended straight into the reply (see rpc.Server.AppendCall). A request flagged moreToCome is run and gets no
 // reply. Replies never carry a checksum or kind-1 sections, and compression
 // is never advertised.
 //
