@@ -7,7 +7,9 @@
 //	twistd socks --help                 # a plugin's options
 //
 // The built-in plugins are echo, discard, daytime, fastpoetry, slowpoetry,
-// portforward and socks. To add your own, write a program that registers
+// portforward, socks and rpc (the demo RPC functions over Twist's framed
+// protocol and the MongoDB wire protocol:
+// twistd -n rpc --port 9000 --mongo-port 27017). To add your own, write a program that registers
 // them and calls twistd.Main, as this one does.
 package main
 

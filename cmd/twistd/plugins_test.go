@@ -17,9 +17,10 @@ import (
 	"github.com/twistgo/twist/twistd"
 )
 
-// startPlugin makes the named plugin's service with args on a loop that runs
-// for the test, starts it, and returns the address it listens on.
-func startPlugin(t *testing.T, name string, args ...string) string {
+// runPlugin makes the named plugin's service with args on a loop that runs
+// for the test, listening on 127.0.0.1 with a port the system chooses, and
+// starts it.
+func runPlugin(t *testing.T, name string, args ...string) service.Service {
 	t.Helper()
 	var sm twistd.ServiceMaker
 	for _, p := range twistd.Plugins() {
@@ -46,20 +47,19 @@ func startPlugin(t *testing.T, name string, args ...string) string {
 		loop.CallFromThread(func() { svc.StopService(); loop.Stop() })
 		<-done
 	})
-	addr := make(chan string, 1)
-	loop.CallFromThread(func() {
-		if err := svc.StartService(); err != nil {
-			t.Error(err)
-			addr <- ""
-			return
-		}
-		addr <- svc.(*service.StreamServer).Addr().String()
-	})
-	a := <-addr
-	if a == "" {
-		t.FailNow()
+	started := make(chan error, 1)
+	loop.CallFromThread(func() { started <- svc.StartService() })
+	if err := <-started; err != nil {
+		t.Fatal(err)
 	}
-	return a
+	return svc
+}
+
+// startPlugin runs a plugin whose service is one server, and returns the
+// address it listens on.
+func startPlugin(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	return runPlugin(t, name, args...).(*service.StreamServer).Addr().String()
 }
 
 func dial(t *testing.T, addr string) net.Conn {

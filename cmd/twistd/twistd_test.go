@@ -268,7 +268,7 @@ func TestPluginListAndHelp(t *testing.T) {
 	if code := exitCode(err); code != 2 {
 		t.Fatalf("no plugin: status %d", code)
 	}
-	for _, name := range []string{"echo", "discard", "daytime", "fastpoetry", "slowpoetry", "portforward", "socks"} {
+	for _, name := range []string{"echo", "discard", "daytime", "fastpoetry", "slowpoetry", "portforward", "socks", "rpc"} {
 		if !strings.Contains(out, "  "+name+" ") {
 			t.Errorf("plugin list lacks %s:\n%s", name, out)
 		}
@@ -277,8 +277,8 @@ func TestPluginListAndHelp(t *testing.T) {
 	if code := exitCode(err); code != 0 || !strings.Contains(out, "-num-bytes") || !strings.Contains(out, "-delay") {
 		t.Fatalf("slowpoetry --help: status %d\n%s", code, out)
 	}
-	out, err = run(t.TempDir(), "-n", "rpc")
-	if code := exitCode(err); code != 2 || !strings.Contains(out, `unknown plugin "rpc"`) {
+	out, err = run(t.TempDir(), "-n", "nosuchplugin")
+	if code := exitCode(err); code != 2 || !strings.Contains(out, `unknown plugin "nosuchplugin"`) {
 		t.Fatalf("unknown plugin: status %d\n%s", code, out)
 	}
 }
