@@ -1,16 +1,17 @@
 # `make test` is the one command that runs every check and test; CI runs it.
 GO ?= go
 PKGS := ./...
-# Every package must build for these systems too (the reactor has a poller per OS).
+# Every package, tests included, must build and vet for these systems too (the
+# reactor has a poller per OS).
 CROSS_OS := darwin freebsd windows
 
 # The interop suites run foreign clients (npm packages, Python) against the
 # server: they run once, in their own target, not with the unit tests.
 UNIT_PKGS = $$($(GO) list $(PKGS) | grep -v '/interop$$')
 
-.PHONY: test fmt-check vet cross test-go interop bench
+.PHONY: test fmt-check vet cross test-go bench-test node-test interop bench rpcbench
 
-test: fmt-check vet cross test-go interop
+test: fmt-check vet cross test-go bench-test node-test interop
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -21,20 +22,31 @@ vet:
 
 cross:
 	@for os in $(CROSS_OS); do \
-		echo "GOOS=$$os go build $(PKGS)"; \
-		GOOS=$$os $(GO) build $(PKGS) || exit 1; \
+		echo "GOOS=$$os go vet $(PKGS)"; \
+		GOOS=$$os $(GO) vet $(PKGS) || exit 1; \
 	done
 
 test-go:
 	$(GO) test -race -count=1 $(UNIT_PKGS)
 
+# bench/ is a module of its own, so that the peers it measures against (gRPC,
+# the MongoDB Go driver) stay out of the core's go.mod. Its tests include the
+# Go MongoDB driver's interop suite and a short run of the harness.
+bench-test:
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 -v ./...
+
+# The Node.js client's own tests (node's test runner) and its type check.
+node-test:
+	cd clients/node && npm ci --no-audit --no-fund && npm test && npm run typecheck
+
 # Installs interop/node's npm packages on first use (some 180 MB). A suite
 # whose client is not installed is skipped; -v shows why, and the times.
-# The Go MongoDB driver's suite lives in the bench module, which may
-# depend on the driver where the core module does not.
 interop:
 	$(GO) test -count=1 -v ./interop/...
-	cd bench && $(GO) test -count=1 -v -run '^TestGoDriver' .
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# The side-by-side RPC measurement against net/rpc and gRPC (a few minutes).
+rpcbench:
+	cd bench && $(GO) run ./cmd/rpcbench

@@ -351,9 +351,15 @@ func TestConnPauseProducingStopsReading(t *testing.T) {
 // socketPair returns a Conn on loop over one end of a socket pair, and the
 // other end.
 func socketPair(t testing.TB, loop *reactor.Reactor, p Protocol) (*Conn, int) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, fd := range fds {
+		unix.CloseOnExec(fd)
+		if err := unix.SetNonblock(fd, true); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c := newConn(loop, fds[0], &net.UnixAddr{Net: "unix"}, &connShared{limits: defaultLimits})
 	c.start(p)

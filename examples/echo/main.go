@@ -43,7 +43,6 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 
-	raiseFileLimit()
 	g, err := reactor.NewGroup(*loops)
 	if err != nil {
 		log.Fatal(err)
@@ -65,15 +64,5 @@ func main() {
 	}()
 	if err := g.Run(); err != nil {
 		log.Fatal(err)
-	}
-}
-
-// raiseFileLimit lifts the soft limit on open files to the hard limit, so
-// that the server can hold many connections.
-func raiseFileLimit() {
-	var lim syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 	}
 }
