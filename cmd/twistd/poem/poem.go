@@ -1,5 +1,3 @@
-// Package poem holds the public-domain poem that twistd's poetry plugins
-// serve, for them and for the poetry examples: Shakespeare's Sonnet 18.
 package poem
 
 import _ "embed"
