@@ -74,6 +74,10 @@ type Deferred struct {
 	paused    int
 	called    bool
 	running   bool
+	// cancelWaits makes Cancel leave d waiting when its canceller did not
+	// fire it: a List's canceller only cancels its members, and the List
+	// fires when they have (Twisted's DeferredList.cancel).
+	cancelWaits bool
 	// suppressAlreadyCalled eats one late fire after a Cancel without
 	// canceller, so that the operation may still complete harmlessly.
 	suppressAlreadyCalled bool
@@ -235,7 +239,7 @@ func (d *Deferred) Cancel() {
 		} else {
 			d.suppressAlreadyCalled = true
 		}
-		if !d.called {
+		if !d.called && !d.cancelWaits {
 			d.fire(newFailure(ErrCancelled, 3))
 		}
 	} else if inner, ok := d.result.(*Deferred); ok {

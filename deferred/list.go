@@ -94,9 +94,10 @@ func (e *FirstError) Unwrap() error {
 // []Outcome it fired with but change nothing else.
 //
 // Cancelling the List cancels each of ds that has not fired (a panic in a
-// canceller is logged and the others are still cancelled). If that does not
-// make the List fire, because some Deferred could not be stopped, the List
-// fails with ErrCancelled, where Twisted would leave it waiting.
+// canceller is logged and the others are still cancelled); the List then
+// fires as their results come in, usually at once with their ErrCancelled
+// failures. As in Twisted, a Deferred that could not be stopped (a paused
+// one, say) keeps the List waiting for it.
 func List(ds []*Deferred, opts ...ListOption) *Deferred {
 	return collect(ds, nil, opts).d
 }
@@ -168,6 +169,7 @@ func collect(ds []*Deferred, keys []string, opts []ListOption) *collector {
 		opts:     combine(opts),
 	}
 	c.d = NewWithCanceller(c.cancel)
+	c.d.cancelWaits = true
 	if len(ds) == 0 && c.opts&FireOnOneCallback == 0 {
 		c.d.Callback(c.result())
 	}
