@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/reactor"
 )
 
@@ -88,4 +89,36 @@ func Example_panicDoesNotStopTheReactor() {
 	// Output:
 	// Starting the reactor.
 	// But I get up again.
+}
+
+// getDummyData is the Deferred reference's: it returns a Deferred that a
+// delayed call fires with inputData * 3 (2 s in the reference, 20 ms here).
+func getDummyData(r *reactor.Reactor, inputData int) *deferred.Deferred {
+	d := deferred.New()
+	r.CallLater(20*time.Millisecond, func() { d.Callback(inputData * 3) })
+	return d
+}
+
+// The Deferred reference's first example on a real reactor: a result that
+// arrives later goes to the callback added now, and the reactor is stopped
+// by a delayed call of its own.
+func Example_getDummyData() {
+	r, err := reactor.New()
+	if err != nil {
+		panic(err)
+	}
+	d := getDummyData(r, 3)
+	d.AddCallback(func(result any) (any, error) {
+		fmt.Printf("Result received: %v\n", result)
+		return nil, nil
+	})
+	// The reference stops the reactor 4 s later; the same, scaled.
+	r.CallLater(40*time.Millisecond, func() { r.Stop() })
+	fmt.Println("Starting the reactor")
+	if err := r.Run(); err != nil {
+		panic(err)
+	}
+	// Output:
+	// Starting the reactor
+	// Result received: 9
 }
