@@ -45,14 +45,19 @@
 //	2026-11-21 10:00:00+0000 [PoetryFactory] sending 3003 bytes of poetry to 127.0.0.1:52144
 //
 // where the bracketed system is the "system" attribute (see System), or with
-// slog's JSONHandler for --log-format json. SIGHUP reopens the log file for
-// an external log rotator.
+// slog's JSONHandler for --log-format json. SIGHUP reopens the log file, so
+// that after an external log rotator (logrotate) has renamed it, logging goes
+// on in a new file under the old name.
 //
 // On SIGINT or SIGTERM twistd logs "Received SIGTERM, shutting down.", stops
 // the services (a MultiService stops its children in the reverse order of
-// their start) and waits for them up to the shutdown timeout, logs
-// "Server Shut Down.", removes the pid file and exits with status 0. A second
-// signal during that wait exits at once with status 1.
+// their start) and waits for the Deferreds their StopService returned, up to
+// the shutdown timeout, logs "Server Shut Down.", removes the pid file and
+// exits with status 0. Past the timeout it logs that the services did not
+// stop in time and goes on the same way, with status 0 too: as in Twisted,
+// the reactor stopped and the server shut down. A second signal during the
+// wait logs "Received SIGTERM again, exiting at once.", removes the pid file
+// and exits at once with status 1, as the shutdown did not finish.
 //
 // Switching user with -u and -g happens after the services have started, so
 // that they can bind privileged ports as root. The caveats: anything a

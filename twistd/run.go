@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/twistgo/twist/deferred"
@@ -51,39 +52,90 @@ type options struct {
 	shutdownTimeout time.Duration
 }
 
-// flagSet returns twistd's flag set, bound to o. Long options have their
-// short forms (-n, -l, -u, -g) as separate flags on the same variable; the
-// flag package accepts -name and --name alike.
+// shortForms maps each of twistd's long options that has a short form to
+// it. The flag package has no aliases: the short form is a second flag on
+// the same value, which printFlags shows beside the long one.
+var shortForms = map[string]string{"nodaemon": "n", "logfile": "l", "uid": "u", "gid": "g"}
+
+// flagSet returns twistd's flag set, bound to o. The flag package accepts
+// -name and --name alike. A word in backquotes in a usage is the name of the
+// option's argument in the help.
 func (o *options) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("twistd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	both := func(short, long string, f func(name string)) { f(short); f(long) }
-	both("n", "nodaemon", func(n string) { fs.BoolVar(&o.noDaemon, n, false, "run in the foreground instead of as a daemon") })
-	fs.StringVar(&o.pidFile, "pidfile", "twistd.pid", "file recording the process id; \"\" for none")
-	both("l", "logfile", func(n string) {
-		fs.StringVar(&o.logFile, n, "", "log to this file; \"-\" is standard error, the default with -n; twistd.log by default as a daemon")
-	})
-	fs.StringVar(&o.logFormat, "log-format", "text", "log line format: text (Twisted's) or json")
-	fs.Int64Var(&o.rotateLength, "log-rotate-length", DefaultRotateLength, "rotate the log file past this size in bytes; 0 never")
+	fs.BoolVar(&o.noDaemon, "nodaemon", false, "run in the foreground instead of as a daemon")
+	fs.StringVar(&o.pidFile, "pidfile", "twistd.pid", "`file` recording the process id; \"\" for none")
+	fs.StringVar(&o.logFile, "logfile", "", "log to this `file`; \"-\" is standard error, the default with -n; twistd.log by default as a daemon")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log line `format`: text (Twisted's) or json")
+	fs.Int64Var(&o.rotateLength, "log-rotate-length", DefaultRotateLength, "rotate the log file past this size in `bytes`; 0 never")
 	fs.BoolVar(&o.daily, "log-daily", false, "rotate the log file daily instead of by size")
 	fs.IntVar(&o.maxRotated, "log-max-rotated", DefaultMaxRotated, "number of rotated log files to keep; 0 keeps all")
 	fs.BoolVar(&o.syslog, "syslog", false, "log to syslog instead of a file")
-	fs.StringVar(&o.prefix, "prefix", "twisted", "syslog tag")
-	both("u", "uid", func(n string) {
-		fs.StringVar(&o.uid, n, "", "user (name or id) to switch to once the services have started")
-	})
-	both("g", "gid", func(n string) {
-		fs.StringVar(&o.gid, n, "", "group (name or id) to switch to once the services have started")
-	})
+	fs.StringVar(&o.prefix, "prefix", "twisted", "syslog `tag`")
+	fs.StringVar(&o.uid, "uid", "", "`user` (name or id) to switch to once the services have started")
+	fs.StringVar(&o.gid, "gid", "", "`group` (name or id) to switch to once the services have started")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "how long to wait for the services to stop")
+	for long, short := range shortForms {
+		f := fs.Lookup(long)
+		fs.Var(f.Value, short, f.Usage)
+	}
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintln(w, "Usage: twistd [options] PLUGIN [plugin options]")
 		fmt.Fprintln(w, "\nOptions:")
-		fs.PrintDefaults()
+		printFlags(w, fs, shortForms)
 		listPlugins(w)
 	}
 	return fs
+}
+
+// printFlags writes fs's flags one a line, in two columns: the names with
+// the argument, and the usage with the default unless it is the zero value.
+// A flag that is the short form of another (shortForms maps long names to
+// short ones) is shown beside it, "-n, --nodaemon", not on a line of its own.
+func printFlags(w io.Writer, fs *flag.FlagSet, shortForms map[string]string) {
+	isShort := make(map[string]bool, len(shortForms))
+	for _, short := range shortForms {
+		isShort[short] = true
+	}
+	// Long names line up after the short forms, when there are any.
+	indent := ""
+	if len(shortForms) > 0 {
+		indent = "    "
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fs.VisitAll(func(f *flag.Flag) {
+		if isShort[f.Name] {
+			return
+		}
+		names := indent + "--" + f.Name
+		if short, ok := shortForms[f.Name]; ok {
+			names = "-" + short + ", --" + f.Name
+		}
+		arg, usage := flag.UnquoteUsage(f)
+		if arg != "" {
+			names += " " + arg
+		}
+		switch def := f.DefValue; {
+		case def == "" || def == "false" || def == "0" || def == "0s":
+		case isString(f):
+			usage += fmt.Sprintf(" (default %q)", def)
+		default:
+			usage += " (default " + def + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", names, usage)
+	})
+	tw.Flush()
+}
+
+// isString reports whether f holds a string, whose default the help quotes.
+func isString(f *flag.Flag) bool {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return false
+	}
+	_, ok = g.Get().(string)
+	return ok
 }
 
 // listPlugins writes the registered plugins, one a line with its description.
@@ -117,7 +169,7 @@ func run(args []string, stderr io.Writer) int {
 	pfs.SetOutput(stderr)
 	pfs.Usage = func() {
 		fmt.Fprintf(pfs.Output(), "Usage: twistd [options] %s [options]\n\n%s\n\nOptions:\n", name, sm.Description)
-		pfs.PrintDefaults()
+		printFlags(pfs.Output(), pfs, nil)
 	}
 	mk := sm.Flags(pfs)
 	if err := pfs.Parse(fs.Args()[1:]); err != nil {

@@ -3,6 +3,8 @@ package twistd
 import (
 	"bytes"
 	"flag"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -25,7 +27,7 @@ func TestRunUsage(t *testing.T) {
 		output []string
 	}{
 		{"no plugin lists the plugins", nil, 2, []string{"Plugins:", "testplugin", "a plugin for tests"}},
-		{"help", []string{"--help"}, 0, []string{"-nodaemon", "-pidfile", "testplugin"}},
+		{"help", []string{"--help"}, 0, []string{"-n, --nodaemon ", "    --pidfile file ", `(default "twistd.pid")`, "testplugin"}},
 		{"unknown plugin", []string{"-n", "nosuch"}, 2, []string{`unknown plugin "nosuch"`, "testplugin"}},
 		{"plugin help", []string{"testplugin", "--help"}, 0, []string{"a plugin for tests", "-answer", "(default 42)"}},
 		{"bad plugin flag", []string{"-n", "testplugin", "--question"}, 2, []string{"-question"}},
@@ -63,5 +65,65 @@ func TestPluginsSorted(t *testing.T) {
 		if ps[i-1].Name >= ps[i].Name {
 			t.Fatalf("not sorted: %q before %q", ps[i-1].Name, ps[i].Name)
 		}
+	}
+}
+
+// TestHelpShowsShortFormsBesideLongOnes checks that each option has one line
+// in the help, the short form beside the long one.
+func TestHelpShowsShortFormsBesideLongOnes(t *testing.T) {
+	var out bytes.Buffer
+	if status := run([]string{"--help"}, &out); status != 0 {
+		t.Fatalf("status %d", status)
+	}
+	lines := make(map[string]int) // option line by long name, counted
+	for line := range strings.Lines(out.String()) {
+		fields := strings.Fields(line)
+		for _, f := range fields[:min(2, len(fields))] {
+			if name, ok := strings.CutPrefix(f, "--"); ok {
+				lines[name]++
+			}
+		}
+		if len(fields) > 0 && strings.HasPrefix(fields[0], "-") && !strings.HasPrefix(fields[0], "--") && !strings.HasSuffix(fields[0], ",") {
+			t.Errorf("short form on a line of its own: %q", line)
+		}
+	}
+	var o options
+	o.flagSet(io.Discard).VisitAll(func(f *flag.Flag) {
+		if len(f.Name) > 1 && lines[f.Name] != 1 {
+			t.Errorf("--%s on %d lines of the help", f.Name, lines[f.Name])
+		}
+	})
+	for long, short := range shortForms {
+		if !strings.Contains(out.String(), "  -"+short+", --"+long+" ") {
+			t.Errorf("help lacks -%s, --%s:\n%s", short, long, out.String())
+		}
+	}
+}
+
+func TestShortAndLongFormsSetTheSameOption(t *testing.T) {
+	tests := []struct {
+		args []string
+		get  func(*options) string
+		want string
+	}{
+		{[]string{"-n"}, func(o *options) string { return fmt.Sprint(o.noDaemon) }, "true"},
+		{[]string{"--nodaemon"}, func(o *options) string { return fmt.Sprint(o.noDaemon) }, "true"},
+		{[]string{"-l", "a.log"}, func(o *options) string { return o.logFile }, "a.log"},
+		{[]string{"--logfile=a.log"}, func(o *options) string { return o.logFile }, "a.log"},
+		{[]string{"-u", "daemon"}, func(o *options) string { return o.uid }, "daemon"},
+		{[]string{"--uid", "daemon"}, func(o *options) string { return o.uid }, "daemon"},
+		{[]string{"-g", "adm"}, func(o *options) string { return o.gid }, "adm"},
+		{[]string{"--gid", "adm"}, func(o *options) string { return o.gid }, "adm"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var o options
+			if err := o.flagSet(io.Discard).Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			if got := tt.get(&o); got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -7,7 +7,11 @@ import (
 	"log/syslog"
 )
 
+// syslogNetwork and syslogAddr are where openSyslog sends the log: both ""
+// is the local syslog daemon. Tests point them at a socket of their own.
+var syslogNetwork, syslogAddr string
+
 // openSyslog returns a writer to the system log, tagged with prefix.
 func openSyslog(prefix string) (io.WriteCloser, error) {
-	return syslog.New(syslog.LOG_INFO|syslog.LOG_DAEMON, prefix)
+	return syslog.Dial(syslogNetwork, syslogAddr, syslog.LOG_INFO|syslog.LOG_DAEMON, prefix)
 }
