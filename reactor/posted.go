@@ -27,8 +27,17 @@ func (r *Reactor) wakeIfSleeping() {
 // runPosted runs the functions that were posted when it started; functions
 // they post wait for the next turn, so that a function re-posting itself
 // cannot starve timers and I/O.
-func (r *Reactor) runPosted() {
-	last := r.posted.tail.Load()
+func (r *Reactor) runPosted() { r.runPostedUpTo(r.posted.tail.Load()) }
+
+// runPostedUpTo runs the posted functions up to and including last, the
+// queue's tail when runPosted started.
+func (r *Reactor) runPostedUpTo(last *node) {
+	if last == r.posted.head {
+		// Nothing was pending. The loop below stops only when it reaches
+		// last, which it never would: a function posted from now on, by a
+		// goroutine racing with this check, must wait for the next turn.
+		return
+	}
 	for {
 		n := r.posted.pop()
 		if n == nil {

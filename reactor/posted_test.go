@@ -130,3 +130,30 @@ func TestPostedCallsRunBeforeTimers(t *testing.T) {
 		t.Fatalf("events = %q, want posted calls first, as Twisted's runUntilCurrent", events)
 	}
 }
+
+// TestRunPostedTakesNothingPostedAfterAnEmptySnapshot checks that a function
+// posted, by a goroutine racing with the loop, just after runPosted found the
+// queue empty waits for the next turn. Before, an empty snapshot let
+// runPosted run the queue until it ran dry, so a function re-posting itself
+// starved timers and I/O for ever.
+func TestRunPostedTakesNothingPostedAfterAnEmptySnapshot(t *testing.T) {
+	r, _ := newReactor(t)
+	last := r.posted.tail.Load() // the snapshot of the empty queue
+	runs := 0
+	var again func()
+	again = func() {
+		runs++
+		if runs < 100 { // bounded, so that the broken loop ends
+			r.CallFromThread(again)
+		}
+	}
+	r.CallFromThread(again) // posted after the snapshot
+	r.runPostedUpTo(last)
+	if runs != 0 {
+		t.Fatalf("runPosted ran %d functions posted after it started, want 0", runs)
+	}
+	r.runPosted()
+	if runs != 1 {
+		t.Fatalf("the next turn ran %d functions, want the one posted before it", runs)
+	}
+}
