@@ -10,6 +10,11 @@ import "sync/atomic"
 // and the wake-up costs a system call only when the loop is asleep.
 // Functions posted after the reactor has stopped never run.
 func (r *Reactor) CallFromThread(f func()) {
+	if r.state.Load() == stateStopped {
+		// Queued, f would never run, and a goroutine that goes on posting
+		// would grow the queue without end.
+		return
+	}
 	r.posted.push(f)
 	r.wakeIfSleeping()
 }

@@ -157,3 +157,35 @@ func TestRunPostedTakesNothingPostedAfterAnEmptySnapshot(t *testing.T) {
 		t.Fatalf("the next turn ran %d functions, want the one posted before it", runs)
 	}
 }
+
+// TestCallFromThreadAfterStopKeepsNothing checks that a function posted to a
+// reactor that will never run again is dropped, not queued: a goroutine that
+// goes on posting to a stopped reactor (a worker delivering a late result, a
+// ticker) must not grow its queue without end.
+func TestCallFromThreadAfterStopKeepsNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(t *testing.T, r *Reactor)
+	}{
+		{"after Run", func(t *testing.T, r *Reactor) {
+			r.CallWhenRunning(func() { stop(t, r) })
+			run(t, r)
+		}},
+		{"after Close", func(t *testing.T, r *Reactor) {
+			if err := r.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := newReactor(t)
+			tc.end(t, r)
+			for range 3 {
+				r.CallFromThread(func() { t.Error("a function posted to a stopped reactor ran") })
+			}
+			if !r.posted.empty() {
+				t.Fatal("functions posted to a stopped reactor are kept in its queue")
+			}
+		})
+	}
+}
