@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/twistgo/twist/clock"
 	"github.com/twistgo/twist/deferred"
@@ -33,17 +34,18 @@ var (
 // connection drops. Its methods, except CallContext, must be called on its
 // loop.
 type Client struct {
-	loop    *reactor.Reactor
-	clk     clock.Clock
-	timeout time.Duration
-	maxSize int
-	rf      *internet.ReconnectingClientFactory
-	conn    *internet.Connector
-	proto   *clientProtocol
-	nextID  int64
-	pending map[int64]*deferred.Deferred
-	dial    *deferred.Deferred // fires once, with the first connection
-	closed  bool
+	loop     *reactor.Reactor
+	clk      clock.Clock
+	timeout  time.Duration
+	maxSize  int
+	maxDepth int
+	rf       *internet.ReconnectingClientFactory
+	conn     *internet.Connector
+	proto    *clientProtocol
+	nextID   int64
+	pending  map[int64]*deferred.Deferred
+	dial     *deferred.Deferred // fires once, with the first connection
+	closed   bool
 }
 
 // A ClientOption configures a Client.
@@ -60,8 +62,13 @@ func WithClientClock(clk clock.Clock) ClientOption { return func(c *Client) { c.
 // DefaultMaxMessageSize. A longer one closes the connection.
 func WithClientMaxMessageSize(n int) ClientOption { return func(c *Client) { c.maxSize = n } }
 
+// WithClientMaxDepth sets how deeply documents and arrays may nest in an
+// answer (see DefaultMaxDepth); a deeper one fails its call with
+// BadMessage, so that decoding it cannot exhaust the stack.
+func WithClientMaxDepth(n int) ClientOption { return func(c *Client) { c.maxDepth = n } }
+
 func newClient(loop *reactor.Reactor, opts []ClientOption) *Client {
-	c := &Client{loop: loop, maxSize: DefaultMaxMessageSize, pending: make(map[int64]*deferred.Deferred), dial: deferred.New()}
+	c := &Client{loop: loop, maxSize: DefaultMaxMessageSize, maxDepth: DefaultMaxDepth, pending: make(map[int64]*deferred.Deferred), dial: deferred.New()}
 	if loop != nil {
 		c.clk = loop
 	}
@@ -276,10 +283,18 @@ func (p *clientProtocol) StringReceived(b []byte) {
 	delete(p.c.pending, id)
 	switch m.Kind {
 	case KindReply:
+		if err := checkDepth(bsoncore.Type(m.Value.Type), m.Value.Value, p.c.maxDepth); err != nil {
+			d.Errback(errorf(BadMessage, "reply: %v", err))
+			return
+		}
 		d.Callback(bson.RawValue{Type: m.Value.Type, Value: bytes.Clone(m.Value.Value)})
 	case KindError:
 		d.Errback(m.Err)
 	case KindInfo:
+		if err := checkDepth(bsoncore.TypeEmbeddedDocument, m.Info, p.c.maxDepth); err != nil {
+			d.Errback(errorf(BadMessage, "info: %v", err))
+			return
+		}
 		var info Info
 		if err := bson.Unmarshal(m.Info, &info); err != nil {
 			d.Errback(errorf(BadMessage, "cannot decode info: %v", err))

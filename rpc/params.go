@@ -2,11 +2,13 @@ package rpc
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 )
 
 // param is the plan for one parameter: its type and the decoder from a BSON
@@ -16,6 +18,9 @@ type param struct {
 	decode func(v bson.RawValue) (reflect.Value, error)
 	// kind is the scalar kind of typ, for calls without reflection.
 	kind scalarKind
+	// nested is set for the types whose values may nest documents and
+	// arrays: their depth is checked before they are decoded.
+	nested bool
 }
 
 var (
@@ -28,6 +33,7 @@ func paramFor(t reflect.Type) param {
 	p := param{typ: t}
 	switch {
 	case t == rawValueType:
+		p.nested = true
 		p.decode = func(v bson.RawValue) (reflect.Value, error) {
 			// The value outlives the message's buffer in asynchronous calls.
 			v.Value = bytes.Clone(v.Value)
@@ -107,6 +113,7 @@ func paramFor(t reflect.Type) param {
 	default:
 		// Structs, maps, slices, pointers, interfaces and the bson types
 		// go through the bson package's own decoders.
+		p.nested = true
 		p.decode = func(v bson.RawValue) (reflect.Value, error) {
 			r := reflect.New(t)
 			if err := bson.UnmarshalValue(v.Type, v.Value, r.Interface()); err != nil {
@@ -116,6 +123,17 @@ func paramFor(t reflect.Type) param {
 		}
 	}
 	return p
+}
+
+// value decodes v with p's decoder, after checking that v nests at most
+// maxDepth levels if p's type may nest.
+func (p *param) value(v bson.RawValue, maxDepth int) (reflect.Value, error) {
+	if p.nested {
+		if err := checkDepth(bsoncore.Type(v.Type), v.Value, maxDepth); err != nil {
+			return reflect.Value{}, err
+		}
+	}
+	return p.decode(v)
 }
 
 // The decoders of the scalar kinds, shared by both ways of calling: t is
@@ -187,6 +205,52 @@ func integer(v bson.RawValue) (int64, bool) {
 	}
 	return 0, false
 }
+
+// DefaultMaxDepth is how deeply documents and arrays may nest in one
+// argument or reply unless told otherwise (a document holding only scalars
+// is one level): MongoDB's own limit for stored documents.
+const DefaultMaxDepth = 100
+
+// checkDepth returns an error if the BSON value of type t in data nests
+// documents and arrays more than max levels deep, or is malformed. The bson
+// package's decoders recurse once per level, and a message of a few
+// megabytes can nest millions deep: past the goroutine stack's limit, a
+// fatal error that no recover catches. checkDepth itself recurses at most
+// max levels.
+func checkDepth(t bsoncore.Type, data []byte, max int) error {
+	body := data
+	switch t {
+	case bsoncore.TypeEmbeddedDocument, bsoncore.TypeArray:
+	case bsoncore.TypeCodeWithScope:
+		_, scope, ok := bsoncore.Value{Type: t, Data: data}.CodeWithScopeOK()
+		if !ok {
+			return errors.New("malformed code with scope")
+		}
+		body = scope
+	default:
+		return nil
+	}
+	if max <= 0 {
+		return errTooDeep
+	}
+	rem, ok := elements(body)
+	if !ok {
+		return fmt.Errorf("malformed %v", t)
+	}
+	for len(rem) > 0 {
+		_, v, r, ok := readElement(rem)
+		if !ok {
+			return fmt.Errorf("malformed %v", t)
+		}
+		if err := checkDepth(v.Type, v.Data, max-1); err != nil {
+			return err
+		}
+		rem = r
+	}
+	return nil
+}
+
+var errTooDeep = errors.New("documents and arrays nested too deeply")
 
 func mismatch(v bson.RawValue, t reflect.Type) error {
 	return fmt.Errorf("want %v, got BSON %v %s", t, v.Type, v.String())

@@ -36,6 +36,7 @@ type Server struct {
 	version    string
 	maxSize    int
 	maxPending int
+	maxDepth   int
 	timeout    time.Duration
 	clock      clock.Clock
 	logger     *slog.Logger
@@ -57,6 +58,10 @@ func WithMaxMessageSize(n int) ServerOption { return func(s *Server) { s.maxSize
 // back before it pauses reading (see DefaultMaxPending).
 func WithMaxPending(n int) ServerOption { return func(s *Server) { s.maxPending = n } }
 
+// WithMaxDepth sets how deeply documents and arrays may nest in one
+// argument (see DefaultMaxDepth); a deeper one is BadArguments.
+func WithMaxDepth(n int) ServerOption { return func(s *Server) { s.maxDepth = n } }
+
 // WithCallTimeout fails calls that have not finished after d with a Timeout
 // error. Zero, the default, means no limit.
 func WithCallTimeout(d time.Duration) ServerOption { return func(s *Server) { s.timeout = d } }
@@ -75,6 +80,7 @@ func NewServer(opts ...ServerOption) *Server {
 		name:       "twist-rpc",
 		maxSize:    DefaultMaxMessageSize,
 		maxPending: DefaultMaxPending,
+		maxDepth:   DefaultMaxDepth,
 		funcs:      make(map[string]*function),
 	}
 	for _, o := range opts {
@@ -93,7 +99,9 @@ type function struct {
 	fn      reflect.Value
 	withCtx bool
 	params  []param
-	results resultShape
+	// maxDepth bounds the nesting of arguments that may nest.
+	maxDepth int
+	results  resultShape
 	// shim calls fn without reflection, if its type has one (see fast.go);
 	// result is then the kind of its result.
 	shim   shim
@@ -133,7 +141,7 @@ func (s *Server) Register(name string, fn any) error {
 	if v.Kind() != reflect.Func || v.IsNil() {
 		return fmt.Errorf("rpc: Register(%q): %T is not a function", name, fn)
 	}
-	f, err := plan(name, v)
+	f, err := s.plan(name, v)
 	if err != nil {
 		return err
 	}
@@ -155,7 +163,7 @@ func (s *Server) RegisterObject(prefix string, obj any) error {
 		m := v.Type().Method(i)
 		r, size := utf8.DecodeRuneInString(m.Name)
 		name := prefix + "." + string(unicode.ToLower(r)) + m.Name[size:]
-		f, err := plan(name, v.Method(i))
+		f, err := s.plan(name, v.Method(i))
 		if err != nil {
 			continue
 		}
@@ -171,12 +179,12 @@ func (s *Server) RegisterObject(prefix string, obj any) error {
 	return nil
 }
 
-func plan(name string, v reflect.Value) (*function, error) {
+func (s *Server) plan(name string, v reflect.Value) (*function, error) {
 	t := v.Type()
 	if t.IsVariadic() {
 		return nil, fmt.Errorf("rpc: Register(%q): variadic functions are not supported", name)
 	}
-	f := &function{name: name, fn: v}
+	f := &function{name: name, fn: v, maxDepth: s.maxDepth}
 	first := 0
 	if t.NumIn() > 0 && t.In(0) == ctxType {
 		f.withCtx, first = true, 1
@@ -397,7 +405,7 @@ func (f *function) decode(ctx context.Context, args bson.RawArray, sc *[maxShimP
 				err = f.params[i].scalar(rv, &sc[i])
 			} else {
 				var a reflect.Value
-				a, err = f.params[i].decode(rv)
+				a, err = f.params[i].value(rv, f.maxDepth)
 				in = append(in, a)
 			}
 			if err != nil {
