@@ -58,6 +58,7 @@ const (
 	stClosed                            // closed; ConnectionLost has been called
 	stStreaming                         // the registered producer is a push producer
 	stProducerPaused                    // we paused the registered producer
+	stTLS                               // StartTLS: x.tls is the protocol's transport
 )
 
 // Conn is a TCP or Unix stream connection driven by a reactor loop: the
@@ -89,6 +90,8 @@ type connExtra struct {
 	local    net.Addr // cached by LocalAddr
 	// lost is told of the end of a client connection (its Connector).
 	lost func(reason error)
+	// tls is the layer StartTLS put between the socket and the protocol.
+	tls *tlsLayer
 }
 
 // newConn wraps the connected socket fd. The caller starts it.
@@ -138,8 +141,14 @@ func (c *Conn) Fd() int { return int(c.fd) }
 // Loop returns the loop that owns the connection.
 func (c *Conn) Loop() *reactor.Reactor { return c.loop }
 
-// Protocol returns the connection's protocol.
-func (c *Conn) Protocol() Protocol { return c.proto }
+// Protocol returns the connection's protocol; after StartTLS, still the
+// protocol it was started with, not the TLS layer under it.
+func (c *Conn) Protocol() Protocol {
+	if c.state&stTLS != 0 {
+		return c.x.tls.upper
+	}
+	return c.proto
+}
 
 // LocalAddr returns the socket's local address, a *net.TCPAddr or a
 // *net.UnixAddr. The connections of a port bound to a wildcard address
@@ -277,8 +286,16 @@ func (c *Conn) shutdownWrite() {
 // LoseWriteConnection, and ErrOutputLimit if b would take the queue past
 // its hard limit, in which case the connection is being closed. A socket
 // error closes the connection on the next turn of the loop, never from
-// inside Write.
+// inside Write. After StartTLS, b is encrypted first.
 func (c *Conn) Write(b []byte) (int, error) {
+	if c.state&stTLS != 0 {
+		return c.x.tls.Write(b)
+	}
+	return c.write(b)
+}
+
+// write is Write to the socket itself.
+func (c *Conn) write(b []byte) (int, error) {
 	if c.state&(stDisconnecting|stDead|stClosed|stWriteClosing) != 0 {
 		return 0, ErrConnectionClosed
 	}
@@ -306,6 +323,14 @@ func (c *Conn) Write(b []byte) (int, error) {
 // WriteSequence sends the buffers in order, with one writev when nothing is
 // queued; what the socket does not take is queued as by Write.
 func (c *Conn) WriteSequence(bufs [][]byte) error {
+	if c.state&stTLS != 0 {
+		return c.x.tls.WriteSequence(bufs)
+	}
+	return c.writeSequence(bufs)
+}
+
+// writeSequence is WriteSequence to the socket itself.
+func (c *Conn) writeSequence(bufs [][]byte) error {
 	if c.state&(stDisconnecting|stDead|stClosed|stWriteClosing) != 0 {
 		return ErrConnectionClosed
 	}
@@ -380,8 +405,18 @@ func (c *Conn) enqueue(b []byte) error {
 
 // LoseConnection stops reading and closes the connection once the queued
 // output is written and any registered producer has unregistered; the
-// protocol's ConnectionLost then gets ErrConnectionDone.
+// protocol's ConnectionLost then gets ErrConnectionDone. After StartTLS,
+// the TLS close_notify alert is sent first.
 func (c *Conn) LoseConnection() {
+	if c.state&stTLS != 0 {
+		c.x.tls.LoseConnection()
+		return
+	}
+	c.loseConnection()
+}
+
+// loseConnection is LoseConnection of the socket itself.
+func (c *Conn) loseConnection() {
 	if c.state&(stDisconnecting|stDead|stClosed) != 0 {
 		return
 	}
@@ -397,8 +432,14 @@ func (c *Conn) LoseConnection() {
 // LoseWriteConnection half-closes the connection once the queued output is
 // written (Twisted's ITCPTransport.loseWriteConnection): the peer reads the
 // end of the stream, while this side may go on reading. A
-// HalfCloseableProtocol is told with WriteConnectionLost.
+// HalfCloseableProtocol is told with WriteConnectionLost. After StartTLS it
+// is LoseConnection: shutting the socket down under TLS would cut the TLS
+// connection short.
 func (c *Conn) LoseWriteConnection() {
+	if c.state&stTLS != 0 {
+		c.x.tls.LoseConnection()
+		return
+	}
 	if c.state&(stWriteClosing|stDisconnecting|stDead|stClosed) != 0 {
 		return
 	}
@@ -413,17 +454,43 @@ func (c *Conn) LoseWriteConnection() {
 // error matching both ErrConnectionLost and ErrConnectionAborted, on the
 // next turn of the loop.
 func (c *Conn) AbortConnection() {
-	c.closeLater(lost(ErrConnectionAborted), false)
+	if c.state&stTLS != 0 {
+		c.x.tls.AbortConnection()
+		return
+	}
+	c.abort()
 }
 
-// PauseProducing stops reading from the socket.
+// abort is AbortConnection of the socket itself.
+func (c *Conn) abort() { c.closeLater(lost(ErrConnectionAborted), false) }
+
+// PauseProducing stops reading from the socket: after StartTLS, stops
+// DataReceived calls, the socket being read as the TLS layer needs.
 func (c *Conn) PauseProducing() {
+	if c.state&stTLS != 0 {
+		c.x.tls.PauseProducing()
+		return
+	}
+	c.pauseReading()
+}
+
+// pauseReading stops reading from the socket itself.
+func (c *Conn) pauseReading() {
 	c.state |= stReadPaused
 	_ = c.loop.RemoveReader(c)
 }
 
 // ResumeProducing starts reading again after PauseProducing.
 func (c *Conn) ResumeProducing() {
+	if c.state&stTLS != 0 {
+		c.x.tls.ResumeProducing()
+		return
+	}
+	c.resumeReading()
+}
+
+// resumeReading starts reading from the socket itself again.
+func (c *Conn) resumeReading() {
 	c.state &^= stReadPaused
 	if c.state&(stReadShut|stDisconnecting|stDead|stClosed) == 0 {
 		if err := c.loop.AddReader(c); err != nil {
@@ -437,8 +504,17 @@ func (c *Conn) StopProducing() { c.LoseConnection() }
 
 // RegisterProducer makes p the source of the connection's output; see
 // Transport. A pull producer is asked for data at once. On a closed
-// connection p is told StopProducing.
+// connection p is told StopProducing. After StartTLS, p is the TLS layer's
+// producer: it is paused on the plaintext waiting to be encrypted.
 func (c *Conn) RegisterProducer(p Producer, streaming bool) error {
+	if c.state&stTLS != 0 {
+		return c.x.tls.RegisterProducer(p, streaming)
+	}
+	return c.registerProducer(p, streaming)
+}
+
+// registerProducer makes p the producer of the socket itself.
+func (c *Conn) registerProducer(p Producer, streaming bool) error {
 	if c.producer() != nil {
 		return ErrProducerRegistered
 	}
@@ -463,6 +539,15 @@ func (c *Conn) RegisterProducer(p Producer, streaming bool) error {
 // UnregisterProducer removes the registered producer; a connection that
 // LoseConnection was waiting on closes once its output is flushed.
 func (c *Conn) UnregisterProducer() {
+	if c.state&stTLS != 0 {
+		c.x.tls.UnregisterProducer()
+		return
+	}
+	c.unregisterProducer()
+}
+
+// unregisterProducer removes the producer of the socket itself.
+func (c *Conn) unregisterProducer() {
 	if c.x != nil {
 		c.x.producer = nil
 	}

@@ -124,6 +124,7 @@ type tlsLayer struct {
 	startErr error
 
 	made          bool // upper.ConnectionMade was called
+	upperMade     bool // StartTLS: upper was connected before the layer
 	lost          bool // upper.ConnectionLost was called
 	goDone        bool // the goroutine's end was collected
 	tlsErr        error
@@ -395,7 +396,9 @@ func (l *tlsLayer) service() {
 	}
 	if made && !l.aborted {
 		l.made = true
-		l.upper.ConnectionMade(l)
+		if !l.upperMade {
+			l.upper.ConnectionMade(l)
+		}
 	}
 	if plain != nil {
 		if l.made && !l.aborted && !l.lost {
