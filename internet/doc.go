@@ -7,4 +7,9 @@
 // A protocol's methods run on the loop that owns its connection, one at a
 // time: a protocol needs no locks. The data passed to DataReceived is the
 // loop's read buffer, valid only during the call.
+//
+// A TLS connection (ListenTLS, ConnectTLS, TLSFactory or Conn.StartTLS)
+// costs, on top of its TCP connection, about 20 KiB while idle: a goroutine
+// that drives crypto/tls (a stack of 6 to 8 KiB) and 12 to 13 KiB of
+// crypto/tls state, as BenchmarkTLSIdleConnectionMemory measures.
 package internet
