@@ -47,6 +47,7 @@ type Reactor struct {
 	// with a non-zero timeout; a poster that clears it must wake the poller.
 	sleeping atomic.Bool
 	posted   mpscQueue
+	done     chan struct{} // closed when the reactor has stopped for good
 
 	log     *slog.Logger
 	signals bool
@@ -108,6 +109,7 @@ func New(opts ...Option) (*Reactor, error) {
 		epoch:   time.Now(),
 		events:  make(map[string]*threePhaseEvent),
 		readBuf: make([]byte, readBufferSize),
+		done:    make(chan struct{}),
 	}
 	r.posted.init()
 	if err := r.p.init(); err != nil {
@@ -145,6 +147,7 @@ func (r *Reactor) Run() error {
 		r.stopSignals()
 	}
 	r.p.close()
+	close(r.done)
 	return err
 }
 
@@ -219,6 +222,7 @@ func (r *Reactor) Stop() error {
 func (r *Reactor) Close() error {
 	if r.state.CompareAndSwap(stateIdle, stateStopped) {
 		r.p.close()
+		close(r.done)
 		return nil
 	}
 	if r.state.Load() == stateStopped {
@@ -226,6 +230,13 @@ func (r *Reactor) Close() error {
 	}
 	return ErrAlreadyRunning
 }
+
+// Done returns a channel that is closed once the reactor has stopped for
+// good: when Run returns, or when Close closes a reactor that never ran. From
+// then on, no function given to CallFromThread runs, so a goroutine waiting
+// for the loop to do something selects on Done too, not to wait for ever, as
+// threads.BlockingCallFromThread does. It is safe to call from any goroutine.
+func (r *Reactor) Done() <-chan struct{} { return r.done }
 
 // startRunning is the reactor's own "during startup" trigger.
 func (r *Reactor) startRunning() *deferred.Deferred {

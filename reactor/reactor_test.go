@@ -241,3 +241,44 @@ func TestPanicIsLoggedAndLoopGoesOn(t *testing.T) {
 		})
 	}
 }
+
+// isClosed reports whether ch is closed, without waiting.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func TestDoneClosedOnceStoppedForGood(t *testing.T) {
+	t.Run("Run", func(t *testing.T) {
+		r, _ := newReactor(t)
+		var during []bool
+		r.CallWhenRunning(func() {
+			during = append(during, isClosed(r.Done()))
+			stop(t, r)
+		})
+		r.AddSystemEventTrigger(After, "shutdown", trig(func() { during = append(during, isClosed(r.Done())) }))
+		run(t, r)
+		if !slices.Equal(during, []bool{false, false}) {
+			t.Errorf("Done closed while running or shutting down: %v", during)
+		}
+		if !isClosed(r.Done()) {
+			t.Error("Done not closed after Run returned")
+		}
+	})
+	t.Run("Close", func(t *testing.T) {
+		r, _ := newReactor(t)
+		if isClosed(r.Done()) {
+			t.Fatal("Done closed before Run")
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !isClosed(r.Done()) {
+			t.Error("Done not closed after Close")
+		}
+	})
+}
