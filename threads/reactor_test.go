@@ -150,3 +150,75 @@ func BenchmarkDeferToThreadRoundTrip(b *testing.B) {
 		next(nil)
 	})
 }
+
+// TestBlockingCallFromThreadLoopStops checks that a caller whose call the
+// reactor will never finish, because it stopped first, gets ErrLoopStopped
+// rather than waiting for ever, and that a call the loop finished just
+// before it stopped still returns its result.
+func TestBlockingCallFromThreadLoopStops(t *testing.T) {
+	ran := func(t *testing.T) func() (any, error) {
+		return func() (any, error) {
+			t.Error("f ran on a reactor that had stopped")
+			return nil, nil
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		// call makes r and returns the outcome of a BlockingCallFromThread
+		// on it, made while r stops or after.
+		call      func(t *testing.T, r *reactor.Reactor) outcome
+		wantValue any
+		wantErr   error
+	}{
+		{"after Run returned", func(t *testing.T, r *reactor.Reactor) outcome {
+			r.CallWhenRunning(func() { r.Stop() })
+			if err := r.Run(); err != nil {
+				t.Fatal(err)
+			}
+			return <-blockingCall(r, ran(t))
+		}, nil, ErrLoopStopped},
+		{"after Close", func(t *testing.T, r *reactor.Reactor) outcome {
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			return <-blockingCall(r, ran(t))
+		}, nil, ErrLoopStopped},
+		{"Deferred pending when the loop stops", func(t *testing.T, r *reactor.Reactor) outcome {
+			var res <-chan outcome
+			r.CallWhenRunning(func() {
+				res = blockingCall(r, func() (any, error) {
+					r.Stop()
+					return deferred.New(), nil
+				})
+			})
+			if err := r.Run(); err != nil {
+				t.Fatal(err)
+			}
+			return <-res
+		}, nil, ErrLoopStopped},
+		{"value delivered as the loop stops", func(t *testing.T, r *reactor.Reactor) outcome {
+			var res <-chan outcome
+			r.CallWhenRunning(func() {
+				res = blockingCall(r, func() (any, error) {
+					r.Stop()
+					return "last", nil
+				})
+			})
+			if err := r.Run(); err != nil {
+				t.Fatal(err)
+			}
+			return <-res
+		}, "last", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := reactor.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := tc.call(t, r)
+			if o.value != tc.wantValue || !errors.Is(o.err, tc.wantErr) || tc.wantErr == nil && o.err != nil {
+				t.Errorf("got (%v, %v), want (%v, %v)", o.value, o.err, tc.wantValue, tc.wantErr)
+			}
+		})
+	}
+}

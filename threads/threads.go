@@ -14,6 +14,10 @@ type Loop interface {
 	CallFromThread(f func())
 }
 
+// ErrLoopStopped is returned by BlockingCallFromThread when the loop stops
+// for good before it has run f, or before the Deferred f returned has fired.
+var ErrLoopStopped = errors.New("threads: the loop stopped before the call finished")
+
 var (
 	// errGoexit is the error delivered for a function that called
 	// runtime.Goexit (t.FailNow in a test, for one) instead of returning.
@@ -85,9 +89,12 @@ func CallMultipleInThread(fs []func()) error {
 // returned as a *deferred.Failure wrapping a *deferred.PanicError. Match
 // errors with errors.Is and errors.As, which see through a Failure.
 //
-// BlockingCallFromThread must not be called on loop itself, which would
-// wait for itself for ever; and it waits for ever if loop never runs f, or
-// if the Deferred never fires.
+// If loop has a Done method that returns a channel closed once the loop has
+// stopped for good, as *reactor.Reactor has, BlockingCallFromThread returns
+// ErrLoopStopped when the loop stops before it has run f or before f's
+// Deferred has fired. Otherwise it waits for ever if loop never runs f, or
+// if the Deferred never fires. It must not be called on loop itself, which
+// would wait for itself for ever.
 func BlockingCallFromThread(loop Loop, f func() (any, error)) (any, error) {
 	type outcome struct {
 		v   any
@@ -115,8 +122,23 @@ func BlockingCallFromThread(loop Loop, f func() (any, error)) (any, error) {
 			})
 		})
 	})
-	o := <-done
-	return o.v, o.err
+	var stopped <-chan struct{} // nil, never ready, for a loop without Done
+	if s, ok := loop.(interface{ Done() <-chan struct{} }); ok {
+		stopped = s.Done()
+	}
+	select {
+	case o := <-done:
+		return o.v, o.err
+	case <-stopped:
+		// The loop may have delivered the outcome just before it stopped:
+		// that send happened before Done was closed, so it is seen here.
+		select {
+		case o := <-done:
+			return o.v, o.err
+		default:
+			return nil, ErrLoopStopped
+		}
+	}
 }
 
 // callSafely calls f and hands its result to deliver. If f panics, deliver
