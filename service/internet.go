@@ -1,6 +1,7 @@
 package service
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,10 +15,10 @@ import (
 // A StreamServer is a service that listens on a stream socket while it runs
 // (Twisted's TCPServer and UNIXServer): StartService listens, StopService
 // stops listening. Connections already accepted are not closed by stopping.
-// Make one with TCPServer or UnixServer.
+// Make one with TCPServer, TLSServer or UnixServer.
 type StreamServer struct {
 	Base
-	kind    string // "TCP" or "Unix", for the log
+	kind    string // "TCP", "TLS" or "Unix", for the log
 	factory internet.Factory
 	listen  func() (*internet.Port, error)
 	port    *internet.Port
@@ -29,6 +30,16 @@ type StreamServer struct {
 func TCPServer(loop *reactor.Reactor, addr string, f internet.Factory, opts ...internet.ListenOption) *StreamServer {
 	return &StreamServer{kind: "TCP", factory: f, listen: func() (*internet.Port, error) {
 		return internet.ListenTCP(loop, addr, f, opts...)
+	}}
+}
+
+// TLSServer returns a service that listens for TCP connections on addr on
+// loop, as TCPServer does, and serves each over TLS with cfg, which must
+// hold the server's certificate, with a protocol from f: Twisted's
+// SSLServer. See internet.ListenTLS.
+func TLSServer(loop *reactor.Reactor, addr string, cfg *tls.Config, f internet.Factory, opts ...internet.ListenOption) *StreamServer {
+	return &StreamServer{kind: "TLS", factory: f, listen: func() (*internet.Port, error) {
+		return internet.ListenTLS(loop, addr, cfg, f, opts...)
 	}}
 }
 
