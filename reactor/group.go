@@ -65,8 +65,10 @@ func (g *Group) Run() error {
 	errs := make([]error, len(g.loops))
 	var wg sync.WaitGroup
 	for i, r := range g.loops {
-		// A Stop that came before this loop started running stops it now.
-		r.AddSystemEventTrigger(After, "startup", func() *deferred.Deferred {
+		// A Stop that came before this loop started running stops it now,
+		// in the Before phase: the startup may wait there for Deferreds,
+		// and Stop during that wait stops a reactor at once.
+		r.AddSystemEventTrigger(Before, "startup", func() *deferred.Deferred {
 			if g.stopping.Load() {
 				_ = r.Stop()
 			}

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+
+	"github.com/twistgo/twist/deferred"
 )
 
 func newGroup(t *testing.T, n int) *Group {
@@ -141,4 +143,28 @@ func indexOf(loops []*Reactor, r *Reactor) int {
 		}
 	}
 	return -1
+}
+
+// TestGroupStopBeforeRunReachesWaitingStartup: a Stop that comes before Run
+// stops a loop whose startup waits for a before-startup Deferred, as Stop
+// during that wait stops a single reactor, instead of waiting for the
+// Deferred (which might wait for the shutdown) to fire first.
+func TestGroupStopBeforeRunReachesWaitingStartup(t *testing.T) {
+	g := newGroup(t, 1)
+	r := g.Loops()[0]
+	startup := deferred.New()
+	r.AddSystemEventTrigger(Before, "startup", func() *deferred.Deferred {
+		// Runs on the loop's next turn, the startup still waiting.
+		r.CallFromThread(func() {
+			if err := r.Stop(); err == nil {
+				t.Error("the group's Stop had not reached the loop while its startup waited")
+			}
+			startup.Callback(nil)
+		})
+		return startup
+	})
+	g.Stop()
+	if err := g.Run(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
 }
