@@ -9,7 +9,9 @@ import (
 )
 
 var (
-	// ErrRunning is returned by LoopingCall.Start when the loop is running.
+	// ErrRunning is returned by LoopingCall.Start when the loop is running,
+	// or when it was stopped while the function or its Deferred was running
+	// and that run is not over yet.
 	ErrRunning = errors.New("task: LoopingCall is already running")
 	// ErrNotRunning is returned by LoopingCall.Stop and Reset when the loop
 	// is not running.
@@ -100,9 +102,14 @@ func (lc *LoopingCall) intervalOf(t time.Time) int {
 // true and after one interval otherwise. An interval of 0 runs it on every
 // turn of the loop. The returned Deferred fires with the LoopingCall when
 // Stop stops the loop, or fails with the function's error. Start returns
-// ErrRunning if the loop is running and ErrNegativeInterval if interval < 0.
+// ErrNegativeInterval if interval < 0, and ErrRunning if the loop is running
+// or if its last run is not over: after a Stop while the function or its
+// Deferred was running, start again from the callback of the Deferred the
+// last Start returned.
 func (lc *LoopingCall) Start(interval time.Duration, now bool) (*deferred.Deferred, error) {
-	if lc.running {
+	// lc.done is set until the Deferred from the last Start fires: a new
+	// one would replace it, and a second run would go along with the first.
+	if lc.running || lc.done != nil {
 		return nil, ErrRunning
 	}
 	if interval < 0 {

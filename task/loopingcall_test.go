@@ -551,3 +551,34 @@ func TestLoopingCallResetWhileWaiting(t *testing.T) {
 		t.Fatalf("%d runs at 1s, want 2: the schedule keeps to the start time", runs)
 	}
 }
+
+// Start after a Stop that came while the function's Deferred was pending is
+// refused until that Deferred fires: the first run is not over, and starting
+// anew would lose the Deferred of the first Start, which fires only when the
+// run ends, and would run the function twice at once, each run then
+// scheduling its own next run. Once it has fired, Start works.
+func TestLoopingCallStartWhileStoppedRunIsPending(t *testing.T) {
+	c := task.NewClock()
+	var pending []*deferred.Deferred
+	lc := task.NewLoopingCall(c, func() (any, error) {
+		d := deferred.New()
+		pending = append(pending, d)
+		return d, nil
+	})
+	first := mustStart(t, lc, time.Second, true)
+	lc.Stop()
+	if _, err := lc.Start(time.Second, true); !errors.Is(err, task.ErrRunning) {
+		t.Fatalf("Start while the stopped run is pending = %v, want ErrRunning", err)
+	}
+	if len(pending) != 1 {
+		t.Fatalf("%d runs, want 1: the function ran again while its Deferred was pending", len(pending))
+	}
+	pending[0].Callback(nil)
+	if v, err := outcome(t, first); err != nil || v != lc {
+		t.Fatalf("first Start's Deferred: %v, %v; want the LoopingCall", v, err)
+	}
+	mustStart(t, lc, time.Second, false)
+	if n := len(c.DelayedCalls()); n != 1 {
+		t.Fatalf("%d runs scheduled after the restart, want 1", n)
+	}
+}
