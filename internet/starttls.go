@@ -40,11 +40,15 @@ var (
 // it fails the protocol's ConnectionLost gets the TLS error. A producer
 // registered on c, and a pause of c's reading, carry over to the TLS layer.
 //
-// StartTLS returns ErrTLSStarted on a second call, and ErrConnectionClosed
-// once the connection is closing. Bytes that arrived after the peer's last
-// cleartext message, in the same read, are the protocol's: start TLS when
-// the peer waits for an answer, as STARTTLS protocols do. The layer costs
-// what a TLSFactory connection's does: a goroutine and crypto/tls's state.
+// StartTLS returns ErrTLSStarted on a second call and ErrConnectionClosed
+// once the connection is closing, changing nothing. If the registered
+// producer is not of the kind its streaming flag says, TLS starts but the
+// layer refuses the producer: it is stopped and the error returned.
+//
+// Bytes that arrived after the peer's last cleartext message, in the same
+// read, are the protocol's: start TLS when the peer waits for an answer, as
+// STARTTLS protocols do. The layer costs what a TLSFactory connection's
+// does: a goroutine and crypto/tls's state.
 func (c *Conn) StartTLS(cfg *tls.Config, isClient bool) error {
 	if c.state&stTLS != 0 {
 		return ErrTLSStarted

@@ -75,7 +75,10 @@ func (*tlsWouldBlockError) Temporary() bool { return true }
 // connection holds none.
 var tlsReadBuffers = sync.Pool{New: func() any { return new([tlsReadChunk]byte) }}
 
-// TLSTransport is the transport a TLS connection gives its protocol.
+// TLSTransport is the transport a TLS connection gives its protocol. A
+// *Conn has its methods too, for StartTLS: its ConnectionState is the zero
+// one until a handshake it started is done, so HandshakeComplete, not the
+// type, tells whether a connection is secure.
 type TLSTransport interface {
 	Transport
 	// ConnectionState returns the state of the TLS connection, as of the
