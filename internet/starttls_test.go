@@ -427,3 +427,28 @@ func TestStartTLSKeepsTheProtocolsPause(t *testing.T) {
 		t.Errorf("server got %q, client %q; %d deliveries while paused", server.data, client.data, pausedDeliveries)
 	}
 }
+
+// onlyStop is a Producer that is neither a push nor a pull producer.
+type onlyStop struct{ stopped bool }
+
+func (o *onlyStop) StopProducing() { o.stopped = true }
+
+// The TLS layer checks the kind of a producer the Conn took without
+// checking: StartTLS starts TLS, stops the producer and says why.
+func TestStartTLSRefusesAProducerOfTheWrongKind(t *testing.T) {
+	loop, err := reactor.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loop.Close()
+	c, _ := socketPair(t, loop, &recorder{})
+	p := &onlyStop{}
+	if err := c.RegisterProducer(p, true); err != nil {
+		t.Fatal(err)
+	}
+	err = c.StartTLS(clientConfig(), true)
+	if err == nil || !p.stopped || c.state&stTLS == 0 || c.x.tls.producer != nil {
+		t.Errorf("StartTLS = %v, producer stopped %v, TLS started %v, layer's producer %v",
+			err, p.stopped, c.state&stTLS != 0, c.x.tls.producer)
+	}
+}
