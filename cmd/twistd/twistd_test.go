@@ -24,7 +24,8 @@ import (
 	"github.com/twistgo/twist/cmd/twistd/poem"
 )
 
-// twistdBin is the twistd built once for the tests that run it as a process.
+// twistdBin is the twistd built once for the tests that run it as a process,
+// with the twistdtest tag, which adds the stall plugin (stall.go).
 var twistdBin string
 
 func TestMain(m *testing.M) {
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	twistdBin = filepath.Join(dir, "twistd")
-	build := exec.Command("go", "build", "-race", "-o", twistdBin, ".")
+	build := exec.Command("go", "build", "-race", "-tags", "twistdtest", "-o", twistdBin, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building twistd:", err)
@@ -108,6 +109,15 @@ func (p *proc) output() string {
 	return p.log.String()
 }
 
+// waitFor waits until the log holds s, and fails the test if it does not
+// come while the process runs.
+func (p *proc) waitFor(t *testing.T, s string) {
+	t.Helper()
+	if !poll(func() bool { return strings.Contains(p.output(), s) }) {
+		t.Fatalf("log lacks %q:\n%s", s, p.output())
+	}
+}
+
 // stop sends sig and returns the exit status once the process is gone and
 // its log read.
 func (p *proc) stop(t *testing.T, sig syscall.Signal) int {
@@ -125,7 +135,9 @@ func (p *proc) stop(t *testing.T, sig syscall.Signal) int {
 	return 0
 }
 
-func fetch(t *testing.T, addr string) []byte {
+// fetch reads what the server at addr sends until it closes, and returns it
+// with the client's address, the one the server logs.
+func fetch(t *testing.T, addr string) (got []byte, client string) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
@@ -136,7 +148,34 @@ func fetch(t *testing.T, addr string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	return b, c.LocalAddr().String()
+}
+
+// logLine matches a line in Twisted's format: time, [system], message.
+var logLine = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d{4} \[[^\]]+\] \S.*$`)
+
+// checkLogLines fails the test for each line of log not in Twisted's format.
+func checkLogLines(t *testing.T, log string) {
+	t.Helper()
+	for line := range strings.Lines(log) {
+		if !logLine.MatchString(strings.TrimSuffix(line, "\n")) {
+			t.Errorf("not a Twisted log line: %q", line)
+		}
+	}
+}
+
+// inOrder fails the test unless log holds each of want, in that order.
+func inOrder(t *testing.T, log string, want ...string) {
+	t.Helper()
+	rest := log
+	for _, w := range want {
+		i := strings.Index(rest, w)
+		if i < 0 {
+			t.Errorf("log lacks %q after the lines before it:\n%s", w, log)
+			return
+		}
+		rest = rest[i+len(w):]
+	}
 }
 
 func TestForegroundServesAndShutsDownOnSignal(t *testing.T) {
@@ -147,7 +186,8 @@ func TestForegroundServesAndShutsDownOnSignal(t *testing.T) {
 			if pid, err := readPID(filepath.Join(dir, "twistd.pid")); err != nil || pid != p.cmd.Process.Pid {
 				t.Fatalf("pid file: %d, %v; process %d", pid, err, p.cmd.Process.Pid)
 			}
-			if got := fetch(t, p.addr()); !bytes.Equal(got, poem.Sonnet18) {
+			got, client := fetch(t, p.addr())
+			if !bytes.Equal(got, poem.Sonnet18) {
 				t.Fatalf("poem = %q", got)
 			}
 			if code := p.stop(t, sig); code != 0 {
@@ -158,20 +198,19 @@ func TestForegroundServesAndShutsDownOnSignal(t *testing.T) {
 			}
 			name := map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT"}[sig]
 			log := p.output()
-			for _, want := range []string{
-				"[-] Log opened.",
-				"starting up.",
-				"reactor class: github.com/twistgo/twist/reactor.Reactor.",
-				"[-] PoetryFactory starting on " + strconv.Itoa(p.port),
-				"[PoetryFactory] sending " + strconv.Itoa(len(poem.Sonnet18)) + " bytes of poetry to 127.0.0.1:",
-				"Received " + name + ", shutting down.",
-				"(TCP Port " + strconv.Itoa(p.port) + " Closed)",
-				"Server Shut Down.",
-			} {
-				if !strings.Contains(log, want) {
-					t.Errorf("log lacks %q:\n%s", want, log)
-				}
-			}
+			checkLogLines(t, log)
+			inOrder(t, log,
+				"[-] Log opened.\n",
+				"starting up.\n",
+				"[-] reactor class: github.com/twistgo/twist/reactor.Reactor.\n",
+				"[-] PoetryFactory starting on "+strconv.Itoa(p.port)+"\n",
+				// The client's port too: the line is Twisted's to the letter.
+				"[PoetryFactory] sending "+strconv.Itoa(len(poem.Sonnet18))+" bytes of poetry to "+client+"\n",
+				"[-] Received "+name+", shutting down.\n",
+				"[-] (TCP Port "+strconv.Itoa(p.port)+" Closed)\n",
+				"[-] Main loop terminated.\n",
+				"[-] Server Shut Down.\n",
+			)
 		})
 	}
 }
@@ -283,9 +322,10 @@ func TestPluginListAndHelp(t *testing.T) {
 	}
 }
 
-// poll tries f up to 200 times, 10ms apart, until it returns true.
+// poll tries f up to 1000 times, 10ms apart, until it returns true: a bound
+// on waits for things that take milliseconds, generous for a loaded machine.
 func poll(f func() bool) bool {
-	for range 200 {
+	for range 1000 {
 		if f() {
 			return true
 		}
@@ -317,7 +357,7 @@ func TestDaemonMode(t *testing.T) {
 		t.Fatalf("daemon %d not running", pid)
 	}
 	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
-	if got := fetch(t, net.JoinHostPort("127.0.0.1", port)); !bytes.Equal(got, poem.Sonnet18) {
+	if got, _ := fetch(t, net.JoinHostPort("127.0.0.1", port)); !bytes.Equal(got, poem.Sonnet18) {
 		t.Fatalf("poem = %q", got)
 	}
 	// A second daemon with the same pid file is refused, and says why.
@@ -390,5 +430,167 @@ func TestLogFileFlag(t *testing.T) {
 	log := string(all)
 	if !strings.Contains(log, "Log opened.") || !strings.HasSuffix(log, "Server Shut Down.\n") {
 		t.Fatalf("log across the files:\n%s", log)
+	}
+}
+
+// TestShutdownWaitsForServices checks that twistd waits for the Deferreds
+// of the services' StopService, up to --shutdown-timeout, and exits with
+// status 0 either way. The stall plugin's services are a poetry server and
+// one that takes --stall to stop, stopped in the reverse order.
+func TestShutdownWaitsForServices(t *testing.T) {
+	tests := []struct {
+		name    string
+		options []string
+		stall   string
+		want    []string // in this order; %d is the port
+		not     string
+	}{
+		{"until they stop", nil, "300ms", []string{
+			"[-] Received SIGTERM, shutting down.\n",
+			"[stall] stopping, which takes 300ms\n",
+			"[-] (TCP Port %d Closed)\n",
+			"[stall] stopped\n",
+			"[-] Main loop terminated.\n",
+			"[-] Server Shut Down.\n",
+		}, "did not stop"},
+		// Ignoring the limit would show as "[stall] stopped" after a minute.
+		{"up to the time limit", []string{"--shutdown-timeout", "200ms"}, "1m", []string{
+			"[-] Received SIGTERM, shutting down.\n",
+			"[stall] stopping, which takes 1m0s\n",
+			"[-] (TCP Port %d Closed)\n",
+			"[-] Services did not stop within 200ms; shutting down anyway. level=WARN\n",
+			"[-] Main loop terminated.\n",
+			"[-] Server Shut Down.\n",
+		}, "[stall] stopped"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append(append([]string{"-n", "--pidfile", ""}, tt.options...),
+				"stall", "--stall", tt.stall, "--iface", "127.0.0.1")
+			p := start(t, t.TempDir(), args...)
+			if code := p.stop(t, syscall.SIGTERM); code != 0 {
+				t.Fatalf("exit status %d\n%s", code, p.output())
+			}
+			log := p.output()
+			checkLogLines(t, log)
+			want := make([]string, len(tt.want))
+			for i, w := range tt.want {
+				want[i] = strings.ReplaceAll(w, "%d", strconv.Itoa(p.port))
+			}
+			inOrder(t, log, want...)
+			if strings.Contains(log, tt.not) {
+				t.Errorf("log has %q:\n%s", tt.not, log)
+			}
+		})
+	}
+}
+
+// TestSecondSignalExitsAtOnce checks that a signal while the services are
+// stopping ends the process at once with status 1, without waiting for
+// them or for the time limit, and still removes the pid file.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	names := map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT"}
+	for _, sigs := range [][2]syscall.Signal{
+		{syscall.SIGTERM, syscall.SIGTERM},
+		{syscall.SIGINT, syscall.SIGINT},
+		{syscall.SIGTERM, syscall.SIGINT},
+	} {
+		t.Run(names[sigs[0]]+" then "+names[sigs[1]], func(t *testing.T) {
+			dir := t.TempDir()
+			// Neither the stall nor the time limit ends before the second
+			// signal; without it, twistd would exit 0 after a minute.
+			p := start(t, dir, "-n", "--pidfile", "twistd.pid", "--shutdown-timeout", "1m",
+				"stall", "--stall", "1h", "--iface", "127.0.0.1")
+			p.cmd.Process.Signal(sigs[0])
+			p.waitFor(t, "[stall] stopping")
+			if code := p.stop(t, sigs[1]); code != 1 {
+				t.Fatalf("exit status %d, want 1\n%s", code, p.output())
+			}
+			log := p.output()
+			checkLogLines(t, log)
+			inOrder(t, log,
+				"[-] Received "+names[sigs[0]]+", shutting down.\n",
+				"[stall] stopping, which takes 1h0m0s\n",
+				"[-] Received "+names[sigs[1]]+" again, exiting at once. level=WARN\n",
+			)
+			if strings.Contains(log, "Server Shut Down.") {
+				t.Errorf("a shutdown that did not finish logged one:\n%s", log)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "twistd.pid")); !os.IsNotExist(err) {
+				t.Errorf("pid file left behind: %v", err)
+			}
+		})
+	}
+}
+
+// TestSIGHUPReopensLogFile does what logrotate does: it renames the log
+// file and sends SIGHUP; the lines logged after go to a new file under the
+// old name, and none to the renamed one.
+func TestSIGHUPReopensLogFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "twistd.log")
+	cmd := exec.Command(twistdBin, "-n", "--pidfile", "", "-l", "twistd.log",
+		"fastpoetry", "--port", "0", "--iface", "127.0.0.1")
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := false
+	t.Cleanup(func() {
+		if !exited {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	readLog := func(name string) string {
+		b, _ := os.ReadFile(name)
+		return string(b)
+	}
+	var port string
+	if !poll(func() bool {
+		m := startingOn.FindStringSubmatch(readLog(path))
+		if m != nil {
+			port = m[1]
+		}
+		return m != nil
+	}) {
+		t.Fatalf("twistd never logged its port:\n%s", readLog(path))
+	}
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	if !poll(func() bool {
+		_, err := os.Stat(path)
+		return err == nil
+	}) {
+		t.Fatal("no new log file after SIGHUP")
+	}
+	_, client := fetch(t, net.JoinHostPort("127.0.0.1", port))
+	sending := "[PoetryFactory] sending " + strconv.Itoa(len(poem.Sonnet18)) + " bytes of poetry to " + client + "\n"
+	if !poll(func() bool { return strings.Contains(readLog(path), sending) }) {
+		t.Fatalf("new log lacks %q:\n%s", sending, readLog(path))
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	exited = true
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+
+	old, cur := readLog(path+".1"), readLog(path)
+	checkLogLines(t, old)
+	checkLogLines(t, cur)
+	inOrder(t, old, "[-] Log opened.\n", "[-] PoetryFactory starting on "+port+"\n")
+	inOrder(t, cur, sending, "[-] Server Shut Down.\n")
+	for _, s := range []string{sending, "Server Shut Down."} {
+		if strings.Contains(old, s) {
+			t.Errorf("renamed log has %q:\n%s", s, old)
+		}
+	}
+	if strings.Contains(cur, "Log opened.") {
+		t.Errorf("new log has the lines from before SIGHUP:\n%s", cur)
 	}
 }
