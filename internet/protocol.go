@@ -131,6 +131,14 @@ type Starter interface {
 	StopFactory()
 }
 
+// LogPrefixer is implemented by factories and protocols that choose how logs
+// name them (Twisted's ILoggingContext.logPrefix); logs name the others by
+// their type.
+type LogPrefixer interface {
+	// LogPrefix returns the name to log, such as "PoetryFactory".
+	LogPrefix() string
+}
+
 // FactoryFunc adapts a function to a Factory.
 type FactoryFunc func(addr net.Addr) Protocol
 

@@ -59,7 +59,7 @@ func (s *StreamServer) StartService() error {
 		return err
 	}
 	s.port = port
-	slog.Default().Info(fmt.Sprintf("%s starting on %s", typeName(s.factory), portString(port.Addr())))
+	slog.Default().Info(fmt.Sprintf("%s starting on %s", logPrefix(s.factory), portString(port.Addr())))
 	return s.Base.StartService()
 }
 
@@ -110,7 +110,7 @@ func (s *UDPServerService) StartService() error {
 		return err
 	}
 	s.port = port
-	slog.Default().Info(fmt.Sprintf("%s starting on %s", typeName(s.proto), portString(port.LocalAddr())))
+	slog.Default().Info(fmt.Sprintf("%s starting on %s", logPrefix(s.proto), portString(port.LocalAddr())))
 	return s.Base.StartService()
 }
 
@@ -199,9 +199,12 @@ func (c *ClientService) StopService() *deferred.Deferred {
 // Connector returns the connector while the service runs, and nil otherwise.
 func (c *ClientService) Connector() *internet.Connector { return c.connector }
 
-// typeName names v's type without package or pointer, as Twisted's log
-// names a factory by its class.
-func typeName(v any) string {
+// logPrefix names v in the log as Twisted's does: by its LogPrefix method,
+// or else by its type without package or pointer (a factory's class name).
+func logPrefix(v any) string {
+	if p, ok := v.(internet.LogPrefixer); ok {
+		return p.LogPrefix()
+	}
 	t := reflect.TypeOf(v)
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
