@@ -35,6 +35,15 @@ func call(t testing.TB, id any, name string, args ...any) []byte {
 	return frame(t, doc)
 }
 
+// noreply returns the frame of a call to name with args that wants no answer.
+func noreply(t testing.TB, name string, args ...any) []byte {
+	t.Helper()
+	if args == nil {
+		args = []any{}
+	}
+	return frame(t, bson.D{{Key: "call", Value: bson.D{{Key: "funcname", Value: name}, {Key: "arguments", Value: args}}}, {Key: "noreply", Value: true}})
+}
+
 // frames splits what was written into parsed messages.
 func frames(t testing.TB, b []byte) []Message {
 	t.Helper()

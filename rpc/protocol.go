@@ -25,6 +25,12 @@ import (
 // reply and closes the connection (the framing cannot be trusted after
 // it); a malformed document gets a BadMessage error reply and the
 // connection goes on.
+//
+// A connection stops reading, and so slows its client down, while its
+// transport's queued output is past the high-water mark (the protocol is
+// the transport's streaming producer) and while the server's maximum of
+// calls is outstanding (see WithMaxPending); it reads again once neither
+// holds.
 func (s *Server) Factory() internet.Factory {
 	return internet.FactoryFunc(func(net.Addr) internet.Protocol {
 		p := &serverProtocol{s: s}
@@ -44,7 +50,17 @@ type serverProtocol struct {
 	// ordered holds the answers to calls without an id, in call order,
 	// from the first one not yet sent.
 	ordered []*answer
-	held    bool // reading is paused because ordered is full
+	// waiting counts the other calls whose Deferred has not fired: those
+	// with an id, and those that want no reply.
+	waiting int
+	// full is set while the transport's queued output is past its
+	// high-water mark, between its PauseProducing and ResumeProducing.
+	full bool
+	// registered is set while the protocol is the transport's producer.
+	registered bool
+	// closing is set once the connection is being closed on purpose:
+	// from then on reading is left alone.
+	closing bool
 	lost    bool
 	buf     []byte
 	// While reading, answers collect in out, with their length prefixes,
@@ -70,13 +86,73 @@ func (p *serverProtocol) ConnectionMade(t internet.Transport) {
 	if l, ok := t.(internet.Looper); ok {
 		p.clk = l.Loop()
 	}
+	p.registered = true // first: on a closed transport, RegisterProducer stops p at once
+	if err := t.RegisterProducer(p, true); err != nil {
+		p.registered = false
+		p.s.logger.Warn("rpc: answers go out without flow control", "peer", t.RemoteAddr(), "err", err)
+	}
 }
 
 func (p *serverProtocol) ConnectionLost(reason error) {
 	p.lost = true
 	p.ordered = nil
+	p.unregister()
 	if p.cancel != nil {
 		p.cancel()
+	}
+}
+
+// unregister stops being the transport's producer, which a LoseConnection
+// waits for.
+func (p *serverProtocol) unregister() {
+	if p.registered {
+		p.registered = false
+		p.Transport.UnregisterProducer()
+	}
+}
+
+// PauseProducing is called by the transport when its queued output passes
+// the high-water mark: reading pauses until it drains.
+func (p *serverProtocol) PauseProducing() {
+	p.full = true
+	p.throttle()
+}
+
+// ResumeProducing is called by the transport when its queued output has
+// drained below the low-water mark.
+func (p *serverProtocol) ResumeProducing() {
+	p.full = false
+	p.throttle()
+}
+
+// StopProducing is called by a transport that stops taking output: the
+// protocol stops reading for good and closes the connection.
+func (p *serverProtocol) StopProducing() {
+	p.registered = false // the transport has dropped it
+	p.closing = true
+	p.Int32StringReceiver.StopProducing()
+}
+
+// throttle pauses reading while the output queue is full or the maximum of
+// calls is outstanding, and resumes it once neither holds: the two reasons
+// are independent, and either keeps reading paused.
+func (p *serverProtocol) throttle() {
+	hold := p.full || p.waiting+len(p.ordered) >= p.s.maxPending
+	if hold == p.Paused() || p.lost || p.closing {
+		return
+	}
+	if hold {
+		p.Int32StringReceiver.PauseProducing()
+		return
+	}
+	// Resuming delivers the messages that arrived meanwhile: their answers
+	// are batched as those of a read are.
+	was := p.reading
+	p.reading = true
+	p.Int32StringReceiver.ResumeProducing()
+	p.reading = was
+	if !was {
+		p.flushOut()
 	}
 }
 
@@ -87,6 +163,8 @@ func (p *serverProtocol) LengthLimitExceeded(n uint64) {
 		"peer", p.Transport.RemoteAddr(), "length", n, "max", p.s.maxSize)
 	p.send(appendError(p.buf[:0], bson.RawValue{}, errorf(TooLarge, "message of %d bytes, at most %d", n, p.s.maxSize)))
 	p.flushOut()
+	p.closing = true
+	p.unregister()
 	p.Transport.LoseConnection()
 }
 
@@ -124,7 +202,13 @@ func (p *serverProtocol) call(m *Message) {
 	switch {
 	case m.NoReply:
 		if d != nil {
-			d.AddErrback(ignore)
+			// Unanswered, it still counts as outstanding until it ends.
+			p.waiting++
+			d.AddBoth(func(any) (any, error) {
+				p.settle()
+				return nil, nil
+			})
+			p.throttle()
 		}
 	case d != nil:
 		p.answer(m.ID, d)
@@ -155,14 +239,17 @@ func (p *serverProtocol) ready(id bson.RawValue, frame []byte) {
 
 // answer sends d's result, once it fires, as the answer to the message with
 // the given id: at once for a call with an id, after the earlier answers
-// for one without.
+// for one without. Until then the call is outstanding.
 func (p *serverProtocol) answer(id bson.RawValue, d *deferred.Deferred) {
 	if id.Type != 0 {
 		id.Value = bytes.Clone(id.Value) // outlives the message
+		p.waiting++
 		d.AddBoth(func(r any) (any, error) {
 			p.send(appendAnswer(nil, id, r))
+			p.settle()
 			return nil, nil
 		})
+		p.throttle()
 		return
 	}
 	a := p.await()
@@ -173,15 +260,18 @@ func (p *serverProtocol) answer(id bson.RawValue, d *deferred.Deferred) {
 	})
 }
 
+// settle ends an outstanding call whose Deferred has fired.
+func (p *serverProtocol) settle() {
+	p.waiting--
+	p.throttle()
+}
+
 // await adds an answer to those of the calls without an id, and pauses
-// reading when too many are awaited.
+// reading when too many calls are outstanding.
 func (p *serverProtocol) await() *answer {
 	a := &answer{}
 	p.ordered = append(p.ordered, a)
-	if len(p.ordered) >= p.s.maxPending && !p.held {
-		p.held = true
-		p.PauseProducing()
-	}
+	p.throttle()
 	return a
 }
 
@@ -196,10 +286,7 @@ func (p *serverProtocol) flush() {
 		return
 	}
 	p.ordered = p.ordered[:copy(p.ordered, p.ordered[n:])]
-	if p.held && len(p.ordered) < p.s.maxPending {
-		p.held = false
-		p.ResumeProducing()
-	}
+	p.throttle()
 }
 
 // send sends frame with its length prefix: now, or at the end of the read

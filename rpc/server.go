@@ -22,8 +22,9 @@ import (
 // accepts unless told otherwise: 16 MiB, MongoDB's limit.
 const DefaultMaxMessageSize = 16 << 20
 
-// DefaultMaxPending is how many answers to calls without an id a connection
-// holds back, waiting for an earlier call to finish, before it stops reading.
+// DefaultMaxPending is how many calls a connection has outstanding before
+// it stops reading: calls whose result is awaited, and answers to calls
+// without an id held back for an earlier call to finish.
 const DefaultMaxPending = 1024
 
 // Server holds a registry of functions and serves them: over the framed
@@ -54,9 +55,9 @@ func WithName(name, version string) ServerOption {
 // WithMaxMessageSize sets the longest message body accepted, in bytes.
 func WithMaxMessageSize(n int) ServerOption { return func(s *Server) { s.maxSize = n } }
 
-// WithMaxPending sets how many answers without an id a connection holds
-// back before it pauses reading (see DefaultMaxPending).
-func WithMaxPending(n int) ServerOption { return func(s *Server) { s.maxPending = n } }
+// WithMaxPending sets how many calls a connection has outstanding before it
+// pauses reading (see DefaultMaxPending); less than 1 means 1.
+func WithMaxPending(n int) ServerOption { return func(s *Server) { s.maxPending = max(n, 1) } }
 
 // WithMaxDepth sets how deeply documents and arrays may nest in one
 // argument (see DefaultMaxDepth); a deeper one is BadArguments.

@@ -267,10 +267,7 @@ func TestStringIDEchoed(t *testing.T) {
 func TestNoReplyCallsGetNoAnswer(t *testing.T) {
 	s := testServer(t)
 	c := connect(t, s)
-	noreply := func(fn string, args ...any) []byte {
-		return frame(t, bson.D{{Key: "call", Value: bson.D{{Key: "funcname", Value: fn}, {Key: "arguments", Value: args}}}, {Key: "noreply", Value: true}})
-	}
-	ms := c.send(noreply("add", 1, 2), noreply("foo"), noreply("boom"), call(t, nil, "add", 2, 2))
+	ms := c.send(noreply(t, "add", 1, 2), noreply(t, "foo"), noreply(t, "boom"), call(t, nil, "add", 2, 2))
 	if len(ms) != 1 || reply(t, ms[0]) != int32(4) {
 		t.Fatalf("answers %+v", ms)
 	}
