@@ -5,14 +5,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"net"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/internet"
-	"github.com/twistgo/twist/reactor"
+	"github.com/twistgo/twist/rpc/internal/looptest"
 	"github.com/twistgo/twist/twisttest"
 )
 
@@ -166,79 +165,6 @@ func TestStopProducingStopsReadingForGood(t *testing.T) {
 	c.wantState(twisttest.Stopped)
 }
 
-// serve runs f on a new loop, listening on loopback TCP, until the test
-// ends; it returns the loop and the address.
-func serve(t *testing.T, f internet.Factory) (*reactor.Reactor, string) {
-	t.Helper()
-	loop, err := reactor.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, err := internet.ListenTCP(loop, "127.0.0.1:0", f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- loop.Run() }()
-	t.Cleanup(func() {
-		loop.CallFromThread(func() { _ = loop.Stop() })
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return loop, port.Addr().String()
-}
-
-// watch wraps the protocols f builds to report, without blocking the loop,
-// each time one pauses reading and when its connection is lost.
-func watch(f internet.Factory, paused chan<- struct{}, lost chan<- error) internet.Factory {
-	return internet.FactoryFunc(func(addr net.Addr) internet.Protocol {
-		return &watched{Protocol: f.BuildProtocol(addr), paused: paused, lost: lost}
-	})
-}
-
-type watched struct {
-	internet.Protocol
-	paused chan<- struct{}
-	lost   chan<- error
-}
-
-func (w *watched) ConnectionMade(t internet.Transport) {
-	w.Protocol.ConnectionMade(&pauseSpy{Transport: t, paused: w.paused})
-}
-
-func (w *watched) ConnectionLost(reason error) {
-	select {
-	case w.lost <- reason:
-	default:
-	}
-	w.Protocol.ConnectionLost(reason)
-}
-
-type pauseSpy struct {
-	internet.Transport
-	paused chan<- struct{}
-}
-
-func (s *pauseSpy) PauseProducing() {
-	select {
-	case s.paused <- struct{}{}:
-	default:
-	}
-	s.Transport.PauseProducing()
-}
-
-// dial connects to addr, until the test ends.
-func dial(t *testing.T, addr string) net.Conn {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 // readFrame reads one message from r into buf, which it returns grown.
 func readFrame(r io.Reader, buf []byte) (Message, []byte, error) {
 	var size [4]byte
@@ -263,8 +189,8 @@ func TestPipeliningClientIsSlowedDownNotCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	paused, lost := make(chan struct{}, 1), make(chan error, 1)
-	_, addr := serve(t, watch(s.Factory(), paused, lost))
-	c := dial(t, addr)
+	_, addr := looptest.Serve(t, looptest.Watch(s.Factory(), paused, lost))
+	c := looptest.Dial(t, addr)
 	var in []byte
 	for i := range calls {
 		in = append(in, call(t, i, "pad", size)...)
@@ -330,8 +256,8 @@ func TestOutstandingCallsPauseReadingOverTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	paused, lost := make(chan struct{}, 1), make(chan error, 1)
-	loop, addr := serve(t, watch(s.Factory(), paused, lost))
-	c := dial(t, addr)
+	loop, addr := looptest.Serve(t, looptest.Watch(s.Factory(), paused, lost))
+	c := looptest.Dial(t, addr)
 	var in []byte
 	for i := range calls {
 		in = append(in, call(t, i, "later", i)...)
