@@ -114,13 +114,18 @@ func (c *conn) call(req *request, name string, arg bson.RawValue) {
 			return
 		}
 	}
-	d.AddCallbacks(func(v any) (any, error) {
-		c.reply(to, 0, bson.D{{Key: "reply", Value: v}, {Key: "ok", Value: 1.0}})
-		return nil, nil
-	}, func(f *deferred.Failure) (any, error) {
-		c.reply(to, 0, errorDoc(f))
+	// Outstanding until it fires; counted before, as it may have fired.
+	c.waiting++
+	d.AddBoth(func(r any) (any, error) {
+		if f, ok := r.(*deferred.Failure); ok {
+			c.reply(to, 0, errorDoc(f))
+		} else {
+			c.reply(to, 0, bson.D{{Key: "reply", Value: r}, {Key: "ok", Value: 1.0}})
+		}
+		c.done()
 		return nil, nil
 	})
+	c.throttle()
 }
 
 // appendCaller is a Dispatcher that can also append a result that is ready
@@ -233,10 +238,13 @@ func (c *conn) query(req *request) {
 		})
 		return
 	}
+	c.waiting++
 	c.oldStyleCall(req.cmd).AddCallback(func(doc any) (any, error) {
 		c.reply(to, 0, doc)
+		c.done()
 		return nil, nil
 	})
+	c.throttle()
 }
 
 // database returns the database a command is for: its $db, or the database

@@ -1,7 +1,6 @@
 package mongowire
 
 import (
-	"encoding/binary"
 	"io"
 	"log/slog"
 	"net"
@@ -17,13 +16,8 @@ import (
 // readReply reads one whole reply message from c.
 func readReply(t *testing.T, c net.Conn) []byte {
 	t.Helper()
-	var size [4]byte
-	if _, err := io.ReadFull(c, size[:]); err != nil {
-		t.Fatal(err)
-	}
-	msg := make([]byte, binary.LittleEndian.Uint32(size[:]))
-	copy(msg, size[:])
-	if _, err := io.ReadFull(c, msg[4:]); err != nil {
+	msg, err := readMessage(c)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return msg

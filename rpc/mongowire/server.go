@@ -32,15 +32,25 @@ type Dispatcher interface {
 // otherwise, and the maxMessageSizeBytes it advertises: MongoDB's own limit.
 const DefaultMaxMessageSize = 48_000_000
 
+// DefaultMaxPending is how many calls a connection has outstanding, their
+// result awaited, before it stops reading until one of them finishes.
+const DefaultMaxPending = 1024
+
 // maxBSONObjectSize is the largest document the server advertises and sends:
 // MongoDB's 16 MiB.
 const maxBSONObjectSize = 16 * 1024 * 1024
 
 // A Server answers the MongoDB wire protocol on each connection it builds a
 // protocol for: it is an internet.Factory, safe for use from several loops.
+//
+// A connection stops reading, and so slows its client down, while its
+// transport's queued output is past the high-water mark (the protocol is
+// the transport's streaming producer) and while the maximum of calls is
+// outstanding (see WithMaxPending); it reads again once neither holds.
 type Server struct {
 	d              Dispatcher
 	maxMessageSize int32
+	maxPending     int
 	logger         *slog.Logger
 	now            func() time.Time
 	lastConnID     atomic.Int32
@@ -63,6 +73,16 @@ func WithMaxMessageSize(n int) Option {
 	}
 }
 
+// WithMaxPending sets how many calls a connection has outstanding before it
+// pauses reading (see DefaultMaxPending). Values below 1 are ignored.
+func WithMaxPending(n int) Option {
+	return func(s *Server) {
+		if n >= 1 {
+			s.maxPending = n
+		}
+	}
+}
+
 // WithLogger sets where the server logs why it closed a connection;
 // slog.Default() if not set.
 func WithLogger(l *slog.Logger) Option {
@@ -71,7 +91,7 @@ func WithLogger(l *slog.Logger) Option {
 
 // NewServer returns a server that exposes the functions of d.
 func NewServer(d Dispatcher, opts ...Option) *Server {
-	s := &Server{d: d, maxMessageSize: DefaultMaxMessageSize, now: time.Now}
+	s := &Server{d: d, maxMessageSize: DefaultMaxMessageSize, maxPending: DefaultMaxPending, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -95,7 +115,8 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	clk    clock.Clock
-	// pending holds the start of a message split across reads.
+	// pending holds the start of a message split across reads, and the
+	// messages that arrived while reading was paused.
 	pending []byte
 	// out is the reply being encoded, reused from one reply to the next;
 	// enc writes documents into it.
@@ -105,7 +126,18 @@ type conn struct {
 	buf []byte
 	// lastRequestID numbers the replies.
 	lastRequestID int32
-	closed        bool
+	// waiting counts the calls whose Deferred has not fired.
+	waiting int
+	// full is set while the transport's queued output is past its
+	// high-water mark, between its PauseProducing and ResumeProducing.
+	full bool
+	// paused is set while reading from the transport is paused.
+	paused bool
+	// busy is set while DataReceived handles messages.
+	busy bool
+	// registered is set while the conn is the transport's producer.
+	registered bool
+	closed     bool
 }
 
 func (c *conn) ConnectionMade(t internet.Transport) {
@@ -114,17 +146,84 @@ func (c *conn) ConnectionMade(t internet.Transport) {
 	if l, ok := t.(internet.Looper); ok {
 		c.clk = l.Loop()
 	}
+	c.registered = true // first: on a closed transport, RegisterProducer stops c at once
+	if err := t.RegisterProducer(c, true); err != nil {
+		c.registered = false
+		c.s.logger.Warn("mongowire: replies go out without flow control", "connectionId", c.id, "peer", t.RemoteAddr().String(), "error", err)
+	}
 }
 
 func (c *conn) ConnectionLost(reason error) {
 	c.closed = true
 	c.pending = nil
+	c.unregister()
 	c.cancel()
 }
 
-// DataReceived handles every whole message in the bytes received so far.
-// Messages that arrive whole are parsed in place; only the tail of a message
-// split across reads is copied.
+// unregister stops being the transport's producer, which a LoseConnection
+// waits for.
+func (c *conn) unregister() {
+	if c.registered {
+		c.registered = false
+		c.t.UnregisterProducer()
+	}
+}
+
+// PauseProducing is called by the transport when its queued output passes
+// the high-water mark: reading pauses until it drains.
+func (c *conn) PauseProducing() {
+	c.full = true
+	c.throttle()
+}
+
+// ResumeProducing is called by the transport when its queued output has
+// drained below the low-water mark.
+func (c *conn) ResumeProducing() {
+	c.full = false
+	c.throttle()
+}
+
+// StopProducing is called by a transport that stops taking output: the
+// connection stops reading for good and closes.
+func (c *conn) StopProducing() {
+	c.registered = false // the transport has dropped it
+	c.closed = true
+	c.pending = nil
+	c.t.LoseConnection()
+}
+
+// held reports whether reading must pause: the output queue is full or the
+// maximum of calls is outstanding, two independent reasons.
+func (c *conn) held() bool { return c.full || c.waiting >= c.s.maxPending }
+
+// throttle pauses reading while held and resumes it once not, handling
+// first the messages that arrived meanwhile.
+func (c *conn) throttle() {
+	hold := c.held()
+	if hold == c.paused || c.closed {
+		return
+	}
+	c.paused = hold
+	if hold {
+		c.t.PauseProducing()
+		return
+	}
+	c.t.ResumeProducing()
+	if !c.busy {
+		c.DataReceived(nil)
+	}
+}
+
+// done ends an outstanding call once its reply is sent.
+func (c *conn) done() {
+	c.waiting--
+	c.throttle()
+}
+
+// DataReceived handles every whole message in the bytes received so far,
+// until reading pauses. Messages that arrive whole are parsed in place; only
+// the tail of a message split across reads, or the rest of a read cut short
+// by a pause, is copied.
 func (c *conn) DataReceived(data []byte) {
 	if c.closed {
 		return
@@ -133,7 +232,8 @@ func (c *conn) DataReceived(data []byte) {
 		c.pending = append(c.pending, data...)
 		data = c.pending
 	}
-	for !c.closed && len(data) >= 4 {
+	c.busy = true
+	for !c.closed && !c.held() && len(data) >= 4 {
 		n := int32(binary.LittleEndian.Uint32(data))
 		if n < headerLen || n > c.s.maxMessageSize {
 			c.fail("message length out of bounds", slog.Int("length", int(n)), slog.Int("max", int(c.s.maxMessageSize)))
@@ -150,6 +250,7 @@ func (c *conn) DataReceived(data []byte) {
 		c.handle(&req)
 		data = data[n:]
 	}
+	c.busy = false
 	if c.closed {
 		return
 	}
@@ -162,6 +263,7 @@ func (c *conn) DataReceived(data []byte) {
 func (c *conn) fail(reason string, attrs ...slog.Attr) {
 	c.closed = true
 	c.pending = nil
+	c.unregister()
 	attrs = append(attrs, slog.Int("connectionId", int(c.id)), slog.String("peer", c.t.RemoteAddr().String()))
 	c.s.logger.LogAttrs(context.Background(), slog.LevelWarn, "mongowire: closing connection: "+reason, attrs...)
 	c.t.LoseConnection()
