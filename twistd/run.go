@@ -324,7 +324,14 @@ func stopWithin(loop *reactor.Reactor, app service.Service, timeout time.Duratio
 		logger.Warn(fmt.Sprintf("Services did not stop within %v; shutting down anyway.", timeout))
 		done.Callback(nil)
 	})
-	app.StopService().AddBoth(func(any) (any, error) {
+	stopped := app.StopService()
+	if stopped == nil {
+		stopped = deferred.Succeed(nil)
+	}
+	stopped.AddBoth(func(result any) (any, error) {
+		if f, ok := result.(*deferred.Failure); ok {
+			logger.Error("Stopping the services failed: "+f.Error(), "traceback", f.Traceback())
+		}
 		if !done.Called() {
 			timer.Cancel()
 			done.Callback(nil)
