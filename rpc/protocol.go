@@ -31,14 +31,20 @@ import (
 // the transport's streaming producer) and while the server's maximum of
 // calls is outstanding (see WithMaxPending); it reads again once neither
 // holds.
-func (s *Server) Factory() internet.Factory {
-	return internet.FactoryFunc(func(net.Addr) internet.Protocol {
-		p := &serverProtocol{s: s}
-		p.Handler = p
-		p.MaxLength = s.maxSize
-		return p
-	})
+func (s *Server) Factory() internet.Factory { return framedFactory{s} }
+
+// framedFactory builds the server side of the framed protocol.
+type framedFactory struct{ s *Server }
+
+func (f framedFactory) BuildProtocol(net.Addr) internet.Protocol {
+	p := &serverProtocol{s: f.s}
+	p.Handler = p
+	p.MaxLength = f.s.maxSize
+	return p
 }
+
+// LogPrefix names the factory in logs: "RPCServer starting on 9000".
+func (framedFactory) LogPrefix() string { return "RPCServer" }
 
 // serverProtocol is one connection of the framed protocol, server side.
 type serverProtocol struct {

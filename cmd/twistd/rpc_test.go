@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/binary"
 	"io"
+	"log/slog"
 	"net"
+	"strings"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -100,4 +102,29 @@ func TestRPCPluginMongoWire(t *testing.T) {
 	if ok := reply.Lookup("ok").Double(); ok != 1 {
 		t.Errorf("ok %v: %s", ok, reply)
 	}
+}
+
+func TestRPCPluginNamesItsServers(t *testing.T) {
+	var logs strings.Builder
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	defer slog.SetDefault(old)
+	framed, mongo := rpcAddrs(t)
+	for _, want := range []string{
+		"RPCServer starting on " + portOf(t, framed),
+		"MongoWireServer starting on " + portOf(t, mongo),
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}
+
+func portOf(t *testing.T, addr string) string {
+	t.Helper()
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
 }

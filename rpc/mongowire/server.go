@@ -101,6 +101,9 @@ func NewServer(d Dispatcher, opts ...Option) *Server {
 	return s
 }
 
+// LogPrefix names the server in logs: "MongoWireServer starting on 27017".
+func (s *Server) LogPrefix() string { return "MongoWireServer" }
+
 // BuildProtocol returns the protocol for a new connection. Each connection
 // gets its own connectionId, counting from 1.
 func (s *Server) BuildProtocol(addr net.Addr) internet.Protocol {
