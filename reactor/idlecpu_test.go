@@ -3,47 +3,40 @@
 package reactor
 
 import (
-	"flag"
 	"syscall"
 	"testing"
 	"time"
 )
 
-var idleCPU = flag.Duration("reactor.idlecpu", 0,
-	"run TestIdleCPU: keep a reactor idle this long and report the process CPU time")
+// idleSlice is how long each iteration of BenchmarkIdleCPU keeps the
+// reactor idle.
+const idleSlice = 100 * time.Millisecond
 
-// TestIdleCPU runs a reactor with nothing to do but a far timer for
-// -reactor.idlecpu and reports the CPU time the whole process used meanwhile
-// (the Go runtime included). It asserts nothing: it is a measurement.
+// BenchmarkIdleCPU keeps a reactor idle, with nothing to do but a far timer,
+// for 100 ms per iteration, and reports the CPU time the whole process (the
+// Go runtime included) used per second of idleness. Five idle seconds:
 //
-//	go test -run TestIdleCPU -reactor.idlecpu 5s ./reactor/
-func TestIdleCPU(t *testing.T) {
-	if *idleCPU == 0 {
-		t.Skip("measurement; enable with -reactor.idlecpu 5s")
-	}
-	r, _ := newReactor(t)
+//	go test -run '^$' -bench IdleCPU -benchtime 50x ./reactor/
+func BenchmarkIdleCPU(b *testing.B) {
+	r, _ := newReactor(b)
 	r.CallLater(time.Hour, func() {})
 	var before, after syscall.Rusage
+	idle := time.Duration(b.N) * idleSlice
 	r.CallWhenRunning(func() {
 		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &before); err != nil {
-			t.Error(err)
+			b.Error(err)
 		}
-		go func() {
-			time.Sleep(*idleCPU) // the measured period, not synchronisation
-			r.CallFromThread(func() {
-				if err := syscall.Getrusage(syscall.RUSAGE_SELF, &after); err != nil {
-					t.Error(err)
-				}
-				stop(t, r)
-			})
-		}()
+		r.CallLater(idle, func() {
+			if err := syscall.Getrusage(syscall.RUSAGE_SELF, &after); err != nil {
+				b.Error(err)
+			}
+			stop(b, r)
+		})
 	})
-	run(t, r)
+	b.ResetTimer()
+	run(b, r)
 	cpu := func(ru *syscall.Rusage) time.Duration {
 		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
-	t.Logf("idle for %v: process CPU time %v (user %v, system %v)", *idleCPU,
-		cpu(&after)-cpu(&before),
-		time.Duration(after.Utime.Nano()-before.Utime.Nano()),
-		time.Duration(after.Stime.Nano()-before.Stime.Nano()))
+	b.ReportMetric(float64(cpu(&after)-cpu(&before))/1e3/idle.Seconds(), "cpu-µs/idle-s")
 }
