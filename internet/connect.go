@@ -49,16 +49,16 @@ type ClientFactory interface {
 	Factory
 	// ClientConnectionFailed is called when an attempt to connect failed;
 	// reason matches ErrConnectFailed. It may call c.Connect to try again.
-	ClientConnectionFailed(c *Connector, reason error)
+	ClientConnectionFailed(c Connector, reason error)
 	// ClientConnectionLost is called when an established connection is
 	// gone, with the reason its protocol got. It may call c.Connect.
-	ClientConnectionLost(c *Connector, reason error)
+	ClientConnectionLost(c Connector, reason error)
 }
 
 // ConnectingStarter is implemented by client factories that want to know
 // when an attempt starts.
 type ConnectingStarter interface {
-	StartedConnecting(c *Connector)
+	StartedConnecting(c Connector)
 }
 
 // BaseClientFactory implements the methods of ClientFactory other than
@@ -66,13 +66,13 @@ type ConnectingStarter interface {
 type BaseClientFactory struct{}
 
 // ClientConnectionFailed does nothing.
-func (BaseClientFactory) ClientConnectionFailed(c *Connector, reason error) {}
+func (BaseClientFactory) ClientConnectionFailed(c Connector, reason error) {}
 
 // ClientConnectionLost does nothing.
-func (BaseClientFactory) ClientConnectionLost(c *Connector, reason error) {}
+func (BaseClientFactory) ClientConnectionLost(c Connector, reason error) {}
 
 // StartedConnecting does nothing.
-func (BaseClientFactory) StartedConnecting(c *Connector) {}
+func (BaseClientFactory) StartedConnecting(c Connector) {}
 
 // A ConnectOption configures a connector.
 type ConnectOption interface{ applyConnect(*connectConfig) }
@@ -123,9 +123,33 @@ func (s ConnectorState) String() string {
 	return fmt.Sprintf("ConnectorState(%d)", int(s))
 }
 
-// Connector makes and remakes a client connection to one address for one
-// factory (Twisted's BaseConnector). Its methods must be called on its loop.
-type Connector struct {
+// A Connector makes and remakes a client connection to one address for
+// one client factory (Twisted's IConnector). The factory's methods get it,
+// so that a factory can connect again or give up; ConnectTCP, ConnectUnix
+// and ConnectTLS make a *StreamConnector, and a fake, such as twisttest's
+// MemoryConnector, lets a factory be tested without a loop or a socket.
+type Connector interface {
+	// Connect starts an attempt to connect; it returns ErrConnectorBusy
+	// unless the connector is disconnected.
+	Connect() error
+	// StopConnecting ends the attempt in progress, which fails with
+	// ErrConnectingStopped; it returns ErrNotConnecting if there is none.
+	StopConnecting() error
+	// Disconnect stops connecting, or closes the connection, whichever
+	// applies.
+	Disconnect()
+	// DestinationAddr returns the address the connector connects to.
+	DestinationAddr() net.Addr
+	// State returns where the connector is in its life.
+	State() ConnectorState
+	// Transport returns the connection while connected, and nil otherwise.
+	Transport() Transport
+}
+
+// StreamConnector is the Connector of TCP and Unix stream connections
+// (Twisted's BaseConnector): ConnectTCP, ConnectUnix and ConnectTLS return
+// one. Its methods must be called on its loop.
+type StreamConnector struct {
 	loop    *reactor.Reactor
 	factory ClientFactory
 	cfg     connectConfig
@@ -139,8 +163,8 @@ type Connector struct {
 	conn    *Conn
 }
 
-func newConnector(loop *reactor.Reactor, f ClientFactory, opts []ConnectOption, resolve func(context.Context) (net.Addr, error)) *Connector {
-	c := &Connector{loop: loop, factory: f, resolve: resolve,
+func newConnector(loop *reactor.Reactor, f ClientFactory, opts []ConnectOption, resolve func(context.Context) (net.Addr, error)) *StreamConnector {
+	c := &StreamConnector{loop: loop, factory: f, resolve: resolve,
 		cfg: connectConfig{timeout: DefaultConnectTimeout, shared: connShared{limits: defaultLimits}}}
 	for _, o := range opts {
 		o.applyConnect(&c.cfg)
@@ -149,11 +173,11 @@ func newConnector(loop *reactor.Reactor, f ClientFactory, opts []ConnectOption, 
 }
 
 // State returns the connector's state.
-func (c *Connector) State() ConnectorState { return c.state }
+func (c *StreamConnector) State() ConnectorState { return c.state }
 
 // DestinationAddr returns the address the connector connects to: nil only
 // while a host name is being resolved for the first time.
-func (c *Connector) DestinationAddr() net.Addr {
+func (c *StreamConnector) DestinationAddr() net.Addr {
 	if c.addr != nil {
 		return c.addr
 	}
@@ -161,7 +185,7 @@ func (c *Connector) DestinationAddr() net.Addr {
 }
 
 // Transport returns the connection while connected, and nil otherwise.
-func (c *Connector) Transport() Transport {
+func (c *StreamConnector) Transport() Transport {
 	if c.conn == nil {
 		return nil
 	}
@@ -169,12 +193,12 @@ func (c *Connector) Transport() Transport {
 }
 
 // Loop returns the connector's loop.
-func (c *Connector) Loop() *reactor.Reactor { return c.loop }
+func (c *StreamConnector) Loop() *reactor.Reactor { return c.loop }
 
 // Connect starts an attempt to connect. ConnectTCP and ConnectUnix call it
 // once; call it again, when the connector is disconnected, to reconnect.
 // It returns ErrConnectorBusy in the other states.
-func (c *Connector) Connect() error {
+func (c *StreamConnector) Connect() error {
 	if c.state != Disconnected {
 		return ErrConnectorBusy
 	}
@@ -225,7 +249,7 @@ func (c *Connector) Connect() error {
 // StopConnecting ends the attempt in progress: the factory's
 // ClientConnectionFailed is called at once with ErrConnectingStopped. It
 // returns ErrNotConnecting if the connector is not connecting.
-func (c *Connector) StopConnecting() error {
+func (c *StreamConnector) StopConnecting() error {
 	if c.state != Connecting {
 		return ErrNotConnecting
 	}
@@ -235,7 +259,7 @@ func (c *Connector) StopConnecting() error {
 
 // Disconnect stops connecting, or closes the connection with
 // LoseConnection, whichever applies.
-func (c *Connector) Disconnect() {
+func (c *StreamConnector) Disconnect() {
 	switch c.state {
 	case Connecting:
 		_ = c.StopConnecting()
@@ -245,7 +269,7 @@ func (c *Connector) Disconnect() {
 }
 
 // failed ends an attempt that did not connect.
-func (c *Connector) failed(reason error) {
+func (c *StreamConnector) failed(reason error) {
 	c.attempt = nil
 	c.state = Disconnected
 	c.factory.ClientConnectionFailed(c, reason)
@@ -253,7 +277,7 @@ func (c *Connector) failed(reason error) {
 }
 
 // lost ends a connection that was made.
-func (c *Connector) lost(reason error) {
+func (c *StreamConnector) lost(reason error) {
 	c.conn = nil
 	c.state = Disconnected
 	c.factory.ClientConnectionLost(c, reason)
@@ -261,7 +285,7 @@ func (c *Connector) lost(reason error) {
 }
 
 // stopFactoryIfIdle stops the factory unless it called Connect again.
-func (c *Connector) stopFactoryIfIdle() {
+func (c *StreamConnector) stopFactoryIfIdle() {
 	if c.state == Disconnected && c.started {
 		c.started = false
 		stopFactory(c.factory)
@@ -270,7 +294,7 @@ func (c *Connector) stopFactoryIfIdle() {
 
 // connected starts the connection on the socket fd, now connected to
 // remote. A factory that builds no protocol gets the connection closed.
-func (c *Connector) connected(fd int, remote net.Addr) {
+func (c *StreamConnector) connected(fd int, remote net.Addr) {
 	c.attempt = nil
 	c.state = Connected
 	if _, tcp := remote.(*net.TCPAddr); tcp {
@@ -301,7 +325,7 @@ type connectNotifier interface{ connectionMade(c *Conn) }
 // attempt is one try at connecting: a socket waiting to become writable.
 // It is the reactor.FileDescriptor the loop calls meanwhile.
 type attempt struct {
-	c       *Connector
+	c       *StreamConnector
 	fd      int
 	done    bool
 	timeout clock.DelayedCall
@@ -408,14 +432,14 @@ type singleFactory struct {
 	BaseClientFactory
 	p Protocol
 	d *deferred.Deferred
-	c *Connector
+	c *StreamConnector
 }
 
 func (f *singleFactory) BuildProtocol(net.Addr) Protocol { return f.p }
 
 func (f *singleFactory) connectionMade(*Conn) { f.d.Callback(f.p) }
 
-func (f *singleFactory) ClientConnectionFailed(_ *Connector, reason error) {
+func (f *singleFactory) ClientConnectionFailed(_ Connector, reason error) {
 	if !f.d.Called() {
 		f.d.Errback(reason)
 	}

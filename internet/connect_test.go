@@ -33,11 +33,11 @@ func closedPort(t *testing.T, loop *reactor.Reactor) string {
 func TestConnectRefusedFailsTheConnector(t *testing.T) {
 	f := &starter{}
 	var reason error
-	var c *Connector
+	var c *StreamConnector
 	failures := 0
 	runStreamTest(t, func(loop *reactor.Reactor) {
 		f.build = func(net.Addr) Protocol { t.Error("built a protocol"); return nil }
-		f.failed = func(conn *Connector, r error) {
+		f.failed = func(conn Connector, r error) {
 			failures++
 			if conn != c || conn.State() != Disconnected || f.stops != 0 {
 				t.Errorf("failed with connector %p (want %p) in state %v, factory stopped %d times", conn, c, conn.State(), f.stops)
@@ -80,7 +80,7 @@ func TestConnectTimeout(t *testing.T) {
 		}
 		f := &clientFactory{
 			build: func(net.Addr) Protocol { connected++; done(); return &BaseProtocol{} },
-			failed: func(_ *Connector, r error) {
+			failed: func(_ Connector, r error) {
 				if errors.Is(r, ErrTimeout) && errors.Is(r, ErrConnectFailed) {
 					timedOut++
 				} else {
@@ -105,7 +105,7 @@ func TestConnectorStopConnecting(t *testing.T) {
 	runStreamTest(t, func(loop *reactor.Reactor) {
 		port := mustListenTCP(t, loop, FactoryFunc(func(net.Addr) Protocol { return &BaseProtocol{} }))
 		f.build = func(net.Addr) Protocol { t.Error("built a protocol"); return nil }
-		f.failed = func(_ *Connector, r error) { reasons = append(reasons, r) }
+		f.failed = func(_ Connector, r error) { reasons = append(reasons, r) }
 		c := ConnectTCP(loop, port.Addr().String(), f)
 		if err := c.StopConnecting(); err != nil {
 			t.Error(err)
@@ -130,7 +130,7 @@ func TestConnectorStopConnecting(t *testing.T) {
 func TestConnectorConnectAgainAfterTheConnectionIsLost(t *testing.T) {
 	f := &starter{}
 	built, lost := 0, 0
-	var c *Connector
+	var c *StreamConnector
 	runStreamTest(t, func(loop *reactor.Reactor) {
 		port := mustListenTCP(t, loop, FactoryFunc(func(net.Addr) Protocol {
 			return &recorder{onMade: func(r *recorder) { r.Transport.LoseConnection() }}
@@ -142,7 +142,7 @@ func TestConnectorConnectAgainAfterTheConnectionIsLost(t *testing.T) {
 			}
 			return &BaseProtocol{}
 		}
-		f.lost = func(conn *Connector, r error) {
+		f.lost = func(conn Connector, r error) {
 			lost++
 			if r != ErrConnectionDone || conn.Transport() != nil {
 				t.Errorf("lost with %v, transport %v", r, conn.Transport())

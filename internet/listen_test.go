@@ -34,7 +34,7 @@ func TestStartAndStopFactoryOnceAcrossTwoPorts(t *testing.T) {
 		// The port is closed: connecting is refused.
 		ConnectTCP(loop, p1.Addr().String(), &clientFactory{
 			build: func(net.Addr) Protocol { t.Error("connected to a stopped port"); return nil },
-			failed: func(_ *Connector, r error) {
+			failed: func(_ Connector, r error) {
 				if !errors.Is(r, ErrConnectionRefused) {
 					t.Errorf("failed with %v", r)
 				}

@@ -1,6 +1,7 @@
 package internet
 
 import (
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -41,7 +42,8 @@ type ReconnectingClientFactory struct {
 	// MaxRetries is how many retries in a row are made before giving up;
 	// a negative value, the default, means no limit.
 	MaxRetries int
-	// Clock schedules the retries; nil means the connector's loop.
+	// Clock schedules the retries; nil means the loop of the connector,
+	// which must then be a *StreamConnector: set it to retry through a fake.
 	Clock clock.Clock
 	// Normal returns a normally distributed number with the given mean and
 	// standard deviation (Python's random.normalvariate): the source of the
@@ -51,7 +53,7 @@ type ReconnectingClientFactory struct {
 	delay     float64 // seconds, as Twisted computes it
 	retries   int
 	stopped   bool
-	connector *Connector
+	connector Connector
 	call      clock.DelayedCall
 }
 
@@ -72,16 +74,16 @@ func NewReconnectingClientFactory(f Factory) *ReconnectingClientFactory {
 }
 
 // ClientConnectionFailed schedules a retry, unless StopTrying was called.
-func (f *ReconnectingClientFactory) ClientConnectionFailed(c *Connector, reason error) {
+func (f *ReconnectingClientFactory) ClientConnectionFailed(c Connector, reason error) {
 	f.retryLater(c)
 }
 
 // ClientConnectionLost schedules a retry, unless StopTrying was called.
-func (f *ReconnectingClientFactory) ClientConnectionLost(c *Connector, reason error) {
+func (f *ReconnectingClientFactory) ClientConnectionLost(c Connector, reason error) {
 	f.retryLater(c)
 }
 
-func (f *ReconnectingClientFactory) retryLater(c *Connector) {
+func (f *ReconnectingClientFactory) retryLater(c Connector) {
 	if f.stopped {
 		return
 	}
@@ -99,7 +101,7 @@ func (f *ReconnectingClientFactory) Retry() {
 	}
 	f.retries++
 	if f.MaxRetries >= 0 && f.retries > f.MaxRetries {
-		slog.Info("internet: giving up reconnecting", "addr", c.dest, "retries", f.retries-1)
+		slog.Info("internet: giving up reconnecting", "addr", c.DestinationAddr(), "retries", f.retries-1)
 		return
 	}
 	f.delay = min(f.delay*f.Factor, f.MaxDelay.Seconds())
@@ -112,7 +114,11 @@ func (f *ReconnectingClientFactory) Retry() {
 	}
 	clk := f.Clock
 	if clk == nil {
-		clk = c.loop
+		sc, ok := c.(*StreamConnector)
+		if !ok {
+			panic(fmt.Sprintf("internet: a ReconnectingClientFactory needs a Clock to retry a %T", c))
+		}
+		clk = sc.loop
 	}
 	f.call = clk.CallLater(time.Duration(f.delay*float64(time.Second)), func() {
 		f.call = nil

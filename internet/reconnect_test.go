@@ -15,10 +15,10 @@ import (
 // retryRecorder wraps a ReconnectingClientFactory to see its failures.
 type retryRecorder struct {
 	*ReconnectingClientFactory
-	onFailed func(c *Connector)
+	onFailed func(c Connector)
 }
 
-func (r *retryRecorder) ClientConnectionFailed(c *Connector, reason error) {
+func (r *retryRecorder) ClientConnectionFailed(c Connector, reason error) {
 	r.ReconnectingClientFactory.ClientConnectionFailed(c, reason)
 	r.onFailed(c)
 }
@@ -35,7 +35,7 @@ func TestReconnectingClientFactoryBacksOffExactly(t *testing.T) {
 	failures := 0
 	runStreamTest(t, func(loop *reactor.Reactor) {
 		r := &retryRecorder{ReconnectingClientFactory: f}
-		r.onFailed = func(c *Connector) {
+		r.onFailed = func(c Connector) {
 			failures++
 			calls := clk.DelayedCalls()
 			if failures > retries {
@@ -75,7 +75,7 @@ func TestReconnectingClientFactoryBacksOffExactly(t *testing.T) {
 
 func TestReconnectingClientFactoryMaxDelayResetAndStopTrying(t *testing.T) {
 	clk := task.NewClock()
-	var connector *Connector
+	var connector *StreamConnector
 	runStreamTest(t, func(loop *reactor.Reactor) {
 		defer func() { _ = loop.Stop() }()
 		f := NewReconnectingClientFactory(FactoryFunc(func(net.Addr) Protocol { return nil }))

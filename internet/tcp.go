@@ -43,7 +43,7 @@ func ListenTCPGroup(g *reactor.Group, addr string, f Factory, opts ...ListenOpti
 // another goroutine, so that the loop never waits for it. It must be called
 // on loop, or before loop runs. f is told how the attempt goes, always on
 // a later turn of the loop, never from inside ConnectTCP.
-func ConnectTCP(loop *reactor.Reactor, addr string, f ClientFactory, opts ...ConnectOption) *Connector {
+func ConnectTCP(loop *reactor.Reactor, addr string, f ClientFactory, opts ...ConnectOption) *StreamConnector {
 	c := newConnector(loop, f, opts, func(ctx context.Context) (net.Addr, error) {
 		return resolveTCP(ctx, addr, false)
 	})

@@ -81,19 +81,19 @@ func (e *echo) DataReceived(b []byte) { _, _ = e.Transport.Write(b) }
 // clientFactory is a ClientFactory from functions.
 type clientFactory struct {
 	build  func(addr net.Addr) Protocol
-	failed func(c *Connector, reason error)
-	lost   func(c *Connector, reason error)
+	failed func(c Connector, reason error)
+	lost   func(c Connector, reason error)
 }
 
 func (f *clientFactory) BuildProtocol(addr net.Addr) Protocol { return f.build(addr) }
 
-func (f *clientFactory) ClientConnectionFailed(c *Connector, reason error) {
+func (f *clientFactory) ClientConnectionFailed(c Connector, reason error) {
 	if f.failed != nil {
 		f.failed(c, reason)
 	}
 }
 
-func (f *clientFactory) ClientConnectionLost(c *Connector, reason error) {
+func (f *clientFactory) ClientConnectionLost(c Connector, reason error) {
 	if f.lost != nil {
 		f.lost(c, reason)
 	}

@@ -758,17 +758,17 @@ type tlsClientFactory struct {
 }
 
 // ClientConnectionFailed tells the wrapped factory.
-func (t *tlsClientFactory) ClientConnectionFailed(c *Connector, reason error) {
+func (t *tlsClientFactory) ClientConnectionFailed(c Connector, reason error) {
 	t.client.ClientConnectionFailed(c, reason)
 }
 
 // ClientConnectionLost tells the wrapped factory.
-func (t *tlsClientFactory) ClientConnectionLost(c *Connector, reason error) {
+func (t *tlsClientFactory) ClientConnectionLost(c Connector, reason error) {
 	t.client.ClientConnectionLost(c, reason)
 }
 
 // StartedConnecting tells the wrapped factory if it wants to know.
-func (t *tlsClientFactory) StartedConnecting(c *Connector) {
+func (t *tlsClientFactory) StartedConnecting(c Connector) {
 	if s, ok := t.client.(ConnectingStarter); ok {
 		s.StartedConnecting(c)
 	}
@@ -785,7 +785,7 @@ func ListenTLS(loop *reactor.Reactor, addr string, cfg *tls.Config, f Factory, o
 // over the connection as a client: Twisted's connectSSL. If cfg has no
 // ServerName, the host of addr is the name the server's certificate is
 // verified against, as with tls.Dial. See TLSFactory.
-func ConnectTLS(loop *reactor.Reactor, addr string, cfg *tls.Config, f ClientFactory, opts ...ConnectOption) *Connector {
+func ConnectTLS(loop *reactor.Reactor, addr string, cfg *tls.Config, f ClientFactory, opts ...ConnectOption) *StreamConnector {
 	if cfg.ServerName == "" {
 		if host, _, err := net.SplitHostPort(addr); err == nil {
 			cfg = cfg.Clone()

@@ -22,7 +22,7 @@ func ListenUnix(loop *reactor.Reactor, path string, f Factory, opts ...ListenOpt
 
 // ConnectUnix starts connecting to the Unix socket at path and returns the
 // connector (Twisted's reactor.connectUNIX); see ConnectTCP.
-func ConnectUnix(loop *reactor.Reactor, path string, f ClientFactory, opts ...ConnectOption) *Connector {
+func ConnectUnix(loop *reactor.Reactor, path string, f ClientFactory, opts ...ConnectOption) *StreamConnector {
 	addr := &net.UnixAddr{Name: path, Net: "unix"}
 	c := newConnector(loop, f, opts, func(context.Context) (net.Addr, error) { return addr, nil })
 	c.dest = path

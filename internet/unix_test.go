@@ -83,7 +83,7 @@ func TestConnectUnixRefused(t *testing.T) {
 	var reason error
 	runStreamTest(t, func(loop *reactor.Reactor) {
 		ConnectUnix(loop, filepath.Join(t.TempDir(), "none.sock"), &clientFactory{
-			failed: func(_ *Connector, r error) { reason = r; _ = loop.Stop() },
+			failed: func(_ Connector, r error) { reason = r; _ = loop.Stop() },
 		})
 	})
 	if reason == nil {

@@ -40,7 +40,7 @@ type Client struct {
 	maxSize  int
 	maxDepth int
 	rf       *internet.ReconnectingClientFactory
-	conn     *internet.Connector
+	conn     *internet.StreamConnector
 	proto    *clientProtocol
 	nextID   int64
 	pending  map[int64]*deferred.Deferred
@@ -110,7 +110,7 @@ type dialFactory struct {
 	c *Client
 }
 
-func (f *dialFactory) ClientConnectionFailed(conn *internet.Connector, reason error) {
+func (f *dialFactory) ClientConnectionFailed(conn internet.Connector, reason error) {
 	if !f.c.dial.Called() {
 		f.c.closed = true
 		f.c.dial.Errback(reason)

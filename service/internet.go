@@ -143,8 +143,8 @@ func (s *UDPServerService) Addr() net.Addr {
 type ClientService struct {
 	Base
 	factory   internet.ClientFactory
-	connect   func() *internet.Connector
-	connector *internet.Connector
+	connect   func() *internet.StreamConnector
+	connector *internet.StreamConnector
 }
 
 // stopTrying is implemented by factories that retry, such as
@@ -157,7 +157,7 @@ type resetDelay interface{ ResetDelay() }
 // TCPClient returns a service that connects to addr on loop with f:
 // Twisted's TCPClient.
 func TCPClient(loop *reactor.Reactor, addr string, f internet.ClientFactory, opts ...internet.ConnectOption) *ClientService {
-	return &ClientService{factory: f, connect: func() *internet.Connector {
+	return &ClientService{factory: f, connect: func() *internet.StreamConnector {
 		return internet.ConnectTCP(loop, addr, f, opts...)
 	}}
 }
@@ -165,7 +165,7 @@ func TCPClient(loop *reactor.Reactor, addr string, f internet.ClientFactory, opt
 // UnixClient returns a service that connects to the Unix socket at path on
 // loop with f: Twisted's UNIXClient.
 func UnixClient(loop *reactor.Reactor, path string, f internet.ClientFactory, opts ...internet.ConnectOption) *ClientService {
-	return &ClientService{factory: f, connect: func() *internet.Connector {
+	return &ClientService{factory: f, connect: func() *internet.StreamConnector {
 		return internet.ConnectUnix(loop, path, f, opts...)
 	}}
 }
@@ -197,7 +197,7 @@ func (c *ClientService) StopService() *deferred.Deferred {
 }
 
 // Connector returns the connector while the service runs, and nil otherwise.
-func (c *ClientService) Connector() *internet.Connector { return c.connector }
+func (c *ClientService) Connector() *internet.StreamConnector { return c.connector }
 
 // logPrefix names v in the log as Twisted's does: by its LogPrefix method,
 // or else by its type without package or pointer (a factory's class name).

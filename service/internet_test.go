@@ -152,7 +152,7 @@ type lineClient struct {
 
 func (f *lineClient) BuildProtocol(net.Addr) internet.Protocol { return &lineProto{f: f} }
 
-func (f *lineClient) ClientConnectionFailed(c *internet.Connector, reason error) {
+func (f *lineClient) ClientConnectionFailed(c internet.Connector, reason error) {
 	f.failed <- reason
 }
 

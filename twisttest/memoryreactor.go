@@ -22,11 +22,11 @@ type Net interface {
 	// ListenTCP listens as internet.ListenTCP does.
 	ListenTCP(addr string, f internet.Factory, opts ...internet.ListenOption) (Port, error)
 	// ConnectTCP connects as internet.ConnectTCP does.
-	ConnectTCP(addr string, f internet.ClientFactory, opts ...internet.ConnectOption) Connector
+	ConnectTCP(addr string, f internet.ClientFactory, opts ...internet.ConnectOption) internet.Connector
 	// ListenUnix listens as internet.ListenUnix does.
 	ListenUnix(path string, f internet.Factory, opts ...internet.ListenOption) (Port, error)
 	// ConnectUnix connects as internet.ConnectUnix does.
-	ConnectUnix(path string, f internet.ClientFactory, opts ...internet.ConnectOption) Connector
+	ConnectUnix(path string, f internet.ClientFactory, opts ...internet.ConnectOption) internet.Connector
 	// ListenUDP opens a UDP port as internet.ListenUDP does.
 	ListenUDP(addr string, p internet.DatagramProtocol, opts ...internet.UDPOption) (internet.DatagramTransport, error)
 }
@@ -40,21 +40,6 @@ type Port interface {
 	StopListening() *deferred.Deferred
 }
 
-// Connector is a client connection attempt as Net returns it: an
-// *internet.Connector or a *MemoryConnector (Twisted's IConnector).
-type Connector interface {
-	// Disconnect stops connecting, or closes the connection.
-	Disconnect()
-	// StopConnecting ends the attempt in progress.
-	StopConnecting() error
-	// DestinationAddr returns the address connected to.
-	DestinationAddr() net.Addr
-	// State returns where the connector is in its life.
-	State() internet.ConnectorState
-	// Transport returns the connection while connected, and nil otherwise.
-	Transport() internet.Transport
-}
-
 // RealNet returns the Net of a real loop: its methods call the functions of
 // package internet with loop, and its clock is the loop's.
 func RealNet(loop *reactor.Reactor) Net { return realNet{loop} }
@@ -65,7 +50,7 @@ func (n realNet) ListenTCP(addr string, f internet.Factory, opts ...internet.Lis
 	return port(internet.ListenTCP(n.Reactor, addr, f, opts...))
 }
 
-func (n realNet) ConnectTCP(addr string, f internet.ClientFactory, opts ...internet.ConnectOption) Connector {
+func (n realNet) ConnectTCP(addr string, f internet.ClientFactory, opts ...internet.ConnectOption) internet.Connector {
 	return internet.ConnectTCP(n.Reactor, addr, f, opts...)
 }
 
@@ -73,7 +58,7 @@ func (n realNet) ListenUnix(path string, f internet.Factory, opts ...internet.Li
 	return port(internet.ListenUnix(n.Reactor, path, f, opts...))
 }
 
-func (n realNet) ConnectUnix(path string, f internet.ClientFactory, opts ...internet.ConnectOption) Connector {
+func (n realNet) ConnectUnix(path string, f internet.ClientFactory, opts ...internet.ConnectOption) internet.Connector {
 	return internet.ConnectUnix(n.Reactor, path, f, opts...)
 }
 
@@ -139,16 +124,16 @@ func (m *MemoryReactor) ListenUnix(path string, f internet.Factory, opts ...inte
 }
 
 // ConnectTCP records the call and returns its connector, which is connecting
-// until the test calls Connect or Fail on it. A factory that is a
+// until the test calls Complete or Fail on it. A factory that is an
 // internet.ConnectingStarter is told at once that the attempt started.
-func (m *MemoryReactor) ConnectTCP(addr string, f internet.ClientFactory, opts ...internet.ConnectOption) Connector {
+func (m *MemoryReactor) ConnectTCP(addr string, f internet.ClientFactory, opts ...internet.ConnectOption) internet.Connector {
 	c := newMemoryConnector(addr, tcpAddr(addr), f, opts)
 	m.TCPClients = append(m.TCPClients, c)
 	return c
 }
 
 // ConnectUnix records the call and returns its connector; see ConnectTCP.
-func (m *MemoryReactor) ConnectUnix(path string, f internet.ClientFactory, opts ...internet.ConnectOption) Connector {
+func (m *MemoryReactor) ConnectUnix(path string, f internet.ClientFactory, opts ...internet.ConnectOption) internet.Connector {
 	c := newMemoryConnector(path, &net.UnixAddr{Name: path, Net: "unix"}, f, opts)
 	m.UnixClients = append(m.UnixClients, c)
 	return c
@@ -236,40 +221,60 @@ func (p *MemoryPort) Accept(tr internet.Transport) internet.Protocol {
 }
 
 // MemoryConnector is a ConnectTCP or ConnectUnix call recorded by a
-// MemoryReactor, and the Connector it returned. The test decides how the
-// attempt goes with Connect or Fail, and ends a connection with Lose.
-//
-// The factory's ClientConnectionFailed and ClientConnectionLost receive a nil
-// *internet.Connector, that type belonging to a real loop: factories that
-// reconnect through it cannot be tested this way.
+// MemoryReactor, and the internet.Connector it returned, which the factory's
+// methods get (Twisted's MemoryReactor connector). The test decides how each
+// attempt goes with Complete or Fail, and ends a connection with Lose. A
+// factory that calls Connect to try again, as a ReconnectingClientFactory
+// does, starts a new attempt on the same MemoryConnector, which the test
+// settles the same way.
 type MemoryConnector struct {
-	// Address is the address or path passed to Connect.
+	// Address is the address or path passed to ConnectTCP or ConnectUnix.
 	Address string
-	// Factory is the factory passed to Connect.
+	// Factory is the factory passed to ConnectTCP or ConnectUnix.
 	Factory internet.ClientFactory
-	// Options are the options passed to Connect.
+	// Options are the options passed to ConnectTCP or ConnectUnix.
 	Options []internet.ConnectOption
 
 	addr      net.Addr
 	state     internet.ConnectorState
 	transport internet.Transport
 	protocol  internet.Protocol
+	attempts  int
 }
 
 func newMemoryConnector(address string, addr net.Addr, f internet.ClientFactory, opts []internet.ConnectOption) *MemoryConnector {
-	c := &MemoryConnector{Address: address, Factory: f, Options: opts, addr: addr, state: internet.Connecting}
-	if s, ok := f.(internet.ConnectingStarter); ok {
-		s.StartedConnecting(nil)
-	}
+	c := &MemoryConnector{Address: address, Factory: f, Options: opts, addr: addr}
+	_ = c.Connect() // a new connector is disconnected
 	return c
 }
 
-// Connect completes the attempt over tr: it builds the factory's protocol
+// Connect starts a new attempt, as a factory does to reconnect: the
+// connector is connecting again, Attempts counts one more, and a factory
+// that is an internet.ConnectingStarter is told. It returns
+// internet.ErrConnectorBusy unless the connector is disconnected.
+func (c *MemoryConnector) Connect() error {
+	if c.state != internet.Disconnected {
+		return internet.ErrConnectorBusy
+	}
+	c.state = internet.Connecting
+	c.attempts++
+	if s, ok := c.Factory.(internet.ConnectingStarter); ok {
+		s.StartedConnecting(c)
+	}
+	return nil
+}
+
+// Attempts returns how many attempts have started: the first when the
+// connector was made, then one per Connect that did not fail.
+func (c *MemoryConnector) Attempts() int { return c.attempts }
+
+// Complete completes the attempt over tr: it builds the factory's protocol
 // and calls its ConnectionMade with tr, and returns the protocol. If the
-// factory builds none, the attempt fails as with Fail(internet.ErrConnectFailed)
-// and Connect returns nil. It panics if the connector is not connecting.
-func (c *MemoryConnector) Connect(tr internet.Transport) internet.Protocol {
-	c.mustBe(internet.Connecting, "Connect")
+// factory builds none, the attempt fails as with
+// Fail(internet.ErrConnectFailed) and Complete returns nil. It panics if the
+// connector is not connecting.
+func (c *MemoryConnector) Complete(tr internet.Transport) internet.Protocol {
+	c.mustBe(internet.Connecting, "Complete")
 	p := c.Factory.BuildProtocol(c.addr)
 	if p == nil {
 		c.Fail(internet.ErrConnectFailed)
@@ -285,7 +290,7 @@ func (c *MemoryConnector) Connect(tr internet.Transport) internet.Protocol {
 func (c *MemoryConnector) Fail(reason error) {
 	c.mustBe(internet.Connecting, "Fail")
 	c.state = internet.Disconnected
-	c.Factory.ClientConnectionFailed(nil, reason)
+	c.Factory.ClientConnectionFailed(c, reason)
 }
 
 // Lose ends the connection: the protocol's ConnectionLost and then the
@@ -296,7 +301,7 @@ func (c *MemoryConnector) Lose(reason error) {
 	p := c.protocol
 	c.state, c.transport, c.protocol = internet.Disconnected, nil, nil
 	p.ConnectionLost(reason)
-	c.Factory.ClientConnectionLost(nil, reason)
+	c.Factory.ClientConnectionLost(c, reason)
 }
 
 func (c *MemoryConnector) mustBe(s internet.ConnectorState, op string) {
@@ -333,10 +338,10 @@ func (c *MemoryConnector) DestinationAddr() net.Addr { return c.addr }
 // State returns the connector's state: connecting from the start.
 func (c *MemoryConnector) State() internet.ConnectorState { return c.state }
 
-// Transport returns the transport given to Connect while connected.
+// Transport returns the transport given to Complete while connected.
 func (c *MemoryConnector) Transport() internet.Transport { return c.transport }
 
-// Protocol returns the protocol built by Connect while connected.
+// Protocol returns the protocol built by Complete while connected.
 func (c *MemoryConnector) Protocol() internet.Protocol { return c.protocol }
 
 // A Datagram is a datagram written to a MemoryUDPPort.

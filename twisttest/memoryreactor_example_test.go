@@ -21,7 +21,7 @@ func (s *slurper) BuildProtocol(net.Addr) internet.Protocol { return s }
 func (s *slurper) ConnectionMade(internet.Transport)        {}
 func (s *slurper) DataReceived(b []byte)                    { s.got = append(s.got, b...) }
 func (s *slurper) ConnectionLost(error)                     { s.done.Callback(string(s.got)) }
-func (s *slurper) ClientConnectionFailed(_ *internet.Connector, reason error) {
+func (s *slurper) ClientConnectionFailed(_ internet.Connector, reason error) {
 	s.done.Errback(reason)
 }
 
@@ -44,7 +44,7 @@ func ExampleMemoryReactorClock() {
 	// Play the server's part: connect, send, hang up.
 	c := m.TCPClients[0]
 	fmt.Println("connecting to", c.Address)
-	p := c.Connect(&twisttest.StringTransport{})
+	p := c.Complete(&twisttest.StringTransport{})
 	p.DataReceived([]byte("Shall I compare thee"))
 	c.Lose(internet.ErrConnectionDone)
 	fmt.Println(d.Result())

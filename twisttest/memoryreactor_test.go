@@ -11,9 +11,8 @@ import (
 )
 
 var (
-	_ twisttest.Net       = (*twisttest.MemoryReactorClock)(nil)
-	_ twisttest.Port      = (*internet.Port)(nil)
-	_ twisttest.Connector = (*internet.Connector)(nil)
+	_ twisttest.Net  = (*twisttest.MemoryReactorClock)(nil)
+	_ twisttest.Port = (*internet.Port)(nil)
 )
 
 // teller writes msg and hangs up.
@@ -45,9 +44,11 @@ func (p *recorder) DataReceived(data []byte) { p.got = append(p.got, data...) }
 func (p *recorder) ConnectionLost(reason error) { p.lost = reason }
 
 // recordingFactory builds one recorder and records what its connector
-// tells it; lost fires with the reason of the failure or the loss.
+// tells it, and which connector did; lost fires with the reason of the
+// failure or the loss.
 type recordingFactory struct {
 	started      int
+	conns        []internet.Connector
 	addr         net.Addr
 	proto        *recorder
 	failed, gone error
@@ -61,16 +62,31 @@ func (f *recordingFactory) BuildProtocol(addr net.Addr) internet.Protocol {
 	return f.proto
 }
 
-func (f *recordingFactory) StartedConnecting(*internet.Connector) { f.started++ }
+func (f *recordingFactory) StartedConnecting(c internet.Connector) {
+	f.started++
+	f.conns = append(f.conns, c)
+}
 
-func (f *recordingFactory) ClientConnectionFailed(_ *internet.Connector, reason error) {
+func (f *recordingFactory) ClientConnectionFailed(c internet.Connector, reason error) {
+	f.conns = append(f.conns, c)
 	f.failed = reason
 	f.lost.Callback(reason)
 }
 
-func (f *recordingFactory) ClientConnectionLost(_ *internet.Connector, reason error) {
+func (f *recordingFactory) ClientConnectionLost(c internet.Connector, reason error) {
+	f.conns = append(f.conns, c)
 	f.gone = reason
 	f.lost.Callback(reason)
+}
+
+// toldBy reports whether every call to f came from c, and there were n.
+func (f *recordingFactory) toldBy(c internet.Connector, n int) bool {
+	for _, got := range f.conns {
+		if got != c {
+			return false
+		}
+	}
+	return len(f.conns) == n
 }
 
 func TestMemoryReactorListen(t *testing.T) {
@@ -126,7 +142,7 @@ func TestMemoryPortAcceptRefused(t *testing.T) {
 	}
 }
 
-func TestMemoryConnectorConnectAndLose(t *testing.T) {
+func TestMemoryConnectorCompleteAndLose(t *testing.T) {
 	m := twisttest.NewMemoryReactorClock()
 	f := newRecordingFactory()
 	c := m.ConnectTCP("10.1.2.3:10000", f)
@@ -137,9 +153,9 @@ func TestMemoryConnectorConnectAndLose(t *testing.T) {
 		t.Errorf("DestinationAddr = %q", got)
 	}
 	tr := &twisttest.StringTransport{}
-	p := m.TCPClients[0].Connect(tr)
+	p := m.TCPClients[0].Complete(tr)
 	if p != f.proto || !f.proto.made || c.State() != internet.Connected || c.Transport() != tr || m.TCPClients[0].Protocol() != p {
-		t.Fatalf("after Connect: made %v, state %v", f.proto.made, c.State())
+		t.Fatalf("after Complete: made %v, state %v", f.proto.made, c.State())
 	}
 	if f.addr != c.DestinationAddr() {
 		t.Errorf("BuildProtocol got %v, want the destination", f.addr)
@@ -151,6 +167,30 @@ func TestMemoryConnectorConnectAndLose(t *testing.T) {
 	m.TCPClients[0].Lose(internet.ErrConnectionDone)
 	if f.proto.lost != internet.ErrConnectionDone || f.gone != internet.ErrConnectionDone || c.State() != internet.Disconnected || c.Transport() != nil {
 		t.Fatalf("after Lose: protocol %v, factory %v, state %v", f.proto.lost, f.gone, c.State())
+	}
+	if !f.toldBy(c, 2) {
+		t.Errorf("the factory was told by %v, want twice by the connector", f.conns)
+	}
+}
+
+func TestMemoryConnectorConnectStartsANewAttempt(t *testing.T) {
+	m := &twisttest.MemoryReactor{}
+	f := newRecordingFactory()
+	m.ConnectTCP("10.1.2.3:10000", f)
+	c := m.TCPClients[0]
+	if err := c.Connect(); err != internet.ErrConnectorBusy || c.Attempts() != 1 {
+		t.Fatalf("Connect while connecting = %v, %d attempts", err, c.Attempts())
+	}
+	c.Fail(internet.ErrConnectionRefused)
+	if err := c.Connect(); err != nil || c.State() != internet.Connecting || c.Attempts() != 2 || f.started != 2 {
+		t.Fatalf("Connect after Fail = %v: state %v, %d attempts, started %d times", err, c.State(), c.Attempts(), f.started)
+	}
+	c.Complete(&twisttest.StringTransport{})
+	if err := c.Connect(); err != internet.ErrConnectorBusy || c.Attempts() != 2 {
+		t.Fatalf("Connect while connected = %v, %d attempts", err, c.Attempts())
+	}
+	if !f.toldBy(c, 3) {
+		t.Errorf("the factory was told by %v, want three times by the connector", f.conns)
 	}
 }
 
@@ -169,8 +209,8 @@ func TestMemoryConnectorFailures(t *testing.T) {
 		{"Disconnect", (*twisttest.MemoryConnector).Disconnect, internet.ErrConnectingStopped},
 		{"refused by the factory", func(c *twisttest.MemoryConnector) {
 			c.Factory = &nilFactory{c.Factory}
-			if c.Connect(&twisttest.StringTransport{}) != nil {
-				panic("Connect returned a protocol")
+			if c.Complete(&twisttest.StringTransport{}) != nil {
+				panic("Complete returned a protocol")
 			}
 		}, internet.ErrConnectFailed},
 	}
@@ -202,12 +242,12 @@ func TestMemoryConnectorPanicsOutOfTurn(t *testing.T) {
 		f    func(c *twisttest.MemoryConnector)
 	}{
 		{"Lose while connecting", func(c *twisttest.MemoryConnector) { c.Lose(internet.ErrConnectionDone) }},
-		{"Connect twice", func(c *twisttest.MemoryConnector) {
-			c.Connect(&twisttest.StringTransport{})
-			c.Connect(&twisttest.StringTransport{})
+		{"Complete twice", func(c *twisttest.MemoryConnector) {
+			c.Complete(&twisttest.StringTransport{})
+			c.Complete(&twisttest.StringTransport{})
 		}},
 		{"Fail when connected", func(c *twisttest.MemoryConnector) {
-			c.Connect(&twisttest.StringTransport{})
+			c.Complete(&twisttest.StringTransport{})
 			c.Fail(internet.ErrConnectionRefused)
 		}},
 	}

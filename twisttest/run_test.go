@@ -158,9 +158,12 @@ func TestRunOverLoopbackWithRealNet(t *testing.T) {
 			return deferred.Fail(err)
 		}
 		f := newRecordingFactory()
-		n.ConnectTCP(port.Addr().String(), f)
+		c := n.ConnectTCP(port.Addr().String(), f)
 		return f.lost.AddBoth(func(any) (any, error) {
 			port.StopListening()
+			if !f.toldBy(c, 2) {
+				t.Errorf("the factory was told by %v, want twice by the connector", f.conns)
+			}
 			return string(f.proto.got), nil
 		})
 	})

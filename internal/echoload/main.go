@@ -56,7 +56,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	failed := func(_ *internet.Connector, reason error) {
+	failed := func(_ internet.Connector, reason error) {
 		log.Print("echoload: ", reason)
 		_ = loop.Stop()
 	}
@@ -96,7 +96,7 @@ func main() {
 }
 
 // holdIdle opens n connections that send nothing, holds them, and closes.
-func holdIdle(loop *reactor.Reactor, addr string, n int, hold time.Duration, failed func(*internet.Connector, error)) {
+func holdIdle(loop *reactor.Reactor, addr string, n int, hold time.Duration, failed func(internet.Connector, error)) {
 	made := 0
 	f := &factory{failed: failed}
 	f.build = func() internet.Protocol {
@@ -125,12 +125,12 @@ func holdIdle(loop *reactor.Reactor, addr string, n int, hold time.Duration, fai
 type factory struct {
 	internet.BaseClientFactory
 	build  func() internet.Protocol
-	failed func(*internet.Connector, error)
+	failed func(internet.Connector, error)
 }
 
 func (f *factory) BuildProtocol(net.Addr) internet.Protocol { return f.build() }
 
-func (f *factory) ClientConnectionFailed(c *internet.Connector, reason error) { f.failed(c, reason) }
+func (f *factory) ClientConnectionFailed(c internet.Connector, reason error) { f.failed(c, reason) }
 
 // cpuTimes are a process's user and system CPU times, in nanoseconds.
 type cpuTimes struct{ user, sys int64 }

@@ -33,7 +33,7 @@ func Get(n twisttest.Net, addr string, progress func(nbytes int)) *deferred.Defe
 type clientFactory struct {
 	internet.BaseClientFactory
 	d        *deferred.Deferred
-	c        twisttest.Connector
+	c        internet.Connector
 	progress func(int)
 	poem     bytes.Buffer
 }
@@ -54,7 +54,7 @@ func (f *clientFactory) fire(v any, err error) {
 	}
 }
 
-func (f *clientFactory) ClientConnectionFailed(_ *internet.Connector, reason error) {
+func (f *clientFactory) ClientConnectionFailed(_ internet.Connector, reason error) {
 	f.fire(nil, reason)
 }
 

@@ -55,7 +55,7 @@ func TestGet(t *testing.T) {
 	var pieces []int
 	d := Get(m, "127.0.0.1:10000", func(n int) { pieces = append(pieces, n) })
 	c := m.TCPClients[0]
-	p := c.Connect(&twisttest.StringTransport{})
+	p := c.Complete(&twisttest.StringTransport{})
 	p.DataReceived([]byte("Tyger "))
 	p.DataReceived([]byte("Tyger"))
 	twisttest.AssertNoResult(t, d)
@@ -86,7 +86,7 @@ func TestCancelGet(t *testing.T) {
 		m := twisttest.NewMemoryReactorClock()
 		d := Get(m, "127.0.0.1:10000", nil)
 		tr := &twisttest.StringTransport{}
-		m.TCPClients[0].Connect(tr)
+		m.TCPClients[0].Complete(tr)
 		d.Cancel()
 		twisttest.FailureResultOf(t, d, deferred.ErrCancelled)
 		if !tr.Disconnecting() {
@@ -125,11 +125,11 @@ func TestXform(t *testing.T) {
 		wantErr error
 	}{
 		{"answered", func(c *twisttest.MemoryConnector, tr *twisttest.StringTransport) {
-			c.Connect(tr).DataReceived([]byte("5:tyger,"))
+			c.Complete(tr).DataReceived([]byte("5:tyger,"))
 			c.Lose(internet.ErrConnectionDone)
 		}, "tyger", nil},
 		{"no answer", func(c *twisttest.MemoryConnector, tr *twisttest.StringTransport) {
-			c.Connect(tr)
+			c.Complete(tr)
 			c.Lose(internet.ErrConnectionDone)
 		}, nil, ErrNoTransform},
 		{"refused", func(c *twisttest.MemoryConnector, tr *twisttest.StringTransport) {

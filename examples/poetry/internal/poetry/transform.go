@@ -95,7 +95,7 @@ func (f *xformFactory) BuildProtocol(net.Addr) internet.Protocol {
 	return p
 }
 
-func (f *xformFactory) ClientConnectionFailed(_ *internet.Connector, reason error) {
+func (f *xformFactory) ClientConnectionFailed(_ internet.Connector, reason error) {
 	f.d.Errback(reason)
 }
 
