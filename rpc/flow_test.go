@@ -231,28 +231,9 @@ func TestPipeliningClientIsSlowedDownNotCut(t *testing.T) {
 // call while the maximum is outstanding, and every call is answered.
 func TestOutstandingCallsPauseReadingOverTCP(t *testing.T) {
 	const maxPending, calls = 100, 1000
-	// On the loop: the calls not yet fired, how many are outstanding, how
-	// many ran while the maximum was outstanding.
-	var (
-		unfired           []*deferred.Deferred
-		outstanding, over int
-		received          int
-	)
-	all := make(chan struct{}, 1)
+	held := looptest.NewHeld(maxPending, calls)
 	s := NewServer(WithMaxPending(maxPending))
-	if err := s.Register("later", func(n int) *deferred.Deferred {
-		if outstanding >= maxPending {
-			over++
-		}
-		outstanding++
-		received++
-		if received == calls {
-			all <- struct{}{}
-		}
-		d := deferred.New()
-		unfired = append(unfired, d)
-		return d
-	}); err != nil {
+	if err := s.Register("later", func(n int) *deferred.Deferred { return held.Call() }); err != nil {
 		t.Fatal(err)
 	}
 	paused, lost := make(chan struct{}, 1), make(chan error, 1)
@@ -283,36 +264,5 @@ func TestOutstandingCallsPauseReadingOverTCP(t *testing.T) {
 		}
 		answered <- nil
 	}()
-	pauses := 0
-	for fired := 0; fired < calls; {
-		select {
-		case <-paused:
-			pauses++
-		case <-all:
-		case err := <-lost:
-			t.Fatalf("connection lost: %v", err)
-		}
-		n := make(chan int)
-		loop.CallFromThread(func() {
-			batch := unfired
-			unfired = nil
-			for _, d := range batch {
-				outstanding-- // before: firing lets the next call in at once
-				d.Callback(nil)
-			}
-			n <- len(batch)
-		})
-		fired += <-n
-	}
-	if err := <-answered; err != nil {
-		t.Fatal(err)
-	}
-	if pauses == 0 {
-		t.Fatal("reading never paused")
-	}
-	result := make(chan int)
-	loop.CallFromThread(func() { result <- over })
-	if n := <-result; n != 0 {
-		t.Fatalf("%d calls ran while %d were outstanding", n, maxPending)
-	}
+	held.Drain(t, loop, paused, lost, answered)
 }

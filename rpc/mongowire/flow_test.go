@@ -11,7 +11,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/rpc"
 	"github.com/twistgo/twist/rpc/internal/looptest"
@@ -230,26 +229,9 @@ func readMessage(r io.Reader) ([]byte, error) {
 // call while the maximum is outstanding, and every call is answered.
 func TestOutstandingCallsPauseReadingOverTCP(t *testing.T) {
 	const maxPending, calls = 100, 1000
-	// On the loop: the calls not yet fired, how many are outstanding, how
-	// many ran while the maximum was outstanding, how many ran.
-	var (
-		unfired                     []*deferred.Deferred
-		outstanding, over, received int
-	)
-	all := make(chan struct{}, 1)
+	held := looptest.NewHeld(maxPending, calls)
 	r := rpc.NewServer()
-	must(t, r.Register("later", func() *deferred.Deferred {
-		if outstanding >= maxPending {
-			over++
-		}
-		outstanding++
-		if received++; received == calls {
-			all <- struct{}{}
-		}
-		d := deferred.New()
-		unfired = append(unfired, d)
-		return d
-	}))
+	must(t, r.Register("later", held.Call))
 	paused, lost := make(chan struct{}, 1), make(chan error, 1)
 	loop, addr := looptest.Serve(t, looptest.Watch(NewServer(r, WithMaxPending(maxPending)), paused, lost))
 	c := looptest.Dial(t, addr)
@@ -277,36 +259,5 @@ func TestOutstandingCallsPauseReadingOverTCP(t *testing.T) {
 		}
 		answered <- nil
 	}()
-	pauses := 0
-	for fired := 0; fired < calls; {
-		select {
-		case <-paused:
-			pauses++
-		case <-all:
-		case err := <-lost:
-			t.Fatalf("connection lost: %v", err)
-		}
-		n := make(chan int)
-		loop.CallFromThread(func() {
-			batch := unfired
-			unfired = nil
-			for _, d := range batch {
-				outstanding-- // before: firing lets the next call in at once
-				d.Callback(nil)
-			}
-			n <- len(batch)
-		})
-		fired += <-n
-	}
-	if err := <-answered; err != nil {
-		t.Fatal(err)
-	}
-	if pauses == 0 {
-		t.Fatal("reading never paused")
-	}
-	result := make(chan int)
-	loop.CallFromThread(func() { result <- over })
-	if n := <-result; n != 0 {
-		t.Fatalf("%d calls ran while %d were outstanding", n, maxPending)
-	}
+	held.Drain(t, loop, paused, lost, answered)
 }
