@@ -12,25 +12,72 @@ import (
 	"github.com/twistgo/twist/reactor"
 )
 
+// portServer is what the services that keep a port open while they run
+// share: StartService opens it, StopService closes it, and both log it as
+// Twisted does.
+type portServer struct {
+	Base
+	kind string // "TCP", "TLS", "Unix" or "UDP", for the log
+	name string // what the log calls the factory or protocol
+	open func() (stop func() *deferred.Deferred, addr net.Addr, err error)
+	stop func() *deferred.Deferred
+	addr net.Addr
+}
+
+// StartService opens the port, and logs it as Twisted does:
+// "EchoFactory starting on 8000".
+func (s *portServer) StartService() error {
+	stop, addr, err := s.open()
+	if err != nil {
+		return err
+	}
+	s.stop, s.addr = stop, addr
+	slog.Default().Info(fmt.Sprintf("%s starting on %s", s.name, portString(addr)))
+	return s.Base.StartService()
+}
+
+// StopService closes the port and logs "(TCP Port 8000 Closed)". The
+// Deferred has fired: closing a port does not wait. Connections already
+// accepted are not closed.
+func (s *portServer) StopService() *deferred.Deferred {
+	s.Base.StopService()
+	if s.stop == nil {
+		return nil
+	}
+	d := s.stop()
+	slog.Default().Info(fmt.Sprintf("(%s Port %s Closed)", s.kind, portString(s.addr)))
+	s.stop, s.addr = nil, nil
+	return d
+}
+
+// Addr returns the address of the open port, with the port number the
+// system chose; nil while the port is closed.
+func (s *portServer) Addr() net.Addr { return s.addr }
+
 // A StreamServer is a service that listens on a stream socket while it runs
 // (Twisted's TCPServer and UNIXServer): StartService listens, StopService
 // stops listening. Connections already accepted are not closed by stopping.
 // Make one with TCPServer, TLSServer or UnixServer.
-type StreamServer struct {
-	Base
-	kind    string // "TCP", "TLS" or "Unix", for the log
-	factory internet.Factory
-	listen  func() (*internet.Port, error)
-	port    *internet.Port
+type StreamServer struct{ portServer }
+
+// streamServer makes the StreamServer whose port listen opens.
+func streamServer(kind string, f internet.Factory, listen func() (*internet.Port, error)) *StreamServer {
+	return &StreamServer{portServer{kind: kind, name: logPrefix(f), open: func() (func() *deferred.Deferred, net.Addr, error) {
+		port, err := listen()
+		if err != nil {
+			return nil, nil, err
+		}
+		return port.StopListening, port.Addr(), nil
+	}}}
 }
 
 // TCPServer returns a service that listens for TCP connections on addr
 // ("host:port"; port 0 lets the system choose, see Addr) on loop, serving
 // them with f: Twisted's TCPServer.
 func TCPServer(loop *reactor.Reactor, addr string, f internet.Factory, opts ...internet.ListenOption) *StreamServer {
-	return &StreamServer{kind: "TCP", factory: f, listen: func() (*internet.Port, error) {
+	return streamServer("TCP", f, func() (*internet.Port, error) {
 		return internet.ListenTCP(loop, addr, f, opts...)
-	}}
+	})
 }
 
 // TLSServer returns a service that listens for TCP connections on addr on
@@ -38,101 +85,33 @@ func TCPServer(loop *reactor.Reactor, addr string, f internet.Factory, opts ...i
 // hold the server's certificate, with a protocol from f: Twisted's
 // SSLServer. See internet.ListenTLS.
 func TLSServer(loop *reactor.Reactor, addr string, cfg *tls.Config, f internet.Factory, opts ...internet.ListenOption) *StreamServer {
-	return &StreamServer{kind: "TLS", factory: f, listen: func() (*internet.Port, error) {
+	return streamServer("TLS", f, func() (*internet.Port, error) {
 		return internet.ListenTLS(loop, addr, cfg, f, opts...)
-	}}
+	})
 }
 
 // UnixServer returns a service that listens for connections on the Unix
 // socket at path on loop, serving them with f: Twisted's UNIXServer.
 func UnixServer(loop *reactor.Reactor, path string, f internet.Factory, opts ...internet.ListenOption) *StreamServer {
-	return &StreamServer{kind: "Unix", factory: f, listen: func() (*internet.Port, error) {
+	return streamServer("Unix", f, func() (*internet.Port, error) {
 		return internet.ListenUnix(loop, path, f, opts...)
-	}}
-}
-
-// StartService starts listening, and logs it as Twisted does:
-// "EchoFactory starting on 8000".
-func (s *StreamServer) StartService() error {
-	port, err := s.listen()
-	if err != nil {
-		return err
-	}
-	s.port = port
-	slog.Default().Info(fmt.Sprintf("%s starting on %s", logPrefix(s.factory), portString(port.Addr())))
-	return s.Base.StartService()
-}
-
-// StopService stops listening and logs "(TCP Port 8000 Closed)". The
-// Deferred has fired: closing a listening socket does not wait.
-func (s *StreamServer) StopService() *deferred.Deferred {
-	s.Base.StopService()
-	if s.port == nil {
-		return nil
-	}
-	port := s.port
-	s.port = nil
-	d := port.StopListening()
-	slog.Default().Info(fmt.Sprintf("(%s Port %s Closed)", s.kind, portString(port.Addr())))
-	return d
-}
-
-// Addr returns the address the server listens on, with the port the system
-// chose; nil while it is not listening.
-func (s *StreamServer) Addr() net.Addr {
-	if s.port == nil {
-		return nil
-	}
-	return s.port.Addr()
+	})
 }
 
 // UDPServerService is a service that has a UDP port open while it runs
 // (Twisted's UDPServer). Make one with UDPServer.
-type UDPServerService struct {
-	Base
-	loop  *reactor.Reactor
-	addr  string
-	proto internet.DatagramProtocol
-	opts  []internet.UDPOption
-	port  *internet.UDPPort
-}
+type UDPServerService struct{ portServer }
 
 // UDPServer returns a service that opens a UDP port bound to addr on loop
 // and hands its datagrams to p: Twisted's UDPServer.
 func UDPServer(loop *reactor.Reactor, addr string, p internet.DatagramProtocol, opts ...internet.UDPOption) *UDPServerService {
-	return &UDPServerService{loop: loop, addr: addr, proto: p, opts: opts}
-}
-
-// StartService opens the port.
-func (s *UDPServerService) StartService() error {
-	port, err := internet.ListenUDP(s.loop, s.addr, s.proto, s.opts...)
-	if err != nil {
-		return err
-	}
-	s.port = port
-	slog.Default().Info(fmt.Sprintf("%s starting on %s", logPrefix(s.proto), portString(port.LocalAddr())))
-	return s.Base.StartService()
-}
-
-// StopService closes the port; the Deferred has fired.
-func (s *UDPServerService) StopService() *deferred.Deferred {
-	s.Base.StopService()
-	if s.port == nil {
-		return nil
-	}
-	port := s.port
-	s.port = nil
-	d := port.StopListening()
-	slog.Default().Info(fmt.Sprintf("(UDP Port %s Closed)", portString(port.LocalAddr())))
-	return d
-}
-
-// Addr returns the address the port is bound to; nil while it is closed.
-func (s *UDPServerService) Addr() net.Addr {
-	if s.port == nil {
-		return nil
-	}
-	return s.port.LocalAddr()
+	return &UDPServerService{portServer{kind: "UDP", name: logPrefix(p), open: func() (func() *deferred.Deferred, net.Addr, error) {
+		port, err := internet.ListenUDP(loop, addr, p, opts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return port.StopListening, port.LocalAddr(), nil
+	}}}
 }
 
 // A ClientService is a service that keeps a client connection while it runs
