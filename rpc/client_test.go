@@ -114,7 +114,7 @@ func TestClientInfo(t *testing.T) {
 }
 
 // loopback runs a server and a client on a real loop over TCP.
-func loopback(t *testing.T, s *Server, body func(r *reactor.Reactor, c *Client)) {
+func loopback(t *testing.T, s *Server, body func(r *reactor.Reactor, c *Client), opts ...ClientOption) {
 	t.Helper()
 	r, err := reactor.New()
 	if err != nil {
@@ -127,7 +127,7 @@ func loopback(t *testing.T, s *Server, body func(r *reactor.Reactor, c *Client))
 			r.Stop()
 			return
 		}
-		Dial(r, port.Addr().String()).AddCallbacks(func(v any) (any, error) {
+		Dial(r, port.Addr().String(), opts...).AddCallbacks(func(v any) (any, error) {
 			c := v.(*Client)
 			go func() {
 				defer r.Stop()

@@ -1,0 +1,183 @@
+//go:build unix
+
+package rpc
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/reactor"
+)
+
+// envServe starts the server process of BenchmarkClient.
+const envServe = "TWIST_RPC_BENCH_SERVE"
+
+// BenchmarkClient calls add through CallContext from goroutines outside the
+// client's loop, against a server in a separate process over loopback TCP,
+// so that the benchmark process's CPU time is the client's own: it reports
+// calls/s and the client's user and system CPU time per call (its loop,
+// its callers and the Go runtime). The allocations are the client's too.
+//
+//	go test -run XXX -bench Client -benchtime 200000x ./rpc/
+func BenchmarkClient(b *testing.B) {
+	for _, bc := range []struct {
+		name             string
+		clients, callers int
+	}{
+		{"clients=50", 50, 1},
+		{"clients=1/callers=64", 1, 64},
+	} {
+		b.Run(bc.name, func(b *testing.B) { benchClient(b, bc.clients, bc.callers) })
+	}
+}
+
+func benchClient(b *testing.B, clients, callers int) {
+	addr := startServerProcess(b)
+	loop, err := reactor.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- loop.Run() }()
+	defer func() {
+		loop.CallFromThread(func() { _ = loop.Stop() })
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}()
+	dialed := make(chan any, clients)
+	loop.CallFromThread(func() {
+		for range clients {
+			Dial(loop, addr).AddBoth(func(r any) (any, error) {
+				dialed <- r
+				return nil, nil
+			})
+		}
+	})
+	cs := make([]*Client, clients)
+	for i := range cs {
+		r := <-dialed
+		if f, ok := r.(*deferred.Failure); ok {
+			b.Fatal(f)
+		}
+		cs[i] = r.(*Client)
+	}
+	defer loop.CallFromThread(func() {
+		for _, c := range cs {
+			c.Close()
+		}
+	})
+
+	goroutines := clients * callers
+	calls := max(b.N, goroutines)
+	var before, after syscall.Rusage
+	b.ReportAllocs()
+	b.ResetTimer()
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &before); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	args := []any{1, 2}
+	for i := range goroutines {
+		c := cs[i%clients]
+		n := calls / goroutines
+		if i < calls%goroutines {
+			n++
+		}
+		wg.Go(func() {
+			for range n {
+				var sum int
+				if err := c.CallContext(context.Background(), "add", args, &sum); err != nil || sum != 3 {
+					b.Errorf("add(1, 2) = %d, %v", sum, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &after); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	perCall := func(d syscall.Timeval) float64 { return float64(d.Nano()) / float64(calls) }
+	b.ReportMetric(float64(calls)/elapsed.Seconds(), "calls/s")
+	b.ReportMetric(perCall(after.Utime)-perCall(before.Utime), "client-user-ns/call")
+	b.ReportMetric(perCall(after.Stime)-perCall(before.Stime), "client-sys-ns/call")
+}
+
+// startServerProcess runs TestClientBenchServer in a child process and
+// returns the address it serves on; the child exits when the benchmark
+// ends, which closes its standard input.
+func startServerProcess(b *testing.B) string {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestClientBenchServer$")
+	cmd.Env = append(os.Environ(), envServe+"=1")
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		in.Close()
+		if err := cmd.Wait(); err != nil {
+			b.Errorf("server: %v", err)
+		}
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
+	if !ok {
+		b.Fatalf("server said %q", line)
+	}
+	return addr
+}
+
+// TestClientBenchServer is the server process of BenchmarkClient: it is
+// skipped unless the benchmark started it. It serves add on loopback,
+// says where, and stops when its standard input closes.
+func TestClientBenchServer(t *testing.T) {
+	if os.Getenv(envServe) == "" {
+		t.Skip("the server process of BenchmarkClient")
+	}
+	s := NewServer()
+	if err := s.Register("add", func(a, b int) int { return a + b }); err != nil {
+		t.Fatal(err)
+	}
+	loop, err := reactor.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := internet.ListenTCP(loop, "127.0.0.1:0", s.Factory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("listening", port.Addr())
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		loop.CallFromThread(func() { _ = loop.Stop() })
+	}()
+	if err := loop.Run(); err != nil {
+		t.Fatal(err)
+	}
+}
