@@ -11,13 +11,13 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
+	"github.com/twistgo/twist/rpc/internal/looptest"
 )
 
 // envServe starts the server process of BenchmarkClient.
@@ -48,14 +48,7 @@ func benchClient(b *testing.B, clients, callers int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- loop.Run() }()
-	defer func() {
-		loop.CallFromThread(func() { _ = loop.Stop() })
-		if err := <-done; err != nil {
-			b.Error(err)
-		}
-	}()
+	looptest.RunLoop(b, loop)
 	dialed := make(chan any, clients)
 	loop.CallFromThread(func() {
 		for range clients {
@@ -81,12 +74,9 @@ func benchClient(b *testing.B, clients, callers int) {
 
 	goroutines := clients * callers
 	calls := max(b.N, goroutines)
-	var before, after syscall.Rusage
 	b.ReportAllocs()
 	b.ResetTimer()
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &before); err != nil {
-		b.Fatal(err)
-	}
+	before := looptest.ReadUsage(b)
 	start := time.Now()
 	var wg sync.WaitGroup
 	args := []any{1, 2}
@@ -108,14 +98,9 @@ func benchClient(b *testing.B, clients, callers int) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &after); err != nil {
-		b.Fatal(err)
-	}
+	after := looptest.ReadUsage(b)
 	b.StopTimer()
-	perCall := func(d syscall.Timeval) float64 { return float64(d.Nano()) / float64(calls) }
-	b.ReportMetric(float64(calls)/elapsed.Seconds(), "calls/s")
-	b.ReportMetric(perCall(after.Utime)-perCall(before.Utime), "client-user-ns/call")
-	b.ReportMetric(perCall(after.Stime)-perCall(before.Stime), "client-sys-ns/call")
+	looptest.ReportPerCall(b, "client", calls, elapsed, before, after)
 }
 
 // startServerProcess runs TestClientBenchServer in a child process and

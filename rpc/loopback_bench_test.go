@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
+	"github.com/twistgo/twist/rpc/internal/looptest"
 )
 
 // The environment of the client process of BenchmarkLoopback.
@@ -61,14 +61,7 @@ func benchLoopback(b *testing.B, conns, inFlight int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- loop.Run() }()
-	defer func() {
-		loop.CallFromThread(func() { _ = loop.Stop() })
-		if err := <-done; err != nil {
-			b.Error(err)
-		}
-	}()
+	looptest.RunLoop(b, loop)
 
 	calls := max(b.N, conns*inFlight)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLoopbackClient$")
@@ -87,20 +80,16 @@ func benchLoopback(b *testing.B, conns, inFlight int) {
 	}
 	// The client says how long its calls took, from the first to the last.
 	var elapsed time.Duration
-	var before, after syscall.Rusage
+	var before, after looptest.Usage
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
 		case line == "connected":
 			b.ResetTimer()
-			if err := syscall.Getrusage(syscall.RUSAGE_SELF, &before); err != nil {
-				b.Fatal(err)
-			}
+			before = looptest.ReadUsage(b)
 		case len(line) > 8 && line[:8] == "elapsed ":
-			if err := syscall.Getrusage(syscall.RUSAGE_SELF, &after); err != nil {
-				b.Fatal(err)
-			}
+			after = looptest.ReadUsage(b)
 			b.StopTimer()
 			if elapsed, err = time.ParseDuration(line[8:]); err != nil {
 				b.Fatal(err)
@@ -113,10 +102,7 @@ func benchLoopback(b *testing.B, conns, inFlight int) {
 	if elapsed == 0 {
 		b.Fatal("the client did not report its time")
 	}
-	perCall := func(d syscall.Timeval) float64 { return float64(d.Nano()) / float64(calls) }
-	b.ReportMetric(float64(calls)/elapsed.Seconds(), "calls/s")
-	b.ReportMetric(perCall(after.Utime)-perCall(before.Utime), "server-user-ns/call")
-	b.ReportMetric(perCall(after.Stime)-perCall(before.Stime), "server-sys-ns/call")
+	looptest.ReportPerCall(b, "server", calls, elapsed, before, after)
 }
 
 // TestLoopbackClient is the client process of BenchmarkLoopback: it is

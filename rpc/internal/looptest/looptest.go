@@ -22,15 +22,21 @@ func Serve(t *testing.T, f internet.Factory) (*reactor.Reactor, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	RunLoop(t, loop)
+	return loop, port.Addr().String()
+}
+
+// RunLoop runs loop on a goroutine of its own until the test or benchmark
+// ends, and then stops it.
+func RunLoop(tb testing.TB, loop *reactor.Reactor) {
 	done := make(chan error, 1)
 	go func() { done <- loop.Run() }()
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		loop.CallFromThread(func() { _ = loop.Stop() })
 		if err := <-done; err != nil {
-			t.Error(err)
+			tb.Error(err)
 		}
 	})
-	return loop, port.Addr().String()
 }
 
 // Dial connects to addr, until the test ends.
