@@ -127,27 +127,13 @@ func TestOutstandingCallsPauseReading(t *testing.T) {
 	}
 }
 
-// closeSpy records whether a producer was still registered when the
-// connection was closed: the transport would wait for it forever.
-type closeSpy struct {
-	twisttest.StringTransport
-	closed, producerAtClose bool
-}
-
-func (t *closeSpy) LoseConnection() {
-	t.closed, t.producerAtClose = true, t.Producer() != nil
-	t.StringTransport.LoseConnection()
-}
-
 func TestTooLargeUnregistersBeforeClosing(t *testing.T) {
 	s := testServer(t, WithMaxMessageSize(64), WithLogger(newLogger(io.Discard)))
 	p := s.Factory().BuildProtocol(nil)
-	tr := &closeSpy{}
+	tr := &looptest.CloseSpy{}
 	p.ConnectionMade(tr)
 	p.DataReceived(call(t, nil, "upper", strings.Repeat("x", 100)))
-	if !tr.closed || tr.producerAtClose {
-		t.Fatalf("closed %v with a producer registered %v", tr.closed, tr.producerAtClose)
-	}
+	tr.WantClosedUnregistered(t)
 }
 
 // A transport that stops its producer is left alone: the StringTransport

@@ -125,26 +125,12 @@ func TestOutstandingCallsPauseReading(t *testing.T) {
 	}
 }
 
-// closeSpy records whether a producer was still registered when the
-// connection was closed: the transport would wait for it forever.
-type closeSpy struct {
-	twisttest.StringTransport
-	closed, producerAtClose bool
-}
-
-func (t *closeSpy) LoseConnection() {
-	t.closed, t.producerAtClose = true, t.Producer() != nil
-	t.StringTransport.LoseConnection()
-}
-
 func TestProtocolErrorUnregistersBeforeClosing(t *testing.T) {
 	p := NewServer(rpc.NewServer(), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))).BuildProtocol(nil)
-	tr := &closeSpy{}
+	tr := &looptest.CloseSpy{}
 	p.ConnectionMade(tr)
 	p.DataReceived(binary.LittleEndian.AppendUint32(nil, 3)) // shorter than a header
-	if !tr.closed || tr.producerAtClose {
-		t.Fatalf("closed %v with a producer registered %v", tr.closed, tr.producerAtClose)
-	}
+	tr.WantClosedUnregistered(t)
 }
 
 // A transport that stops its producer is left alone: the StringTransport
