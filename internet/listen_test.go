@@ -116,8 +116,7 @@ func TestListenTCPGroupServesConnectionsOnSeveralLoops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	groupDone := make(chan error)
-	go func() { groupDone <- g.Run() }()
+	stopGroup := runGroup(t, g, gp)
 	echoed := 0
 	runStreamTest(t, func(loop *reactor.Reactor) {
 		for range clients {
@@ -134,15 +133,7 @@ func TestListenTCPGroupServesConnectionsOnSeveralLoops(t *testing.T) {
 			})
 		}
 	})
-	stopped := make(chan struct{})
-	g.Loops()[0].CallFromThread(func() {
-		gp.StopListening().AddCallback(func(any) (any, error) { close(stopped); return nil, nil })
-	})
-	<-stopped
-	g.Stop()
-	if err := <-groupDone; err != nil {
-		t.Fatal(err)
-	}
+	stopGroup()
 	mu.Lock()
 	defer mu.Unlock()
 	total := 0
@@ -151,5 +142,25 @@ func TestListenTCPGroupServesConnectionsOnSeveralLoops(t *testing.T) {
 	}
 	if echoed != clients || total != clients || len(loopsUsed) != 2 {
 		t.Errorf("echoed %d; connections per loop: %v", echoed, loopsUsed)
+	}
+}
+
+// runGroup runs g on a goroutine of its own; the function it returns stops
+// gp listening (on the group's first loop, where a GroupPort stops), then
+// stops g and waits for Run to return.
+func runGroup(t *testing.T, g *reactor.Group, gp *GroupPort) (stop func()) {
+	done := make(chan error)
+	go func() { done <- g.Run() }()
+	return func() {
+		t.Helper()
+		stopped := make(chan struct{})
+		g.Loops()[0].CallFromThread(func() {
+			gp.StopListening().AddCallback(func(any) (any, error) { close(stopped); return nil, nil })
+		})
+		<-stopped
+		g.Stop()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -116,8 +116,7 @@ func TestGroupHandOffSpreadsConnectionsOverTheLoops(t *testing.T) {
 	if len(gp.ports) != 1 || gp.ports[0].handoff != g {
 		t.Fatalf("%d ports, hand-off %v", len(gp.ports), gp.ports[0].handoff)
 	}
-	groupDone := make(chan error)
-	go func() { groupDone <- g.Run() }()
+	stopGroup := runGroup(t, g, gp)
 	greeted := 0
 	runStreamTest(t, func(loop *reactor.Reactor) {
 		for range clients {
@@ -131,15 +130,7 @@ func TestGroupHandOffSpreadsConnectionsOverTheLoops(t *testing.T) {
 			}})
 		}
 	})
-	stopped := make(chan struct{})
-	g.Loops()[0].CallFromThread(func() {
-		gp.StopListening().AddCallback(func(any) (any, error) { close(stopped); return nil, nil })
-	})
-	<-stopped
-	g.Stop()
-	if err := <-groupDone; err != nil {
-		t.Fatal(err)
-	}
+	stopGroup()
 	mu.Lock()
 	defer mu.Unlock()
 	for _, loop := range g.Loops() {
