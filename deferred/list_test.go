@@ -1,16 +1,14 @@
 package deferred_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"log/slog"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/internal/testlog"
 )
 
 var (
@@ -105,34 +103,6 @@ func newDeferreds(n int) []*deferred.Deferred {
 		ds[i] = deferred.New()
 	}
 	return ds
-}
-
-// syncBuffer is a log destination safe to read while Deferreds collected on
-// other goroutines may log to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// captureLog sends the default logger to a buffer for the rest of the test.
-func captureLog(t *testing.T) *syncBuffer {
-	var b syncBuffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&b, nil)))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	return &b
 }
 
 func TestListFiresWithOutcomesInInputOrder(t *testing.T) {
@@ -383,7 +353,7 @@ func TestCancelList(t *testing.T) {
 		stillWaiting(t, args[2])
 	})
 	t.Run("logs a panicking canceller and cancels the others", func(t *testing.T) {
-		logged := captureLog(t)
+		logged := testlog.CaptureDefault(t)
 		one := deferred.NewWithCanceller(func(*deferred.Deferred) { panic("canceller broke") })
 		two := deferred.New()
 		deferred.List([]*deferred.Deferred{one, two}).Cancel()
@@ -594,7 +564,7 @@ func TestRaceFailsWithEveryFailureWhenAllFail(t *testing.T) {
 }
 
 func TestRaceDropsResultsAfterCancel(t *testing.T) {
-	logged := captureLog(t)
+	logged := testlog.CaptureDefault(t)
 	ds := newDeferreds(4)
 	r := deferred.Race(ds)
 	ds[1].Callback("win")

@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
-	"log/slog"
 	"math/big"
 	"net"
 	"runtime"
@@ -17,15 +16,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twistgo/twist/internal/testlog"
 	"github.com/twistgo/twist/reactor"
 )
 
 // runLoopForTest runs a new reactor until a callback stops it; start runs on
 // the loop once it is running. The reactor logs into the returned buffer.
-func runLoopForTest(t testing.TB, start func(loop *reactor.Reactor)) *lockedBuffer {
+func runLoopForTest(t testing.TB, start func(loop *reactor.Reactor)) *testlog.Buffer {
 	t.Helper()
-	logs := &lockedBuffer{}
-	loop, err := reactor.New(reactor.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	logs := &testlog.Buffer{}
+	loop, err := reactor.New(reactor.WithLogger(logs.Logger()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,24 +34,6 @@ func runLoopForTest(t testing.TB, start func(loop *reactor.Reactor)) *lockedBuff
 		t.Fatal(err)
 	}
 	return logs
-}
-
-// lockedBuffer is a log sink written by the loop and read by the test.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // testCert is a self-signed ECDSA P-256 certificate for "example.test" and

@@ -1,49 +1,19 @@
 package task_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/internal/testlog"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/task"
 )
-
-// lockedBuffer is a log destination that the Deferred cleanup goroutine may
-// write to as well.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// captureLog sends log/slog's default logger to a buffer for the test.
-func captureLog(t *testing.T) *lockedBuffer {
-	buf := &lockedBuffer{}
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(buf, nil)))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	return buf
-}
 
 type expectedError struct{}
 
@@ -98,7 +68,7 @@ func TestRunMain(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			log := captureLog(t)
+			log := testlog.CaptureDefault(t)
 			if code := task.RunMain(tt.main); code != tt.code {
 				t.Fatalf("exit code %d, want %d", code, tt.code)
 			}

@@ -1,15 +1,15 @@
 package threads
 
 import (
-	"bytes"
 	"errors"
-	"log/slog"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/twistgo/twist/internal/testlog"
 )
 
 // blocker is work that signals when it starts and then waits for release:
@@ -337,10 +337,7 @@ func TestStopEndsIdleWorkersAndRefusesWork(t *testing.T) {
 }
 
 func TestPanicInPoolFunctionIsLoggedAndWorkerGoesOn(t *testing.T) {
-	var buf syncBuffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
-	defer slog.SetDefault(old)
+	buf := testlog.CaptureDefault(t)
 
 	p := NewPool(0, 1)
 	mustCall(t, p, func() { panic("kaboom") })
@@ -424,23 +421,4 @@ func goid() string {
 	s := string(buf[:runtime.Stack(buf[:], false)])
 	s = strings.TrimPrefix(s, "goroutine ")
 	return s[:strings.IndexByte(s, ' ')]
-}
-
-// syncBuffer is a bytes.Buffer safe for the logger's and the test's
-// goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
