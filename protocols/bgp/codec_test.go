@@ -284,7 +284,7 @@ func TestHeaderErrors(t *testing.T) {
 		{"keepalive with body", mod(func(b []byte) []byte { b[17] = 20; return append(b, 0) }), CodeHeader, SubBadMessageLength, []byte{0, 20}},
 		{"open too short", mod(func(b []byte) []byte { b[18] = 1; return b }), CodeHeader, SubBadMessageLength, []byte{0, 19}},
 		{"type", mod(func(b []byte) []byte { b[18] = 9; return b }), CodeHeader, SubBadMessageType, []byte{9}},
-		{"route refresh with ORF", append(finishMessage(append(appendHeader(nil, TypeRouteRefresh), 0, 1, 0, 1, 9), 0)),
+		{"route refresh with ORF", finishMessage(append(appendHeader(nil, TypeRouteRefresh), 0, 1, 0, 1, 9), 0),
 			CodeRouteRefresh, SubInvalidMessageLength, []byte{0, 24}},
 	}
 	for _, tt := range tests {
