@@ -287,3 +287,29 @@ func (f *flow) stop(t internet.Transport) {
 func noHandler(receiver string) string {
 	return fmt.Sprintf("basic: %s.Handler is nil: set it to the protocol that embeds the %[1]s", receiver)
 }
+
+// The receivers' PartialMessage methods (policies.MessageState): they let a
+// read time-out tell a peer that stopped in the middle of a message from an
+// idle one. Input held by a paused receiver waits on the receiver, not on
+// the peer, so it does not count.
+
+// PartialMessage reports whether the start of a line (or of raw data not
+// yet delivered) is buffered, waiting for the rest.
+func (r *LineReceiver) PartialMessage() bool { return !r.paused && r.in.len() > 0 }
+
+// PartialMessage reports whether the start of a line is buffered, waiting
+// for the rest.
+func (r *LineOnlyReceiver) PartialMessage() bool { return r.in.len() > 0 }
+
+// PartialMessage reports whether the start of a string (or of its length
+// prefix) is buffered, waiting for the rest. A receiver that stopped reading
+// after an overlong prefix has none.
+func (r *IntStringReceiver[P]) PartialMessage() bool {
+	return !r.paused && !r.broken && r.in.len() > 0
+}
+
+// PartialMessage reports whether the start of a netstring is buffered or
+// parsed, waiting for the rest. A receiver that failed has none.
+func (r *NetstringReceiver) PartialMessage() bool {
+	return r.err == nil && (r.digits > 0 || r.inPayload || r.in.len() > 0)
+}
