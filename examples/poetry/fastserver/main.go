@@ -9,7 +9,6 @@ import (
 	"github.com/twistgo/twist/cmd/twistd/poem"
 	"github.com/twistgo/twist/examples/poetry/internal/poetry"
 	"github.com/twistgo/twist/internet"
-	"github.com/twistgo/twist/twisttest"
 )
 
 func main() {
@@ -23,7 +22,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	err = poetry.Serve(addr(), "a fast poem", func(twisttest.Net) internet.Factory {
+	err = poetry.Serve(addr(), "a fast poem", func(internet.Net) internet.Factory {
 		return &poetry.ServerFactory{Poem: text, Log: os.Stdout}
 	})
 	if err != nil {

@@ -6,13 +6,14 @@ import (
 	"github.com/twistgo/twist/cmd/twistd/poem"
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/examples/poetry/internal/poetry"
+	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/twisttest"
 )
 
 func TestServesThePoemAtOnceOverLoopback(t *testing.T) {
 	got := twisttest.Run(t, func(r *reactor.Reactor) *deferred.Deferred {
-		n := twisttest.RealNet(r)
+		n := internet.RealNet(r)
 		port, err := n.ListenTCP("127.0.0.1:0", &poetry.ServerFactory{Poem: poem.Tyger})
 		if err != nil {
 			return deferred.Fail(err)

@@ -17,8 +17,8 @@ import (
 // servers listens with each factory on a free loopback port, and returns
 // their addresses and a function that stops them. A nil factory stands for
 // a closed port: its address refuses connections.
-func servers(n twisttest.Net, fs ...internet.Factory) (addrs []string, stop func(), err error) {
-	var ports []twisttest.Port
+func servers(n internet.Net, fs ...internet.Factory) (addrs []string, stop func(), err error) {
+	var ports []internet.ListeningPort
 	stop = func() {
 		for _, p := range ports {
 			p.StopListening()
@@ -51,7 +51,7 @@ func TestGetsPoemsFromSeveralServers(t *testing.T) {
 	var out, log strings.Builder
 	var addrs []string
 	got := twisttest.Run(t, func(r *reactor.Reactor) *deferred.Deferred {
-		n := twisttest.RealNet(r)
+		n := internet.RealNet(r)
 		slow := &poetry.ServerFactory{Poem: poem.Sonnet18, Clock: n, Chunk: 100, Delay: time.Millisecond}
 		fast := &poetry.ServerFactory{Poem: poem.Tyger}
 		var stop func()
@@ -83,7 +83,7 @@ func TestVerboseReportsProgress(t *testing.T) {
 	var out, log strings.Builder
 	var addrs []string
 	twisttest.Run(t, func(r *reactor.Reactor) *deferred.Deferred {
-		n := twisttest.RealNet(r)
+		n := internet.RealNet(r)
 		var stop func()
 		var err error
 		addrs, stop, err = servers(n, &poetry.ServerFactory{Poem: poem.Sonnet18, Clock: n, Chunk: 329, Delay: time.Millisecond})
@@ -120,7 +120,7 @@ func TestTransformsThePoems(t *testing.T) {
 			var out, log strings.Builder
 			var addrs []string
 			twisttest.Run(t, func(r *reactor.Reactor) *deferred.Deferred {
-				n := twisttest.RealNet(r)
+				n := internet.RealNet(r)
 				var stop func()
 				var err error
 				addrs, stop, err = servers(n, &poetry.ServerFactory{Poem: poem.Tyger}, tt.xform)

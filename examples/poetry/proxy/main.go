@@ -11,7 +11,6 @@ import (
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/examples/poetry/internal/poetry"
 	"github.com/twistgo/twist/internet"
-	"github.com/twistgo/twist/twisttest"
 )
 
 func main() {
@@ -25,7 +24,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	err = poetry.Serve(addr(), "the poem of "+upstream, func(n twisttest.Net) internet.Factory {
+	err = poetry.Serve(addr(), "the poem of "+upstream, func(n internet.Net) internet.Factory {
 		return &proxyFactory{n: n, upstream: upstream, log: os.Stdout}
 	})
 	if err != nil {
@@ -36,7 +35,7 @@ func main() {
 // proxyFactory is the intro's ProxyService and its factory: it keeps the
 // poem once fetched.
 type proxyFactory struct {
-	n        twisttest.Net
+	n        internet.Net
 	upstream string
 	log      io.Writer
 	poem     *string // the cache; nil until a download succeeded

@@ -14,7 +14,7 @@ import (
 )
 
 // proxyTo listens with a proxy of upstream on a free loopback port.
-func proxyTo(n twisttest.Net, upstream string, log *strings.Builder) (*proxyFactory, twisttest.Port, error) {
+func proxyTo(n internet.Net, upstream string, log *strings.Builder) (*proxyFactory, internet.ListeningPort, error) {
 	f := &proxyFactory{n: n, upstream: upstream, log: log}
 	port, err := n.ListenTCP("127.0.0.1:0", f)
 	return f, port, err
@@ -23,7 +23,7 @@ func proxyTo(n twisttest.Net, upstream string, log *strings.Builder) (*proxyFact
 func TestServesFromTheCacheOnceFetched(t *testing.T) {
 	var log strings.Builder
 	got := twisttest.Run(t, func(r *reactor.Reactor) *deferred.Deferred {
-		n := twisttest.RealNet(r)
+		n := internet.RealNet(r)
 		upstream, err := n.ListenTCP("127.0.0.1:0", &poetry.ServerFactory{Poem: poem.Sonnet18})
 		if err != nil {
 			return deferred.Fail(err)
@@ -72,12 +72,12 @@ func TestCancelsTheDownloadWhenTheClientGoes(t *testing.T) {
 	var proxy *proxyFactory
 	h := &holder{made: deferred.New(), lost: deferred.New()}
 	got := twisttest.Run(t, func(r *reactor.Reactor) *deferred.Deferred {
-		n := twisttest.RealNet(r)
+		n := internet.RealNet(r)
 		upstream, err := n.ListenTCP("127.0.0.1:0", internet.FactoryFunc(func(net.Addr) internet.Protocol { return h }))
 		if err != nil {
 			return deferred.Fail(err)
 		}
-		var port twisttest.Port
+		var port internet.ListeningPort
 		proxy, port, err = proxyTo(n, upstream.Addr().String(), &log)
 		if err != nil {
 			upstream.StopListening()

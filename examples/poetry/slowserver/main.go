@@ -11,7 +11,6 @@ import (
 	"github.com/twistgo/twist/cmd/twistd/poem"
 	"github.com/twistgo/twist/examples/poetry/internal/poetry"
 	"github.com/twistgo/twist/internet"
-	"github.com/twistgo/twist/twisttest"
 )
 
 func main() {
@@ -28,7 +27,7 @@ func main() {
 		log.Fatal(err)
 	}
 	d := time.Duration(*delay * float64(time.Second))
-	err = poetry.Serve(addr(), "a slow poem", func(n twisttest.Net) internet.Factory {
+	err = poetry.Serve(addr(), "a slow poem", func(n internet.Net) internet.Factory {
 		return slowFactory(n, text, *numBytes, d, os.Stdout)
 	})
 	if err != nil {
@@ -38,6 +37,6 @@ func main() {
 
 // slowFactory serves text chunk bytes every delay on n's clock, logging each
 // send to log as the intro's server does.
-func slowFactory(n twisttest.Net, text []byte, chunk int, delay time.Duration, log io.Writer) *poetry.ServerFactory {
+func slowFactory(n internet.Net, text []byte, chunk int, delay time.Duration, log io.Writer) *poetry.ServerFactory {
 	return &poetry.ServerFactory{Poem: text, Clock: n, Chunk: chunk, Delay: delay, Log: log}
 }

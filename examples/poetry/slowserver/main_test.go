@@ -9,6 +9,7 @@ import (
 	"github.com/twistgo/twist/cmd/twistd/poem"
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/examples/poetry/internal/poetry"
+	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/twisttest"
 )
@@ -17,7 +18,7 @@ func TestServesThePoemInChunksOverLoopback(t *testing.T) {
 	var log strings.Builder
 	var pieces int
 	got := twisttest.Run(t, func(r *reactor.Reactor) *deferred.Deferred {
-		n := twisttest.RealNet(r)
+		n := internet.RealNet(r)
 		port, err := n.ListenTCP("127.0.0.1:0", slowFactory(n, poem.Sonnet18, 100, time.Millisecond, &log))
 		if err != nil {
 			return deferred.Fail(err)

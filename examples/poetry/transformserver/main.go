@@ -7,13 +7,12 @@ import (
 
 	"github.com/twistgo/twist/examples/poetry/internal/poetry"
 	"github.com/twistgo/twist/internet"
-	"github.com/twistgo/twist/twisttest"
 )
 
 func main() {
 	addr := poetry.ListenFlags(11000)
 	flag.Parse()
-	err := poetry.Serve(addr(), "transforms", func(twisttest.Net) internet.Factory {
+	err := poetry.Serve(addr(), "transforms", func(internet.Net) internet.Factory {
 		return &poetry.TransformFactory{Log: os.Stdout}
 	})
 	if err != nil {

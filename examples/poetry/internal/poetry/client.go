@@ -6,7 +6,6 @@ import (
 
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/internet"
-	"github.com/twistgo/twist/twisttest"
 )
 
 // Get downloads the poem served at addr: the returned Deferred fires with the
@@ -17,7 +16,7 @@ import (
 // Cancelling the Deferred stops the attempt or closes the connection, so that
 // the server sees its client go away, and fails it with
 // deferred.ErrCancelled.
-func Get(n twisttest.Net, addr string, progress func(nbytes int)) *deferred.Deferred {
+func Get(n internet.Net, addr string, progress func(nbytes int)) *deferred.Deferred {
 	f := &clientFactory{progress: progress}
 	f.d = deferred.NewWithCanceller(func(*deferred.Deferred) {
 		f.d = nil // what the connector reports from now on is not the result

@@ -9,7 +9,6 @@ import (
 
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
-	"github.com/twistgo/twist/twisttest"
 )
 
 // ListenFlags defines the intro's --port and --iface flags on the default
@@ -31,12 +30,12 @@ func ReadPoem(file string, def []byte) ([]byte, error) {
 // Serve is the main loop of the example servers: it listens on addr with the
 // factory that build returns for the loop, says so, and runs the loop until
 // SIGINT or SIGTERM.
-func Serve(addr, what string, build func(n twisttest.Net) internet.Factory) error {
+func Serve(addr, what string, build func(n internet.Net) internet.Factory) error {
 	r, err := reactor.New(reactor.WithSignalHandling())
 	if err != nil {
 		return err
 	}
-	n := twisttest.RealNet(r)
+	n := internet.RealNet(r)
 	port, err := n.ListenTCP(addr, build(n))
 	if err != nil {
 		r.Close()

@@ -10,7 +10,6 @@ import (
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/protocols/basic"
-	"github.com/twistgo/twist/twisttest"
 )
 
 // A Transform turns a poem into another.
@@ -76,7 +75,7 @@ var ErrNoTransform = errors.New("poetry: the transform server sent no poem")
 // poem (the intro's TransformProxy.xform): the Deferred fires with the
 // transformed poem, a string, or fails with the reason the connection could
 // not be made or with ErrNoTransform.
-func Xform(n twisttest.Net, addr, name, poem string) *deferred.Deferred {
+func Xform(n internet.Net, addr, name, poem string) *deferred.Deferred {
 	d := deferred.New()
 	f := &xformFactory{d: d, request: []byte(name + "." + poem)}
 	n.ConnectTCP(addr, f)
