@@ -15,8 +15,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twistgo/twist/clock"
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/web/internal/http1"
 )
 
@@ -464,4 +466,26 @@ func truncate(s string) string {
 		return s[:n] + "..."
 	}
 	return s
+}
+
+// Clock returns the clock the request's connection times with: the site's
+// Clock if set, else the connection's loop. Asynchronous resources
+// schedule their work on it.
+func (r *Request) Clock() clock.Clock {
+	if r.ch == nil || r.ch.clk == nil {
+		return nil
+	}
+	return r.ch.clk
+}
+
+// Loop returns the loop the request's connection lives on, or nil for a
+// transport that is not on a loop (a test's fake).
+func (r *Request) Loop() *reactor.Reactor {
+	if r.ch == nil {
+		return nil
+	}
+	if l, ok := r.ch.t.(internet.Looper); ok {
+		return l.Loop()
+	}
+	return nil
 }
