@@ -1,4 +1,4 @@
-package main
+package plugins
 
 import (
 	"bytes"
@@ -6,12 +6,14 @@ import (
 	"flag"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/twistgo/twist/cmd/twistd/poem"
+	"github.com/twistgo/twist/protocols/poetry"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/service"
 	"github.com/twistgo/twist/twistd"
@@ -23,7 +25,7 @@ import (
 func runPlugin(t *testing.T, name string, args ...string) service.Service {
 	t.Helper()
 	var sm twistd.ServiceMaker
-	for _, p := range twistd.Plugins() {
+	for _, p := range All {
 		if p.Name == name {
 			sm = p
 		}
@@ -107,20 +109,20 @@ func TestDaytimePlugin(t *testing.T) {
 
 func TestFastPoetryPlugin(t *testing.T) {
 	got, err := io.ReadAll(dial(t, startPlugin(t, "fastpoetry")))
-	if err != nil || !bytes.Equal(got, poem.Sonnet18) {
+	if err != nil || !bytes.Equal(got, poetry.Sonnet18) {
 		t.Fatalf("got %q, %v", got, err)
 	}
 }
 
 func TestSlowPoetryPlugin(t *testing.T) {
 	got, err := io.ReadAll(dial(t, startPlugin(t, "slowpoetry", "--num-bytes", "100", "--delay", "0")))
-	if err != nil || !bytes.Equal(got, poem.Sonnet18) {
+	if err != nil || !bytes.Equal(got, poetry.Sonnet18) {
 		t.Fatalf("got %q, %v", got, err)
 	}
 }
 
 func TestSlowPoetryRejectsBadFlags(t *testing.T) {
-	for _, sm := range twistd.Plugins() {
+	for _, sm := range All {
 		if sm.Name != "slowpoetry" {
 			continue
 		}
@@ -193,7 +195,7 @@ func TestPortForwardClosesWhenDestinationRefuses(t *testing.T) {
 }
 
 func TestPortForwardNeedsDest(t *testing.T) {
-	for _, sm := range twistd.Plugins() {
+	for _, sm := range All {
 		if sm.Name == "portforward" {
 			mk := sm.Flags(flag.NewFlagSet("", flag.ContinueOnError))
 			if _, err := mk(nil); err == nil {
@@ -201,6 +203,13 @@ func TestPortForwardNeedsDest(t *testing.T) {
 			}
 		}
 	}
+}
+
+// startSOCKS runs the socks plugin with loopback allowed as a destination,
+// where the tests' servers are.
+func startSOCKS(t *testing.T, args ...string) string {
+	t.Helper()
+	return startPlugin(t, "socks", append([]string{"--allow", "127.0.0.0/8", "--allow", "::1"}, args...)...)
 }
 
 // socksConnect performs a SOCKS5 handshake on c (with user/password if
@@ -268,7 +277,7 @@ func TestSOCKSConnect(t *testing.T) {
 	dest := echoServer(t, "tcp", "127.0.0.1:0")
 	_, portStr, _ := net.SplitHostPort(dest)
 	port, _ := strconv.Atoi(portStr)
-	proxy := startPlugin(t, "socks")
+	proxy := startSOCKS(t)
 	tests := []struct {
 		name string
 		req  []byte
@@ -289,7 +298,7 @@ func TestSOCKSConnect(t *testing.T) {
 
 func TestSOCKSConnectIPv6(t *testing.T) {
 	dest := echoServer(t, "tcp6", "[::1]:0")
-	c := dial(t, startPlugin(t, "socks"))
+	c := dial(t, startSOCKS(t))
 	if code := socksConnect(t, c, "", "", addrReq(t, dest)); code != 0 {
 		t.Fatalf("reply %d", code)
 	}
@@ -298,7 +307,7 @@ func TestSOCKSConnectIPv6(t *testing.T) {
 
 func TestSOCKSDataPipelinedWithRequest(t *testing.T) {
 	dest := echoServer(t, "tcp", "127.0.0.1:0")
-	c := dial(t, startPlugin(t, "socks"))
+	c := dial(t, startSOCKS(t))
 	// Everything at once: greeting, request and the first data.
 	msg := append([]byte{5, 1, 0, 5, 1, 0}, addrReq(t, dest)...)
 	c.Write(append(msg, "early"...))
@@ -314,7 +323,9 @@ func TestSOCKSDataPipelinedWithRequest(t *testing.T) {
 
 func TestSOCKSAuth(t *testing.T) {
 	dest := echoServer(t, "tcp", "127.0.0.1:0")
-	proxy := startPlugin(t, "socks", "--user", "alice", "--password", "s3cret")
+	pw := filepath.Join(t.TempDir(), "password")
+	os.WriteFile(pw, []byte("s3cret\n"), 0o600)
+	proxy := startSOCKS(t, "--user", "alice", "--password-file", pw)
 	c := dial(t, proxy)
 	if code := socksConnect(t, c, "alice", "s3cret", addrReq(t, dest)); code != 0 {
 		t.Fatalf("reply %d", code)
@@ -338,7 +349,7 @@ func TestSOCKSReplies(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := l.Addr().String()
 	l.Close()
-	proxy := startPlugin(t, "socks")
+	proxy := startSOCKS(t)
 	tests := []struct {
 		name string
 		cmd  byte

@@ -90,3 +90,6 @@ func Address(arg string) (string, error) {
 	}
 	return net.JoinHostPort(strings.Trim(host, "[]"), port), nil
 }
+
+// LogPrefix names the factory in logs as the Twisted introduction's does.
+func (f *ServerFactory) LogPrefix() string { return "PoetryFactory" }

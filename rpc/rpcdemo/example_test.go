@@ -6,8 +6,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"github.com/twistgo/twist/internal/rpcdemo"
 	"github.com/twistgo/twist/rpc"
+	"github.com/twistgo/twist/rpc/rpcdemo"
 	"github.com/twistgo/twist/twisttest"
 )
 

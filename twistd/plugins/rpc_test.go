@@ -1,4 +1,4 @@
-package main
+package plugins
 
 import (
 	"encoding/binary"
@@ -25,7 +25,7 @@ func rpcAddrs(t *testing.T) (framed, mongo string) {
 		}
 		return s.(*service.StreamServer).Addr().String()
 	}
-	return addr(rpcFramedName), addr(rpcMongoName)
+	return addr(RPCFramedName), addr(RPCMongoName)
 }
 
 // readN reads exactly n bytes from c.

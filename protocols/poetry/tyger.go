@@ -1,4 +1,4 @@
-package poem
+package poetry
 
 import _ "embed"
 

@@ -11,8 +11,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/twistgo/twist/clock"
-	"github.com/twistgo/twist/cmd/twistd/poem"
 	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/protocols/poetry"
 	"github.com/twistgo/twist/rpc"
 	"github.com/twistgo/twist/task"
 )
@@ -74,7 +74,7 @@ func Sleep(clk clock.Clock, seconds float64) (*deferred.Deferred, error) {
 
 // Poem returns the text of Shakespeare's Sonnet 18, the poem that twistd's
 // poetry plugins serve.
-func Poem() string { return string(poem.Sonnet18) }
+func Poem() string { return string(poetry.Sonnet18) }
 
 // Cummingsify returns text in lower case, as e. e. cummings might have
 // written it: the transformation of the Twisted introduction's poetry
