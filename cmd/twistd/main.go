@@ -1,5 +1,11 @@
 package main
 
-import "github.com/twistgo/twist/twistd"
+import (
+	"github.com/twistgo/twist/twistd"
+	"github.com/twistgo/twist/twistd/plugins"
+)
 
-func main() { twistd.Main() }
+func main() {
+	plugins.RegisterAll()
+	twistd.Main()
+}
