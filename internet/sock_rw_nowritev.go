@@ -1,5 +1,8 @@
 //go:build unix && !(darwin || linux || openbsd)
 
+// The socket reads and writes of the unix systems where x/sys has no
+// writev: it is emulated with successive writes.
+
 package internet
 
 import "golang.org/x/sys/unix"

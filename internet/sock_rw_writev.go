@@ -1,5 +1,8 @@
 //go:build darwin || openbsd
 
+// The socket reads and writes where x/sys has writev (the sock_rw files hold
+// them per system: linux, these, and the other unix systems).
+
 package internet
 
 import "golang.org/x/sys/unix"
