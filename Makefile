@@ -9,7 +9,7 @@ CROSS_OS := darwin freebsd windows
 # server: they run once, in their own target, not with the unit tests.
 UNIT_PKGS = $$($(GO) list $(PKGS) | grep -v '/interop$$')
 
-.PHONY: test fmt-check tidy-check vet cross test-go bench-test node-test interop bench rpcbench
+.PHONY: fuzz test fmt-check tidy-check vet cross test-go bench-test node-test interop bench rpcbench
 
 test: fmt-check tidy-check vet cross test-go bench-test node-test interop
 
@@ -58,3 +58,15 @@ bench:
 # The side-by-side RPC measurement against net/rpc and gRPC (a few minutes).
 rpcbench:
 	cd bench && $(GO) run ./cmd/rpcbench
+
+# Every fuzz target of the module (found with go test -list, so that new
+# ones are included), each run for FUZZTIME. `make test` runs their seed
+# corpora as ordinary tests. make fuzz FUZZTIME=30s for a quick pass.
+FUZZTIME ?= 10m
+fuzz:
+	@for pkg in $$($(GO) list $(PKGS)); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$target ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
