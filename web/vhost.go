@@ -61,4 +61,6 @@ func (v *NameVirtualHost) PutChild(name string, child Resource) {
 func (v *NameVirtualHost) IsLeaf() bool { return false }
 
 // Render renders the host's root.
-func (v *NameVirtualHost) Render(req *Request) ([]byte, error) { return Render(v.resourceFor(req), req) }
+func (v *NameVirtualHost) Render(req *Request) ([]byte, error) {
+	return Render(v.resourceFor(req), req)
+}
