@@ -20,9 +20,11 @@ import (
 	"flag"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/internet/endpoints"
 	"github.com/twistgo/twist/protocols/policies"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/service"
@@ -46,6 +48,8 @@ const DefaultMaxConns = 10000
 
 // ServerFlags are the flags every server plugin has.
 type ServerFlags struct {
+	fs          *flag.FlagSet
+	listen      stringList
 	port        *int
 	iface       *string
 	idle, read  *time.Duration
@@ -55,9 +59,11 @@ type ServerFlags struct {
 
 // AddServerFlags registers on fs the flags of a server listening on port
 // (and on iface, "" for every interface): --port, --interface (or --iface),
-// --idle-timeout, --read-timeout, --max-conns and --max-conns-per-ip.
+// --listen, --idle-timeout, --read-timeout, --max-conns and
+// --max-conns-per-ip.
 func AddServerFlags(fs *flag.FlagSet, port int, iface string) *ServerFlags {
-	s := &ServerFlags{}
+	s := &ServerFlags{fs: fs}
+	fs.Var(&s.listen, "listen", "listen on this endpoint `description` (tcp:8080:interface=127.0.0.1, ssl:..., unix:...), repeatable; in place of --port unless --port is given too")
 	s.port = fs.Int("port", port, "TCP port to listen on; 0 lets the system choose")
 	s.iface = fs.String("interface", iface, "interface (IP address) to listen on; \"\" for all")
 	fs.Var(stringValue{s.iface}, "iface", "the same as --interface")
@@ -96,11 +102,63 @@ func (s *ServerFlags) Wrap(f internet.Factory) internet.Factory {
 	return f
 }
 
-// Server returns the TCP server of f on the flags' address, with their
-// policies.
+// Server returns the TCP server of f on the address of --port and
+// --interface, with the flags' policies.
 func (s *ServerFlags) Server(loop *reactor.Reactor, f internet.Factory) *service.StreamServer {
 	return service.TCPServer(loop, s.Addr(), s.Wrap(f))
 }
+
+// Servers returns the servers of f the flags ask for, with their policies:
+// one per --listen, and the one of --port unless --listen was given alone.
+// One factory serves them all, so a connection cap is shared.
+func (s *ServerFlags) Servers(loop *reactor.Reactor, f internet.Factory) ([]*service.StreamServer, error) {
+	f = s.Wrap(f)
+	portSet := false
+	s.fs.Visit(func(fl *flag.Flag) { portSet = portSet || fl.Name == "port" })
+	var servers []*service.StreamServer
+	if len(s.listen) == 0 || portSet {
+		servers = append(servers, service.TCPServer(loop, s.Addr(), f))
+	}
+	for _, desc := range s.listen {
+		e, err := endpoints.ServerFromString(loop, desc)
+		if err != nil {
+			return nil, err
+		}
+		servers = append(servers, service.EndpointServer(e, f))
+	}
+	return servers, nil
+}
+
+// Service returns Servers as one service: the server itself if there is
+// one, else a MultiService of them.
+func (s *ServerFlags) Service(loop *reactor.Reactor, f internet.Factory) (service.Service, error) {
+	servers, err := s.Servers(loop, f)
+	if err != nil {
+		return nil, err
+	}
+	if len(servers) == 1 {
+		return servers[0], nil
+	}
+	ms := service.NewMultiService()
+	for _, srv := range servers {
+		if err := ms.AddService(srv); err != nil {
+			return nil, err
+		}
+	}
+	return ms, nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(*l, " ")
+}
+
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // tcpPlugin is a plugin whose service is one TCP server of the factory that
 // factory makes, with the ServerFlags.
@@ -108,7 +166,7 @@ func tcpPlugin(name, desc string, port int, factory func(*reactor.Reactor) inter
 	return twistd.ServiceMaker{Name: name, Description: desc, Flags: func(fs *flag.FlagSet) twistd.MakeService {
 		sf := AddServerFlags(fs, port, "")
 		return func(loop *reactor.Reactor) (service.Service, error) {
-			return sf.Server(loop, factory(loop)), nil
+			return sf.Service(loop, factory(loop))
 		}
 	}}
 }

@@ -66,7 +66,12 @@ func startPlugin(t *testing.T, name string, args ...string) string {
 
 func dial(t *testing.T, addr string) net.Conn {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	return dialNet(t, "tcp", addr)
+}
+
+func dialNet(t *testing.T, network, addr string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout(network, addr, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ var RPC = twistd.ServiceMaker{
 		"over Twist's framed protocol and the MongoDB wire protocol",
 	Flags: func(fs *flag.FlagSet) twistd.MakeService {
 		sf := AddServerFlags(fs, 9000, "")
-		mongoPort := fs.Int("mongo-port", 27017, "TCP port of the MongoDB wire protocol; -1 turns it off, 0 lets the system choose")
+		mongoPort := fs.Int("mongo-port", 27017, "TCP port of the MongoDB wire protocol, on --interface; -1 turns it off, 0 lets the system choose (--listen is for the framed protocol)")
 		d := rpc.DefaultLimits()
 		var l rpc.Limits
 		fs.IntVar(&l.MaxMessage, "max-message", d.MaxMessage, "largest framed message accepted, in `bytes`")
@@ -62,8 +62,18 @@ var RPC = twistd.ServiceMaker{
 			if err := ms.AddService(&drainService{loop: loop, srv: srv, timeout: *drain}); err != nil {
 				return nil, err
 			}
-			if err := addNamed(ms, sf.Server(loop, srv.Factory()), RPCFramedName); err != nil {
+			framed, err := sf.Servers(loop, srv.Factory())
+			if err != nil {
 				return nil, err
+			}
+			for i, s := range framed {
+				name := RPCFramedName
+				if i > 0 {
+					name = fmt.Sprintf("%s-%d", RPCFramedName, i+1)
+				}
+				if err := addNamed(ms, s, name); err != nil {
+					return nil, err
+				}
 			}
 			if *mongoPort >= 0 {
 				host, _, _ := net.SplitHostPort(sf.Addr())

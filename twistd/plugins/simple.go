@@ -40,7 +40,7 @@ var FastPoetry = twistd.ServiceMaker{
 			if err != nil {
 				return nil, err
 			}
-			return sf.Server(loop, &poetry.ServerFactory{Poem: text, Log: poetryLog()}), nil
+			return sf.Service(loop, &poetry.ServerFactory{Poem: text, Log: poetryLog()})
 		}
 	},
 }
@@ -64,7 +64,7 @@ var SlowPoetry = twistd.ServiceMaker{
 				return nil, err
 			}
 			d := time.Duration(*delay * float64(time.Second))
-			return sf.Server(loop, &poetry.ServerFactory{Poem: text, Clock: loop, Chunk: *numBytes, Delay: d, Log: poetryLog()}), nil
+			return sf.Service(loop, &poetry.ServerFactory{Poem: text, Clock: loop, Chunk: *numBytes, Delay: d, Log: poetryLog()})
 		}
 	},
 }
@@ -102,7 +102,7 @@ var PortForward = twistd.ServiceMaker{
 			if _, _, err := net.SplitHostPort(*dest); err != nil {
 				return nil, errors.New("portforward: --dest host:port is required")
 			}
-			return sf.Server(loop, &portforward.Factory{Loop: loop, Dest: *dest}), nil
+			return sf.Service(loop, &portforward.Factory{Loop: loop, Dest: *dest})
 		}
 	},
 }

@@ -44,7 +44,7 @@ var SOCKS = twistd.ServiceMaker{
 			}
 			f := &socks.Factory{Loop: loop, User: *user, Password: password, HandshakeTimeout: *handshake,
 				Destinations: socks.Destinations{Allow: allow}}
-			return sf.Server(loop, f), nil
+			return sf.Service(loop, f)
 		}
 	},
 }
