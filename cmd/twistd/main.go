@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/twistgo/twist/twistd"
 	"github.com/twistgo/twist/twistd/plugins"
+	_ "github.com/twistgo/twist/web/webplugin"
 )
 
 func main() {
