@@ -302,7 +302,7 @@ func (s *server) reply(code byte, bnd net.Addr) {
 
 // fail ends the session: what was written is sent, then the connection closes.
 func (s *server) fail() {
-	s.state = closed
+	s.state, s.buf = closed, nil
 	s.handshake.CancelTimeout()
 	s.Transport.LoseConnection()
 }
