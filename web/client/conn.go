@@ -119,22 +119,22 @@ const (
 // conn is one client connection (Twisted's HTTP11ClientProtocol): one
 // request at a time.
 type conn struct {
-	agent *Agent
-	key   string
-	t     internet.Transport
-	state int
-	ex    *exchange
-	resp  *Response
-	buf   []byte
-	scan  int
-	fr    http1.Framing
-	left  int64
-	dec   http1.ChunkedDecoder
+	agent  *Agent
+	key    string
+	t      internet.Transport
+	state  int
+	ex     *exchange
+	resp   *Response
+	buf    []byte
+	scan   int
+	fr     http1.Framing
+	left   int64
+	dec    http1.ChunkedDecoder
 	keep   bool // the connection may carry another request
 	paused bool // we paused the transport's reading
-	got   bool // bytes of the response arrived
-	timer clock.DelayedCall
-	first *exchange // the request to send once connected
+	got    bool // bytes of the response arrived
+	timer  clock.DelayedCall
+	first  *exchange // the request to send once connected
 }
 
 func (c *conn) ConnectionMade(t internet.Transport) {

@@ -31,7 +31,7 @@ func body(t *testing.T, d *deferred.Deferred) (*Response, *deferred.Deferred) {
 func TestResponseSplitAnywhere(t *testing.T) {
 	raws := map[string]string{
 		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n": "hello",
-		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello":                                                        "hello",
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello":                                                         "hello",
 	}
 	for raw, want := range raws {
 		c, tr, _, d := fake("GET")

@@ -105,4 +105,3 @@ func (p *Pool) CloseCachedConnections() {
 		delete(p.idle, key)
 	}
 }
-
