@@ -14,33 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twistgo/twist/internet"
-	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/web"
+	"github.com/twistgo/twist/web/webtest"
 )
-
-// serve serves res on a loop on a loopback port until the test ends.
-func serve(t *testing.T, res web.Resource) string {
-	t.Helper()
-	loop, err := reactor.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, err := internet.ListenTCP(loop, "127.0.0.1:0", web.NewSite(res))
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- loop.Run() }()
-	t.Cleanup(func() {
-		loop.CallFromThread(func() { _ = loop.Stop() })
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-		_ = loop.Close()
-	})
-	return port.Addr().String()
-}
 
 // streamer writes its body in three pieces, a turn of the loop apart.
 type streamer struct{ web.BaseResource }
@@ -71,7 +47,7 @@ func interopTree() web.Resource {
 }
 
 func TestNetHTTPClient(t *testing.T) {
-	addr := serve(t, interopTree())
+	addr := webtest.Serve(t, web.NewSite(interopTree()))
 	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: 5 * time.Second}}
 	defer client.CloseIdleConnections()
 	get := func(path string) (*http.Response, string) {
@@ -137,7 +113,7 @@ func TestNetHTTPClient(t *testing.T) {
 // TestRawPipelining sends many requests in one write and reads the
 // answers in order.
 func TestRawPipelining(t *testing.T) {
-	addr := serve(t, interopTree())
+	addr := webtest.Serve(t, web.NewSite(interopTree()))
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +143,7 @@ func TestCurl(t *testing.T) {
 	if err != nil {
 		t.Skip("curl is not installed (Debian package curl; .ci/run installs it)")
 	}
-	addr := serve(t, interopTree())
+	addr := webtest.Serve(t, web.NewSite(interopTree()))
 	cases := []struct {
 		args []string
 		want string
@@ -224,7 +200,7 @@ func TestTwistedAgent(t *testing.T) {
 	if err := exec.Command(python, "-c", "import twisted.web.client").Run(); err != nil {
 		t.Skipf("%s cannot import twisted.web.client (Debian package python3-twisted; .ci/run installs it): %v", python, err)
 	}
-	addr := serve(t, interopTree())
+	addr := webtest.Serve(t, web.NewSite(interopTree()))
 	cmd := exec.Command(python, "-W", "ignore", "-c", agentScript, "http://"+addr)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

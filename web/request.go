@@ -377,6 +377,20 @@ func (r *Request) Finish() {
 	r.notify = nil
 }
 
+// abort cuts a response short after part of it has gone, when it cannot
+// be finished properly: the connection is closed at once and NotifyFinish
+// fails with err.
+func (r *Request) abort(err error) {
+	if r.Finished() {
+		return
+	}
+	c := r.ch
+	c.state, c.req = stClosed, nil
+	c.flush()
+	c.t.AbortConnection()
+	r.connectionLost(err)
+}
+
 // connectionLost fails NotifyFinish's Deferreds.
 func (r *Request) connectionLost(reason error) {
 	if r.finished || r.lostErr != nil {

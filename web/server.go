@@ -121,15 +121,15 @@ func (s *Site) BuildProtocol(addr net.Addr) internet.Protocol {
 func (s *Site) LogPrefix() string { return "Site" }
 
 // getResourceFor walks the tree from the root along req.Postpath (Twisted's
-// getChildForRequest), a loop: no recursion however deep the path.
+// getChildForRequest), a loop: no recursion however deep the path. A
+// GetChild may change Postpath (a virtual host puts a segment back).
 func (s *Site) getResourceFor(r *Request) Resource {
 	res := s.Resource
-	segs := r.Postpath
-	i := 0
-	for i < len(segs) && !res.IsLeaf() {
-		i++
-		r.Prepath, r.Postpath = segs[:i:i], segs[i:]
-		if res = res.GetChild(segs[i-1], r); res == nil {
+	for len(r.Postpath) > 0 && !res.IsLeaf() {
+		seg := r.Postpath[0]
+		r.Postpath = r.Postpath[1:]
+		r.Prepath = append(r.Prepath, seg)
+		if res = res.GetChild(seg, r); res == nil {
 			return notFound
 		}
 	}
@@ -421,11 +421,7 @@ func (c *channel) dispatch() {
 		}
 		slog.Error("web: Render failed", "uri", truncate(r.URI), "err", err)
 		if r.started {
-			// Part of the response has gone: all we can do is cut it short.
-			c.state, c.req = stClosed, nil
-			c.flush()
-			c.t.AbortConnection()
-			r.connectionLost(err)
+			r.abort(err)
 			return
 		}
 		r.ResponseHeaders.Reset()
