@@ -223,6 +223,7 @@ func (u *Update) Decode(body []byte, opts Options) error {
 	if d.worst != nil {
 		return d.worst
 	}
+	classic := len(u.NLRI) > 0
 	a := new(Attributes)
 	it := r.Attributes()
 	var path4 []ASPathSegment
@@ -378,7 +379,7 @@ func (u *Update) Decode(body []byte, opts Options) error {
 	if agg4 != nil && a.Aggregator != nil && a.Aggregator.AS == ASTrans {
 		a.Aggregator = agg4
 	}
-	if len(u.NLRI) > 0 || mpReach {
+	if classic || mpReach {
 		missing := func(t uint8) { d.note(updateError(TreatAsWithdraw, SubMissingWellKnownAttr, []byte{t})) }
 		if seen[0]&(1<<AttrOrigin) == 0 {
 			missing(AttrOrigin)
@@ -386,7 +387,7 @@ func (u *Update) Decode(body []byte, opts Options) error {
 		if seen[0]&(1<<AttrASPath) == 0 {
 			missing(AttrASPath)
 		}
-		if len(u.NLRI) > 0 && seen[0]&(1<<AttrNextHop) == 0 {
+		if classic && seen[0]&(1<<AttrNextHop) == 0 {
 			missing(AttrNextHop)
 		}
 		u.Attrs = a

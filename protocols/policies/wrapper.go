@@ -87,6 +87,10 @@ func (f *WrappingFactory) BuildProtocol(addr net.Addr) internet.Protocol {
 	return w.self
 }
 
+// WrappedFactory returns the wrapped factory: logs name a WrappingFactory
+// by the factory it wraps.
+func (f *WrappingFactory) WrappedFactory() internet.Factory { return f.Wrapped }
+
 // StartFactory starts the wrapped factory, if it is an internet.Starter.
 func (f *WrappingFactory) StartFactory() {
 	if s, ok := f.Wrapped.(internet.Starter); ok {
