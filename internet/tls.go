@@ -53,7 +53,7 @@ import (
 const (
 	// DefaultTLSHandshakes is the default bound on handshakes in progress
 	// at once in the process, each on a goroutine.
-	DefaultTLSHandshakes = 1024
+	DefaultTLSHandshakes = 256
 	// DefaultTLSHandshakeTimeout is the default time a connection has to
 	// finish its handshake, its wait for a goroutine included.
 	DefaultTLSHandshakeTimeout = 10 * time.Second
@@ -1001,27 +1001,29 @@ func (p *handshakePool) removeLocked(hs *tlsHandshake) {
 // the name to verify (ServerName) unless ConnectTLS sets it. TLS 1.3 is used
 // when the peer has it, and nothing older than TLS 1.2 is accepted. The
 // protocol's ConnectionMade is called once the handshake has succeeded; if
-// it fails, only ConnectionLost is called, with the TLS error.
+// it fails or times out (TLSHandshakeLimits), only ConnectionLost is
+// called, with the TLS error.
 //
-// Each connection costs a goroutine for its life (a stack of 8 KiB or more,
-// grown by the handshake and shrunk back by the garbage collector) and
-// crypto/tls's state and record buffers (up to 16 KiB each way while data
-// flows), besides its transport; the buffers between the goroutine and the
-// loop are bounded (64 KiB each way) and empty while the connection is idle.
-// BenchmarkTLSIdleConnectionMemory measures about 20 KiB per idle
-// connection after a handshake with an ECDSA P-256 certificate: 8 KiB of
-// stack and 12 KiB of heap, the peer's parsed certificate included.
+// The handshake runs on a goroutine of a bounded pool; after it the loop
+// encrypts and decrypts, and an idle connection has no goroutine and no
+// buffer of Twist's: it costs crypto/tls's state besides its transport,
+// about 8 KiB of heap after a TLS 1.3 handshake with an ECDSA P-256
+// certificate (X25519MLKEM768 key exchange; the input buffers crypto/tls
+// keeps included), as BenchmarkTLSIdleConnectionMemory measures. TLS 1.2 renegotiation, which crypto/tls offers to clients
+// only, is refused: it would need the goroutine again.
 func TLSFactory(cfg *tls.Config, f Factory, isClient bool) Factory {
 	return &tlsFactory{cfg: tlsMinVersion(cfg), f: f, isClient: isClient}
 }
 
-// tlsMinVersion returns cfg, or a copy of it that refuses TLS before 1.2.
+// tlsMinVersion returns cfg, or a copy of it that refuses TLS before 1.2
+// and renegotiation (a handshake inside Read, which would block the loop).
 func tlsMinVersion(cfg *tls.Config) *tls.Config {
-	if cfg.MinVersion >= tls.VersionTLS12 {
+	if cfg.MinVersion >= tls.VersionTLS12 && cfg.Renegotiation == tls.RenegotiateNever {
 		return cfg
 	}
 	cfg = cfg.Clone()
-	cfg.MinVersion = tls.VersionTLS12
+	cfg.MinVersion = max(cfg.MinVersion, tls.VersionTLS12)
+	cfg.Renegotiation = tls.RenegotiateNever
 	return cfg
 }
 

@@ -2,6 +2,7 @@ package internet
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -95,6 +96,10 @@ type memTransport struct {
 	producerPaused bool
 	disconnecting  bool
 	closed         bool
+	// chunk, if set, is the most one DataReceived of the peer gets, and
+	// tamper, if set, may change each chunk before the peer gets it.
+	chunk  int
+	tamper func(chunk []byte)
 }
 
 const memHigh = 64 << 10
@@ -141,14 +146,17 @@ func (t *memTransport) scheduleFlush() {
 	}
 }
 
-// flush delivers the queue to the peer in reads of at most 64 KiB, as a
-// socket would, while the peer reads.
+// flush delivers the queue to the peer in reads of at most 64 KiB (or
+// t.chunk), as a socket would, while the peer reads.
 func (t *memTransport) flush() {
 	t.flushScheduled = false
 	for len(t.queue) > 0 && !t.closed && !t.peer.readPaused {
-		n := min(len(t.queue), 64<<10)
+		n := min(len(t.queue), cmp.Or(t.chunk, 64<<10))
 		chunk := t.queue[:n]
 		t.queue = t.queue[n:]
+		if t.tamper != nil {
+			t.tamper(chunk)
+		}
 		t.peer.proto.DataReceived(chunk)
 	}
 	if len(t.queue) == 0 {
