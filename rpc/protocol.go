@@ -15,6 +15,7 @@ import (
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/protocols/basic"
+	"github.com/twistgo/twist/reactor"
 )
 
 // Factory returns the factory of the server's framed protocol, to listen
@@ -39,7 +40,7 @@ type framedFactory struct{ s *Server }
 func (f framedFactory) BuildProtocol(net.Addr) internet.Protocol {
 	p := &serverProtocol{s: f.s}
 	p.Handler = p
-	p.MaxLength = f.s.maxSize
+	p.MaxLength = f.s.limits.MaxMessage
 	return p
 }
 
@@ -68,7 +69,10 @@ type serverProtocol struct {
 	// from then on reading is left alone.
 	closing bool
 	lost    bool
-	buf     []byte
+	// draining is set once Drain was called: reading stops, and the
+	// connection closes when nothing is outstanding.
+	draining bool
+	buf      []byte
 	// While reading, answers collect in out, with their length prefixes,
 	// and go out with one write when the read is handled (or out is full):
 	// calls pipelined on a connection are answered with a write per read,
@@ -89,17 +93,52 @@ type answer struct {
 func (p *serverProtocol) ConnectionMade(t internet.Transport) {
 	p.Int32StringReceiver.ConnectionMade(t)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	var loop *reactor.Reactor
 	if l, ok := t.(internet.Looper); ok {
-		p.clk = l.Loop()
+		loop = l.Loop()
+		p.clk = loop
 	}
 	p.registered = true // first: on a closed transport, RegisterProducer stops p at once
 	if err := t.RegisterProducer(p, true); err != nil {
 		p.registered = false
 		p.s.logger.Warn("rpc: answers go out without flow control", "peer", t.RemoteAddr(), "err", err)
 	}
+	if p.s.group.Add(p, loop) {
+		p.Drain()
+	}
+}
+
+// Drain stops reading and closes the connection once every outstanding
+// call is answered (see Server.Drain).
+func (p *serverProtocol) Drain() {
+	if p.lost || p.draining {
+		return
+	}
+	p.draining = true
+	p.throttle()
+	p.closeIfDrained()
+}
+
+// Abort closes the connection at once (see Server.Drain).
+func (p *serverProtocol) Abort() {
+	if !p.lost {
+		p.Transport.AbortConnection()
+	}
+}
+
+// closeIfDrained closes a draining connection once nothing is outstanding.
+func (p *serverProtocol) closeIfDrained() {
+	if !p.draining || p.closing || p.lost || p.waiting > 0 || len(p.ordered) > 0 {
+		return
+	}
+	p.flushOut()
+	p.closing = true
+	p.unregister()
+	p.Transport.LoseConnection()
 }
 
 func (p *serverProtocol) ConnectionLost(reason error) {
+	p.s.group.Remove(p)
 	p.lost = true
 	p.ordered = nil
 	p.unregister()
@@ -143,7 +182,7 @@ func (p *serverProtocol) StopProducing() {
 // calls is outstanding, and resumes it once neither holds: the two reasons
 // are independent, and either keeps reading paused.
 func (p *serverProtocol) throttle() {
-	hold := p.full || p.waiting+len(p.ordered) >= p.s.maxPending
+	hold := p.full || p.draining || p.waiting+len(p.ordered) >= p.s.limits.MaxPending
 	if hold == p.Paused() || p.lost || p.closing {
 		return
 	}
@@ -166,8 +205,8 @@ func (p *serverProtocol) throttle() {
 // of the stream cannot be framed.
 func (p *serverProtocol) LengthLimitExceeded(n uint64) {
 	p.s.logger.Warn("rpc: closing connection: message too large",
-		"peer", p.Transport.RemoteAddr(), "length", n, "max", p.s.maxSize)
-	p.send(appendError(p.buf[:0], bson.RawValue{}, errorf(TooLarge, "message of %d bytes, at most %d", n, p.s.maxSize)))
+		"peer", p.Transport.RemoteAddr(), "length", n, "max", p.s.limits.MaxMessage)
+	p.send(appendError(p.buf[:0], bson.RawValue{}, errorf(TooLarge, "message of %d bytes, at most %d", n, p.s.limits.MaxMessage)))
 	p.flushOut()
 	p.closing = true
 	p.unregister()
@@ -270,6 +309,7 @@ func (p *serverProtocol) answer(id bson.RawValue, d *deferred.Deferred) {
 func (p *serverProtocol) settle() {
 	p.waiting--
 	p.throttle()
+	p.closeIfDrained()
 }
 
 // await adds an answer to those of the calls without an id, and pauses
@@ -293,6 +333,7 @@ func (p *serverProtocol) flush() {
 	}
 	p.ordered = p.ordered[:copy(p.ordered, p.ordered[n:])]
 	p.throttle()
+	p.closeIfDrained()
 }
 
 // send sends frame with its length prefix: now, or at the end of the read

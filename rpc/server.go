@@ -16,6 +16,7 @@ import (
 
 	"github.com/twistgo/twist/clock"
 	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/rpc/internal/session"
 )
 
 // DefaultMaxMessageSize is the longest message body a server or client
@@ -33,15 +34,15 @@ const DefaultMaxPending = 1024
 // Register functions before serving: the registry is read without locks by
 // every connection, on every loop.
 type Server struct {
-	name       string
-	version    string
-	maxSize    int
-	maxPending int
-	maxDepth   int
-	timeout    time.Duration
-	clock      clock.Clock
-	logger     *slog.Logger
-	funcs      map[string]*function
+	name    string
+	version string
+	limits  Limits
+	timeout time.Duration
+	clock   clock.Clock
+	logger  *slog.Logger
+	funcs   map[string]*function
+	// group holds the live connections, for Drain.
+	group session.Group
 }
 
 // A ServerOption configures a Server.
@@ -52,16 +53,23 @@ func WithName(name, version string) ServerOption {
 	return func(s *Server) { s.name, s.version = name, version }
 }
 
-// WithMaxMessageSize sets the longest message body accepted, in bytes.
-func WithMaxMessageSize(n int) ServerOption { return func(s *Server) { s.maxSize = n } }
+// WithMaxMessageSize sets the longest framed message body accepted, in
+// bytes: Limits.MaxMessage. Less than 1 means the default.
+func WithMaxMessageSize(n int) ServerOption {
+	return func(s *Server) { s.limits.MaxMessage = n; s.limits = s.limits.withDefaults() }
+}
 
 // WithMaxPending sets how many calls a connection has outstanding before it
-// pauses reading (see DefaultMaxPending); less than 1 means 1.
-func WithMaxPending(n int) ServerOption { return func(s *Server) { s.maxPending = max(n, 1) } }
+// pauses reading: Limits.MaxPending. Less than 1 means the default.
+func WithMaxPending(n int) ServerOption {
+	return func(s *Server) { s.limits.MaxPending = n; s.limits = s.limits.withDefaults() }
+}
 
 // WithMaxDepth sets how deeply documents and arrays may nest in one
-// argument (see DefaultMaxDepth); a deeper one is BadArguments.
-func WithMaxDepth(n int) ServerOption { return func(s *Server) { s.maxDepth = n } }
+// call: Limits.MaxDepth. Less than 1 means the default.
+func WithMaxDepth(n int) ServerOption {
+	return func(s *Server) { s.limits.MaxDepth = n; s.limits = s.limits.withDefaults() }
+}
 
 // WithCallTimeout fails calls that have not finished after d with a Timeout
 // error. Zero, the default, means no limit.
@@ -78,11 +86,9 @@ func WithLogger(l *slog.Logger) ServerOption { return func(s *Server) { s.logger
 // NewServer returns a Server with no functions.
 func NewServer(opts ...ServerOption) *Server {
 	s := &Server{
-		name:       "twist-rpc",
-		maxSize:    DefaultMaxMessageSize,
-		maxPending: DefaultMaxPending,
-		maxDepth:   DefaultMaxDepth,
-		funcs:      make(map[string]*function),
+		name:   "twist-rpc",
+		limits: DefaultLimits(),
+		funcs:  make(map[string]*function),
 	}
 	for _, o := range opts {
 		o(s)
@@ -185,7 +191,7 @@ func (s *Server) plan(name string, v reflect.Value) (*function, error) {
 	if t.IsVariadic() {
 		return nil, fmt.Errorf("rpc: Register(%q): variadic functions are not supported", name)
 	}
-	f := &function{name: name, fn: v, maxDepth: s.maxDepth}
+	f := &function{name: name, fn: v, maxDepth: s.limits.MaxDepth}
 	first := 0
 	if t.NumIn() > 0 && t.In(0) == ctxType {
 		f.withCtx, first = true, 1
@@ -464,7 +470,7 @@ type Info struct {
 
 // Info describes the server and its functions, sorted by name.
 func (s *Server) Info() Info {
-	info := Info{Name: s.name, Version: s.version, MaxMessageSize: s.maxSize, Functions: []FunctionInfo{}}
+	info := Info{Name: s.name, Version: s.version, MaxMessageSize: s.limits.MaxMessage, Functions: []FunctionInfo{}}
 	for _, f := range s.funcs {
 		params := make([]string, len(f.params))
 		for i, p := range f.params {

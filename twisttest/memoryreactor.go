@@ -5,81 +5,13 @@ import (
 	"net/netip"
 	"strconv"
 
-	"github.com/twistgo/twist/clock"
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
 )
 
-// Net is what code that listens and connects needs from a reactor: the seam
-// that lets a test hand it a MemoryReactorClock instead of a real loop
-// (Twisted's IReactorTCP, IReactorUNIX, IReactorUDP and IReactorTime in one).
-// The functions of package internet take a *reactor.Reactor, which no fake can
-// stand in for, so code that wants to be tested without sockets takes a Net,
-// and its program passes RealNet(loop).
-type Net interface {
-	clock.Clock
-	// ListenTCP listens as internet.ListenTCP does.
-	ListenTCP(addr string, f internet.Factory, opts ...internet.ListenOption) (Port, error)
-	// ConnectTCP connects as internet.ConnectTCP does.
-	ConnectTCP(addr string, f internet.ClientFactory, opts ...internet.ConnectOption) internet.Connector
-	// ListenUnix listens as internet.ListenUnix does.
-	ListenUnix(path string, f internet.Factory, opts ...internet.ListenOption) (Port, error)
-	// ConnectUnix connects as internet.ConnectUnix does.
-	ConnectUnix(path string, f internet.ClientFactory, opts ...internet.ConnectOption) internet.Connector
-	// ListenUDP opens a UDP port as internet.ListenUDP does.
-	ListenUDP(addr string, p internet.DatagramProtocol, opts ...internet.UDPOption) (internet.DatagramTransport, error)
-}
-
-// Port is a listening port as Net returns it: an *internet.Port or a
-// *MemoryPort (Twisted's IListeningPort).
-type Port interface {
-	// Addr returns the address the port listens on.
-	Addr() net.Addr
-	// StopListening closes the port.
-	StopListening() *deferred.Deferred
-}
-
-// RealNet returns the Net of a real loop: its methods call the functions of
-// package internet with loop, and its clock is the loop's.
-func RealNet(loop *reactor.Reactor) Net { return realNet{loop} }
-
-type realNet struct{ *reactor.Reactor }
-
-func (n realNet) ListenTCP(addr string, f internet.Factory, opts ...internet.ListenOption) (Port, error) {
-	return port(internet.ListenTCP(n.Reactor, addr, f, opts...))
-}
-
-func (n realNet) ConnectTCP(addr string, f internet.ClientFactory, opts ...internet.ConnectOption) internet.Connector {
-	return internet.ConnectTCP(n.Reactor, addr, f, opts...)
-}
-
-func (n realNet) ListenUnix(path string, f internet.Factory, opts ...internet.ListenOption) (Port, error) {
-	return port(internet.ListenUnix(n.Reactor, path, f, opts...))
-}
-
-func (n realNet) ConnectUnix(path string, f internet.ClientFactory, opts ...internet.ConnectOption) internet.Connector {
-	return internet.ConnectUnix(n.Reactor, path, f, opts...)
-}
-
-func (n realNet) ListenUDP(addr string, p internet.DatagramProtocol, opts ...internet.UDPOption) (internet.DatagramTransport, error) {
-	u, err := internet.ListenUDP(n.Reactor, addr, p, opts...)
-	if err != nil {
-		return nil, err // not a nil *UDPPort in a non-nil interface
-	}
-	return u, nil
-}
-
-// port keeps a failed Listen's nil *internet.Port out of the Port interface.
-func port(p *internet.Port, err error) (Port, error) {
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
 // MemoryReactor records the ports opened and the connections started through
-// it, as a Net without the clock, and opens no socket (Twisted's
+// it, as an internet.Net without the clock, and opens no socket (Twisted's
 // MemoryReactor). The test then plays the network's part: it connects the
 // protocols the factories build to StringTransports, or fails the attempts.
 // Use it from one goroutine, the test's.
@@ -94,9 +26,14 @@ type MemoryReactor struct {
 	UnixClients []*MemoryConnector
 	// UDPPorts are the ListenUDP calls, in order.
 	UDPPorts []*MemoryUDPPort
+
+	// SystemEvents holds the system event triggers: AddSystemEventTrigger,
+	// RemoveSystemEventTrigger and FireSystemEvent work as a Reactor's.
+	reactor.SystemEvents
+	running, stopping, hasRun, hasStopped bool
 }
 
-// MemoryReactorClock is a MemoryReactor with a fake clock: a Net whose time
+// MemoryReactorClock is a MemoryReactor with a fake clock: an internet.Net whose time
 // moves only when the test advances it (Twisted's MemoryReactorClock).
 type MemoryReactorClock struct {
 	*MemoryReactor
@@ -110,14 +47,14 @@ func NewMemoryReactorClock() *MemoryReactorClock {
 }
 
 // ListenTCP records the call and returns its port.
-func (m *MemoryReactor) ListenTCP(addr string, f internet.Factory, opts ...internet.ListenOption) (Port, error) {
+func (m *MemoryReactor) ListenTCP(addr string, f internet.Factory, opts ...internet.ListenOption) (internet.ListeningPort, error) {
 	p := &MemoryPort{Address: addr, Factory: f, Options: opts, addr: tcpAddr(addr)}
 	m.TCPServers = append(m.TCPServers, p)
 	return p, nil
 }
 
 // ListenUnix records the call and returns its port.
-func (m *MemoryReactor) ListenUnix(path string, f internet.Factory, opts ...internet.ListenOption) (Port, error) {
+func (m *MemoryReactor) ListenUnix(path string, f internet.Factory, opts ...internet.ListenOption) (internet.ListeningPort, error) {
 	p := &MemoryPort{Address: path, Factory: f, Options: opts, addr: &net.UnixAddr{Name: path, Net: "unix"}}
 	m.UnixServers = append(m.UnixServers, p)
 	return p, nil

@@ -25,10 +25,10 @@ func (s *slurper) ClientConnectionFailed(_ internet.Connector, reason error) {
 	s.done.Errback(reason)
 }
 
-// download is code under test: it takes a twisttest.Net, so that a program
-// passes twisttest.RealNet(loop) and a test a MemoryReactorClock. It gives up
+// download is code under test: it takes a internet.Net, so that a program
+// passes internet.RealNet(loop) and a test a MemoryReactorClock. It gives up
 // after a minute on n's clock.
-func download(n twisttest.Net, addr string) *deferred.Deferred {
+func download(n internet.Net, addr string) *deferred.Deferred {
 	s := &slurper{done: deferred.New()}
 	c := n.ConnectTCP(addr, s)
 	return s.done.AddTimeout(time.Minute, n, func(any, time.Duration) (any, error) {

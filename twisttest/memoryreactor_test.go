@@ -11,8 +11,8 @@ import (
 )
 
 var (
-	_ twisttest.Net  = (*twisttest.MemoryReactorClock)(nil)
-	_ twisttest.Port = (*internet.Port)(nil)
+	_ internet.Net           = (*twisttest.MemoryReactorClock)(nil)
+	_ internet.ListeningPort = (*internet.Port)(nil)
 )
 
 // teller writes msg and hangs up.
@@ -92,7 +92,7 @@ func (f *recordingFactory) toldBy(c internet.Connector, n int) bool {
 func TestMemoryReactorListen(t *testing.T) {
 	tests := []struct {
 		name, addr, want string
-		listen           func(m *twisttest.MemoryReactor, addr string, f internet.Factory, opts ...internet.ListenOption) (twisttest.Port, error)
+		listen           func(m *twisttest.MemoryReactor, addr string, f internet.Factory, opts ...internet.ListenOption) (internet.ListeningPort, error)
 		servers          func(m *twisttest.MemoryReactor) []*twisttest.MemoryPort
 	}{
 		{"tcp", "127.0.0.1:10000", "127.0.0.1:10000", (*twisttest.MemoryReactor).ListenTCP, func(m *twisttest.MemoryReactor) []*twisttest.MemoryPort { return m.TCPServers }},

@@ -152,7 +152,7 @@ func TestRunLetsDueCallsRunFirst(t *testing.T) {
 
 func TestRunOverLoopbackWithRealNet(t *testing.T) {
 	got := twisttest.Run(t, func(r *reactor.Reactor) *deferred.Deferred {
-		n := twisttest.RealNet(r)
+		n := internet.RealNet(r)
 		port, err := n.ListenTCP("127.0.0.1:0", internet.FactoryFunc(func(net.Addr) internet.Protocol { return &teller{msg: "hello"} }))
 		if err != nil {
 			return deferred.Fail(err)
@@ -174,7 +174,7 @@ func TestRunOverLoopbackWithRealNet(t *testing.T) {
 
 func TestRealNetListenErrorIsNil(t *testing.T) {
 	twisttest.Run(t, func(r *reactor.Reactor) *deferred.Deferred {
-		n := twisttest.RealNet(r)
+		n := internet.RealNet(r)
 		if p, err := n.ListenTCP("127.0.0.1:99999", internet.FactoryFunc(func(net.Addr) internet.Protocol { return nil })); err == nil || p != nil {
 			t.Errorf("ListenTCP on a bad port = %v, %v; want a nil Port and an error", p, err)
 		}

@@ -14,7 +14,9 @@ import (
 	"github.com/twistgo/twist/clock"
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/rpc"
+	"github.com/twistgo/twist/rpc/internal/session"
 )
 
 // A Dispatcher runs the functions the server exposes: *rpc.Server is one.
@@ -29,12 +31,13 @@ type Dispatcher interface {
 }
 
 // DefaultMaxMessageSize is the largest message a server accepts unless told
-// otherwise, and the maxMessageSizeBytes it advertises: MongoDB's own limit.
-const DefaultMaxMessageSize = 48_000_000
+// otherwise, and the maxMessageSizeBytes it advertises: MongoDB's own limit,
+// rpc.DefaultMaxWireMessage.
+const DefaultMaxMessageSize = rpc.DefaultMaxWireMessage
 
 // DefaultMaxPending is how many calls a connection has outstanding, their
 // result awaited, before it stops reading until one of them finishes.
-const DefaultMaxPending = 1024
+const DefaultMaxPending = rpc.DefaultMaxPending
 
 // maxBSONObjectSize is the largest document the server advertises and sends:
 // MongoDB's 16 MiB.
@@ -54,12 +57,26 @@ type Server struct {
 	logger         *slog.Logger
 	now            func() time.Time
 	lastConnID     atomic.Int32
+	// group is the connection group of the rpc.Server dispatching, if d is
+	// one, so that its Drain drains these connections too.
+	group *session.Group
 }
 
 var _ internet.Factory = (*Server)(nil)
 
 // An Option configures a Server.
 type Option func(*Server)
+
+// WithLimits sets the limits of rpc.Limits that apply to the wire
+// protocol: MaxWireMessage and MaxPending (zero fields keep their
+// defaults). A server whose Dispatcher is an *rpc.Server has that server's
+// limits unless told otherwise.
+func WithLimits(l rpc.Limits) Option {
+	return func(s *Server) {
+		WithMaxMessageSize(l.MaxWireMessage)(s)
+		WithMaxPending(l.MaxPending)(s)
+	}
+}
 
 // WithMaxMessageSize sets the largest message accepted, header included, and
 // the maxMessageSizeBytes advertised in the handshake. A connection that
@@ -89,9 +106,15 @@ func WithLogger(l *slog.Logger) Option {
 	return func(s *Server) { s.logger = l }
 }
 
-// NewServer returns a server that exposes the functions of d.
+// NewServer returns a server that exposes the functions of d. If d is an
+// *rpc.Server, the server has its limits (see WithLimits) and its Drain
+// drains this server's connections too.
 func NewServer(d Dispatcher, opts ...Option) *Server {
 	s := &Server{d: d, maxMessageSize: DefaultMaxMessageSize, maxPending: DefaultMaxPending, now: time.Now}
+	if l, ok := d.(interface{ Limits() rpc.Limits }); ok {
+		WithLimits(l.Limits())(s)
+	}
+	s.group = session.GroupOf(d)
 	for _, o := range opts {
 		o(s)
 	}
@@ -141,22 +164,62 @@ type conn struct {
 	// registered is set while the conn is the transport's producer.
 	registered bool
 	closed     bool
+	// draining is set once Drain was called: reading stops, and the
+	// connection closes when nothing is outstanding.
+	draining bool
 }
 
 func (c *conn) ConnectionMade(t internet.Transport) {
 	c.t = t
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	var loop *reactor.Reactor
 	if l, ok := t.(internet.Looper); ok {
-		c.clk = l.Loop()
+		loop = l.Loop()
+		c.clk = loop
 	}
 	c.registered = true // first: on a closed transport, RegisterProducer stops c at once
 	if err := t.RegisterProducer(c, true); err != nil {
 		c.registered = false
 		c.s.logger.Warn("mongowire: replies go out without flow control", "connectionId", c.id, "peer", t.RemoteAddr().String(), "error", err)
 	}
+	if c.s.group != nil && c.s.group.Add(c, loop) {
+		c.Drain()
+	}
+}
+
+// Drain stops reading and closes the connection once every outstanding
+// call is answered (see rpc.Server.Drain).
+func (c *conn) Drain() {
+	if c.closed || c.draining {
+		return
+	}
+	c.draining = true
+	c.throttle()
+	c.closeIfDrained()
+}
+
+// Abort closes the connection at once (see rpc.Server.Drain).
+func (c *conn) Abort() {
+	if !c.closed {
+		c.t.AbortConnection()
+	}
+}
+
+// closeIfDrained closes a draining connection once nothing is outstanding.
+func (c *conn) closeIfDrained() {
+	if !c.draining || c.closed || c.waiting > 0 {
+		return
+	}
+	c.closed = true
+	c.pending = nil
+	c.unregister()
+	c.t.LoseConnection()
 }
 
 func (c *conn) ConnectionLost(reason error) {
+	if c.s.group != nil {
+		c.s.group.Remove(c)
+	}
 	c.closed = true
 	c.pending = nil
 	c.unregister()
@@ -197,7 +260,7 @@ func (c *conn) StopProducing() {
 
 // held reports whether reading must pause: the output queue is full or the
 // maximum of calls is outstanding, two independent reasons.
-func (c *conn) held() bool { return c.full || c.waiting >= c.s.maxPending }
+func (c *conn) held() bool { return c.full || c.draining || c.waiting >= c.s.maxPending }
 
 // throttle pauses reading while held and resumes it once not, handling
 // first the messages that arrived meanwhile.
@@ -221,6 +284,7 @@ func (c *conn) throttle() {
 func (c *conn) done() {
 	c.waiting--
 	c.throttle()
+	c.closeIfDrained()
 }
 
 // DataReceived handles every whole message in the bytes received so far,

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/twistgo/twist/deferred"
-	"github.com/twistgo/twist/examples/poetry/internal/poetry"
+	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/protocols/poetry"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/task"
-	"github.com/twistgo/twist/twisttest"
 )
 
 func main() {
@@ -41,7 +41,7 @@ func main() {
 	}
 	task.React(func(r *reactor.Reactor) *deferred.Deferred {
 		start := r.Now()
-		return run(twisttest.RealNet(r), os.Stdout, cfg).AddCallback(func(n any) (any, error) {
+		return run(internet.RealNet(r), os.Stdout, cfg).AddCallback(func(n any) (any, error) {
 			fmt.Printf("Got %d poems in %v\n", n, r.Now().Sub(start).Round(time.Millisecond))
 			return nil, nil
 		})
@@ -58,7 +58,7 @@ type config struct {
 
 // run downloads the poems and writes the report to out once all are done.
 // The Deferred fires with how many poems were had.
-func run(n twisttest.Net, out io.Writer, cfg config) *deferred.Deferred {
+func run(n internet.Net, out io.Writer, cfg config) *deferred.Deferred {
 	ds := make([]*deferred.Deferred, len(cfg.addrs))
 	for i, addr := range cfg.addrs {
 		var progress func(int)
@@ -90,7 +90,7 @@ func run(n twisttest.Net, out io.Writer, cfg config) *deferred.Deferred {
 // back to the poem itself if that fails in any way: the intro's
 // maybeDeferred-and-errback pattern, which copes alike with a transform that
 // returns at once, one that answers later, and one that panics.
-func cummingsify(n twisttest.Net, cfg config, task int, poem string) *deferred.Deferred {
+func cummingsify(n internet.Net, cfg config, task int, poem string) *deferred.Deferred {
 	return deferred.Maybe(func() (any, error) {
 		return poetry.Xform(n, cfg.xform, "cummingsify", poem), nil
 	}).AddErrback(func(f *deferred.Failure) (any, error) {

@@ -5,16 +5,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/twistgo/twist/cmd/twistd/poem"
 	"github.com/twistgo/twist/deferred"
-	"github.com/twistgo/twist/examples/poetry/internal/poetry"
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/protocols/poetry"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/twisttest"
 )
 
 // proxyTo listens with a proxy of upstream on a free loopback port.
-func proxyTo(n twisttest.Net, upstream string, log *strings.Builder) (*proxyFactory, twisttest.Port, error) {
+func proxyTo(n internet.Net, upstream string, log *strings.Builder) (*proxyFactory, internet.ListeningPort, error) {
 	f := &proxyFactory{n: n, upstream: upstream, log: log}
 	port, err := n.ListenTCP("127.0.0.1:0", f)
 	return f, port, err
@@ -23,8 +22,8 @@ func proxyTo(n twisttest.Net, upstream string, log *strings.Builder) (*proxyFact
 func TestServesFromTheCacheOnceFetched(t *testing.T) {
 	var log strings.Builder
 	got := twisttest.Run(t, func(r *reactor.Reactor) *deferred.Deferred {
-		n := twisttest.RealNet(r)
-		upstream, err := n.ListenTCP("127.0.0.1:0", &poetry.ServerFactory{Poem: poem.Sonnet18})
+		n := internet.RealNet(r)
+		upstream, err := n.ListenTCP("127.0.0.1:0", &poetry.ServerFactory{Poem: poetry.Sonnet18})
 		if err != nil {
 			return deferred.Fail(err)
 		}
@@ -49,7 +48,7 @@ func TestServesFromTheCacheOnceFetched(t *testing.T) {
 			return append(poems, v), nil
 		})
 	}).([]any)
-	if len(got) != 2 || got[0] != string(poem.Sonnet18) || got[1] != string(poem.Sonnet18) {
+	if len(got) != 2 || got[0] != string(poetry.Sonnet18) || got[1] != string(poetry.Sonnet18) {
 		t.Fatalf("got %q, want Sonnet 18 twice", got)
 	}
 	if want := "Fetching poem from server.\nUsing cached poem.\n"; log.String() != want {
@@ -72,12 +71,12 @@ func TestCancelsTheDownloadWhenTheClientGoes(t *testing.T) {
 	var proxy *proxyFactory
 	h := &holder{made: deferred.New(), lost: deferred.New()}
 	got := twisttest.Run(t, func(r *reactor.Reactor) *deferred.Deferred {
-		n := twisttest.RealNet(r)
+		n := internet.RealNet(r)
 		upstream, err := n.ListenTCP("127.0.0.1:0", internet.FactoryFunc(func(net.Addr) internet.Protocol { return h }))
 		if err != nil {
 			return deferred.Fail(err)
 		}
-		var port twisttest.Port
+		var port internet.ListeningPort
 		proxy, port, err = proxyTo(n, upstream.Addr().String(), &log)
 		if err != nil {
 			upstream.StopListening()
