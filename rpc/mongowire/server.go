@@ -57,6 +57,7 @@ type Server struct {
 	logger         *slog.Logger
 	now            func() time.Time
 	lastConnID     atomic.Int32
+	stats          serverStats // status.go
 	// group is the connection group of the rpc.Server dispatching, if d is
 	// one, so that its Drain drains these connections too.
 	group *session.Group
@@ -121,6 +122,7 @@ func NewServer(d Dispatcher, opts ...Option) *Server {
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
+	s.stats.started = s.now()
 	return s
 }
 
@@ -171,6 +173,7 @@ type conn struct {
 
 func (c *conn) ConnectionMade(t internet.Transport) {
 	c.t = t
+	c.s.stats.opened()
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	var loop *reactor.Reactor
 	if l, ok := t.(internet.Looper); ok {
@@ -217,6 +220,7 @@ func (c *conn) closeIfDrained() {
 }
 
 func (c *conn) ConnectionLost(reason error) {
+	c.s.stats.closed()
 	if c.s.group != nil {
 		c.s.group.Remove(c)
 	}
