@@ -341,8 +341,16 @@ func echoLoad(cfg EchoConfig, p *serverProcess, r *EchoResult) error {
 		return err
 	}
 	defer closeConns(conns)
-	from := time.Now().Add(cfg.Warmup)
-	until := from.Add(cfg.Duration)
+	r.MessagesPerSecond, r.UserPerMessage, r.SysPerMessage, err = pingPongLoad(p, conns, cfg.Warmup, cfg.Duration)
+	return err
+}
+
+// pingPongLoad keeps one message in flight on each of conns through the
+// warm-up and the window, and returns the messages echoed per second in
+// the window and p's user and system CPU time per message, in nanoseconds.
+func pingPongLoad(p *serverProcess, conns []net.Conn, warmup, duration time.Duration) (perSecond, user, sys float64, err error) {
+	from := time.Now().Add(warmup)
+	until := from.Add(duration)
 	counts := make([]int, len(conns))
 	errs := make([]error, len(conns))
 	var wg sync.WaitGroup
@@ -357,19 +365,18 @@ func echoLoad(cfg EchoConfig, p *serverProcess, r *EchoResult) error {
 	cpu1, err1 := p.cpu()
 	wg.Wait()
 	if err := errors.Join(append(errs, err0, err1)...); err != nil {
-		return err
+		return 0, 0, 0, err
 	}
 	msgs := 0
 	for _, n := range counts {
 		msgs += n
 	}
 	if msgs == 0 {
-		return errors.New("no message was echoed in the window")
+		return 0, 0, 0, errors.New("no message was echoed in the window")
 	}
-	r.MessagesPerSecond = float64(msgs) / cfg.Duration.Seconds()
-	r.UserPerMessage = float64((cpu1.user - cpu0.user).Nanoseconds()) / float64(msgs)
-	r.SysPerMessage = float64((cpu1.sys - cpu0.sys).Nanoseconds()) / float64(msgs)
-	return nil
+	return float64(msgs) / duration.Seconds(),
+		float64((cpu1.user - cpu0.user).Nanoseconds()) / float64(msgs),
+		float64((cpu1.sys - cpu0.sys).Nanoseconds()) / float64(msgs), nil
 }
 
 // pingPong sends a message of size bytes on c and reads it back, again and
@@ -447,16 +454,21 @@ func idleRSS(cfg EchoConfig, p *serverProcess, r *EchoResult) error {
 // dialEcho opens n connections to addr, a few at a time so as to stay
 // within the server's backlog.
 func dialEcho(addr string, n int) ([]net.Conn, error) {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	return dialConcurrently(n, func() (net.Conn, error) { return d.Dial("tcp", addr) })
+}
+
+// dialConcurrently opens n connections with dial, 16 at a time.
+func dialConcurrently(n int, dial func() (net.Conn, error)) ([]net.Conn, error) {
 	const dialers = 16
 	conns := make([]net.Conn, n)
 	errs := make([]error, dialers)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	d := net.Dialer{Timeout: 10 * time.Second}
 	for w := range dialers {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				c, err := d.Dial("tcp", addr)
+				c, err := dial()
 				if err != nil {
 					errs[w] = err
 					return
