@@ -211,8 +211,9 @@ func malformedUpdate() []byte {
 	return msg
 }
 
-// sendMalformed sends malformedUpdate and checks the router's answer.
-func sendMalformed(t *testing.T, pr *probeRun) {
+// sendMalformed sends malformedUpdate and checks that the router answers
+// with an UPDATE Message Error of the subcode given and resets the session.
+func sendMalformed(t *testing.T, pr *probeRun, subcode uint8) {
 	t.Helper()
 	if err, _ := pr.call(func() any { return pr.peer().SendRaw(malformedUpdate()) }).(error); err != nil {
 		t.Fatal(err)
@@ -220,12 +221,13 @@ func sendMalformed(t *testing.T, pr *probeRun) {
 	pr.waitState(bgp.Idle, 5*time.Second)
 	var n *bgp.Notification
 	err := pr.call(func() any { return pr.peer().LastError() }).(error)
-	if !errorsAs(err, &n) || n.Code != bgp.CodeUpdate || n.Subcode != bgp.SubInvalidNetworkField {
-		t.Fatalf("the router answered %v, want UPDATE Message Error: Invalid Network Field", err)
+	want := &bgp.Notification{Code: bgp.CodeUpdate, Subcode: subcode}
+	if !errorsAs(err, &n) || n.Code != want.Code || n.Subcode != want.Subcode {
+		t.Fatalf("the router answered %v, want %v", err, want)
 	}
 	eventually(t, 5*time.Second, "NOTIFICATION not stored", func() bool {
 		ns, _ := pr.store.Notifications(pr.peer().Config().Address.String())
-		return len(ns) > 0 && ns[0] == "received UPDATE Message Error: Invalid Network Field"
+		return len(ns) > 0 && ns[0] == "received "+want.String()
 	})
 }
 
@@ -236,5 +238,5 @@ func TestBIRDMalformedUpdate(t *testing.T) {
 	cfg.Peers[0].IdleHold = 30
 	pr := startProbe(t, cfg)
 	pr.waitState(bgp.Established, 10*time.Second)
-	sendMalformed(t, pr)
+	sendMalformed(t, pr, bgp.SubInvalidNetworkField)
 }
