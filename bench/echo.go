@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,7 +28,8 @@ import (
 	"github.com/twistgo/twist/reactor"
 )
 
-// EchoSize is the size of the message each echo connection keeps in flight.
+// EchoSize is the default size of the message each echo connection keeps
+// in flight.
 const EchoSize = 64
 
 // listenEcho is the listener every echo server announces.
@@ -213,9 +215,9 @@ type EchoConfig struct {
 	Warmup, Duration time.Duration
 	// Rounds is how many times each server is measured (at least once).
 	Rounds int
-	// Conns is the number of connections that each keep one EchoSize
-	// message in flight; none, no load is run.
-	Conns int
+	// Conns is the number of connections that each keep one message of
+	// Size bytes (EchoSize if 0) in flight; none, no load is run.
+	Conns, Size int
 	// Idle is the number of idle connections the server's memory is
 	// measured with, and Settle how long they are held before it is
 	// read; none, no memory is measured.
@@ -353,7 +355,7 @@ func pingPongLoad(p *serverProcess, conns []net.Conn, warmup, duration time.Dura
 	errs := make([]error, len(conns))
 	var wg sync.WaitGroup
 	for i, c := range conns {
-		wg.Go(func() { counts[i], errs[i] = pingPong(c, from, until) })
+		wg.Go(func() { counts[i], errs[i] = pingPong(c, cmp.Or(cfg.Size, EchoSize), from, until) })
 	}
 	// The clients stop by themselves at until: the harness waits for the
 	// clock, to read the server's CPU time at the window's ends.
@@ -377,14 +379,14 @@ func pingPongLoad(p *serverProcess, conns []net.Conn, warmup, duration time.Dura
 		float64((cpu1.sys - cpu0.sys).Nanoseconds()) / float64(msgs), nil
 }
 
-// pingPong sends an EchoSize message on c and reads it back, again and
+// pingPong sends a message of size bytes on c and reads it back, again and
 // again until until, and returns how many came back in [from, until).
-func pingPong(c net.Conn, from, until time.Time) (int, error) {
+func pingPong(c net.Conn, size int, from, until time.Time) (int, error) {
 	if err := c.SetDeadline(until.Add(echoGrace)); err != nil {
 		return 0, err
 	}
-	msg := make([]byte, EchoSize)
-	buf := make([]byte, EchoSize)
+	msg := make([]byte, size)
+	buf := make([]byte, size)
 	n := 0
 	for {
 		if _, err := c.Write(msg); err != nil {
