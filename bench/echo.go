@@ -341,21 +341,21 @@ func echoLoad(cfg EchoConfig, p *serverProcess, r *EchoResult) error {
 		return err
 	}
 	defer closeConns(conns)
-	r.MessagesPerSecond, r.UserPerMessage, r.SysPerMessage, err = pingPongLoad(p, conns, cfg.Warmup, cfg.Duration)
+	r.MessagesPerSecond, r.UserPerMessage, r.SysPerMessage, err = pingPongLoad(p, conns, cmp.Or(cfg.Size, EchoSize), cfg.Warmup, cfg.Duration)
 	return err
 }
 
-// pingPongLoad keeps one message in flight on each of conns through the
-// warm-up and the window, and returns the messages echoed per second in
+// pingPongLoad keeps one message of size bytes in flight on each of conns
+// through the warm-up and the window, and returns the messages echoed per second in
 // the window and p's user and system CPU time per message, in nanoseconds.
-func pingPongLoad(p *serverProcess, conns []net.Conn, warmup, duration time.Duration) (perSecond, user, sys float64, err error) {
+func pingPongLoad(p *serverProcess, conns []net.Conn, size int, warmup, duration time.Duration) (perSecond, user, sys float64, err error) {
 	from := time.Now().Add(warmup)
 	until := from.Add(duration)
 	counts := make([]int, len(conns))
 	errs := make([]error, len(conns))
 	var wg sync.WaitGroup
 	for i, c := range conns {
-		wg.Go(func() { counts[i], errs[i] = pingPong(c, cmp.Or(cfg.Size, EchoSize), from, until) })
+		wg.Go(func() { counts[i], errs[i] = pingPong(c, size, from, until) })
 	}
 	// The clients stop by themselves at until: the harness waits for the
 	// clock, to read the server's CPU time at the window's ends.
