@@ -18,12 +18,20 @@ type MessageState interface {
 	Pending() int
 }
 
+// partialReporter is the half of MessageState that the read time-out needs:
+// every receiver of package basic has it.
+type partialReporter interface{ PartialMessage() bool }
+
 // messageState returns the MessageState of p or of the innermost protocol it
-// wraps that has one, or nil.
+// wraps that reports partial messages, or nil. A protocol that reports them
+// without Pending counts as having nothing pending.
 func messageState(p internet.Protocol) MessageState {
 	for p != nil {
 		if ms, ok := p.(MessageState); ok {
 			return ms
+		}
+		if pr, ok := p.(partialReporter); ok {
+			return nonePending{pr}
 		}
 		w, ok := p.(interface{ WrappedProtocol() internet.Protocol })
 		if !ok {
@@ -33,6 +41,12 @@ func messageState(p internet.Protocol) MessageState {
 	}
 	return nil
 }
+
+// nonePending is the MessageState of a protocol that reports only partial
+// messages.
+type nonePending struct{ partialReporter }
+
+func (nonePending) Pending() int { return 0 }
 
 // A Wrapper stands between a transport and the protocol it wraps: a Protocol
 // to the transport, a Transport to the protocol.

@@ -128,7 +128,8 @@ var ErrUnsupportedScheme = errors.New("client: only http and https URLs are supp
 // Request sends a request and returns a Deferred that fires with the
 // *Response once its head has arrived, or fails (Twisted's
 // Agent.request). headers may be nil; body, if not nil, is sent with a
-// Content-Length. Call it on the agent's loop.
+// Content-Length. Cancelling the Deferred before it fires closes the
+// request's connection. Call it on the agent's loop.
 func (a *Agent) Request(method, rawURL string, headers *web.Header, body []byte) *deferred.Deferred {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -145,7 +146,8 @@ func (a *Agent) Request(method, rawURL string, headers *web.Header, body []byte)
 		}
 		host = net.JoinHostPort(u.Hostname(), port)
 	}
-	ex := &exchange{method: method, d: deferred.New()}
+	ex := &exchange{method: method}
+	ex.d = deferred.NewWithCanceller(ex.cancel)
 	ex.head = a.requestHead(method, u, headers, body)
 	key := u.Scheme + "://" + host
 	send := func(fresh bool) {
@@ -208,10 +210,10 @@ func (a *Agent) connect(scheme, host, key string, ex *exchange) {
 		if cfg == nil {
 			cfg = &tls.Config{}
 		}
-		internet.ConnectTLS(a.Loop, host, cfg, f, opts...)
+		ex.connector = internet.ConnectTLS(a.Loop, host, cfg, f, opts...)
 		return
 	}
-	internet.ConnectTCP(a.Loop, host, f, opts...)
+	ex.connector = internet.ConnectTCP(a.Loop, host, f, opts...)
 }
 
 // connFactory makes one connection's protocol and fails its first request

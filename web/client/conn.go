@@ -106,6 +106,22 @@ type exchange struct {
 	d      *deferred.Deferred // fires with the *Response
 	reused bool               // sent on a pooled connection
 	retry  func()             // sends the request again, or nil
+	// where it is, for Cancel: the connection it was sent on, or the
+	// connector still connecting for it
+	conn      *conn
+	connector internet.Connector
+}
+
+// cancel abandons the exchange: its connection is closed, or its
+// connecting stopped (the Deferred's canceller).
+func (ex *exchange) cancel(*deferred.Deferred) {
+	ex.retry = nil
+	switch {
+	case ex.conn != nil:
+		ex.conn.t.AbortConnection()
+	case ex.connector != nil:
+		_ = ex.connector.StopConnecting()
+	}
 }
 
 // conn states.
@@ -148,6 +164,7 @@ func (c *conn) ConnectionMade(t internet.Transport) {
 // send writes ex's request.
 func (c *conn) send(ex *exchange) {
 	c.ex, c.state, c.got, c.scan = ex, cHead, false, 0
+	ex.conn = c
 	c.buf = c.buf[:0]
 	if _, err := c.t.Write(ex.head); err != nil {
 		c.fail(err)
