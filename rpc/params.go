@@ -122,7 +122,6 @@ func paramFor(t reflect.Type) param {
 	return p
 }
 
-
 // The decoders of the scalar kinds, shared by both ways of calling: t is
 // the parameter's type, for its range and for the error.
 

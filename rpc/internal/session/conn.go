@@ -60,11 +60,11 @@ const retain = 64 << 10
 // loop.
 type Conn struct {
 	basic.Int32StringReceiver
-	codec  Codec
-	cfg    *Config
+	codec Codec
+	cfg   *Config
 	// self is the producer registered on the transport: the codec's
 	// protocol, which embeds the Conn, or the Conn.
-	self internet.Producer
+	self   internet.Producer
 	ctx    context.Context
 	cancel context.CancelFunc
 	clk    clock.Clock
