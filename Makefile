@@ -9,13 +9,21 @@ CROSS_OS := darwin freebsd windows
 # server: they run once, in their own target, not with the unit tests.
 UNIT_PKGS = $$($(GO) list $(PKGS) | grep -v '/interop$$')
 
-.PHONY: test fmt-check vet cross test-go bench-test node-test interop bench rpcbench
+.PHONY: fuzz test fmt-check tidy-check vet cross test-go bench-test node-test interop bench rpcbench
 
-test: fmt-check vet cross test-go bench-test node-test interop
+test: fmt-check tidy-check vet cross test-go bench-test node-test interop
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# Every module's go.mod and go.sum say exactly what its code needs. (The
+# Markdown links and the import rule are checked by internal/house's tests.)
+tidy-check:
+	@for mod in $$(git ls-files '*go.mod' 2>/dev/null || echo go.mod); do \
+		dir=$$(dirname $$mod); echo "go mod tidy -diff in $$dir"; \
+		(cd $$dir && $(GO) mod tidy -diff) || exit 1; \
+	done
 
 vet:
 	$(GO) vet $(PKGS)
@@ -50,3 +58,15 @@ bench:
 # The side-by-side RPC measurement against net/rpc and gRPC (a few minutes).
 rpcbench:
 	cd bench && $(GO) run ./cmd/rpcbench
+
+# Every fuzz target of the module (found with go test -list, so that new
+# ones are included), each run for FUZZTIME. `make test` runs their seed
+# corpora as ordinary tests. make fuzz FUZZTIME=30s for a quick pass.
+FUZZTIME ?= 10m
+fuzz:
+	@for pkg in $$($(GO) list $(PKGS)); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$target ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done

@@ -242,7 +242,7 @@ func framedPipeline(addr string, depth int) (loadFunc, func(), error) {
 }
 
 // twistDial runs a client loop and dials n rpc.Clients to addr on it, and
-// returns calls of add(1, 2) through their CallContext.
+// returns calls of add(1, 2) through their Call.
 func twistDial(addr string, n int) ([]callFunc, func(), error) {
 	loop, err := reactor.New()
 	if err != nil {
@@ -261,7 +261,7 @@ func twistDial(addr string, n int) ([]callFunc, func(), error) {
 	ch := make(chan dialed, n)
 	loop.CallFromThread(func() {
 		for range n {
-			twistrpc.Dial(loop, addr).AddBoth(func(r any) (any, error) {
+			twistrpc.DialOn(loop, addr).AddBoth(func(r any) (any, error) {
 				if f, ok := r.(*deferred.Failure); ok {
 					ch <- dialed{err: f.Value()}
 				} else {
@@ -299,12 +299,12 @@ func twistDial(addr string, n int) ([]callFunc, func(), error) {
 	return calls, closeAll, nil
 }
 
-// twistCall returns a call of add(1, 2) through c.CallContext.
+// twistCall returns a call of add(1, 2) through c.Call.
 func twistCall(c *twistrpc.Client) callFunc {
 	args := []any{1, 2}
 	return func() error {
 		var n int
-		if err := c.CallContext(context.Background(), "add", args, &n); err != nil {
+		if err := c.Call(context.Background(), "add", args, &n); err != nil {
 			return err
 		}
 		if n != 3 {

@@ -462,6 +462,20 @@ func (c *Conn) AbortConnection() {
 	c.abort()
 }
 
+// AbortConnectionWith closes the connection at once, dropping the queued
+// output, and the protocol's ConnectionLost gets reason, on the next turn of
+// the loop (Twisted's reason returned from dataReceived). Unlike
+// AbortConnection it closes the socket in the orderly way: the peer reads
+// the end of the stream, not a reset. After StartTLS it is AbortConnection,
+// whose error the protocol gets instead of reason.
+func (c *Conn) AbortConnectionWith(reason error) {
+	if c.state&stTLS != 0 {
+		c.x.tls.AbortConnection()
+		return
+	}
+	c.closeLater(reason, true)
+}
+
 // abort is AbortConnection of the socket itself.
 func (c *Conn) abort() { c.closeLater(lost(ErrConnectionAborted), false) }
 

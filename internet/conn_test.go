@@ -513,3 +513,37 @@ func TestConnClientKeepsItsLocalAddressAfterClosing(t *testing.T) {
 		ConnectProtocol(loop, port.Addr().String(), client)
 	})
 }
+
+var errProtocolReason = errors.New("the protocol's own reason")
+
+// AbortConnectionWith closes at once, and the protocol's ConnectionLost gets
+// the reason as given; the peer reads the end of the stream.
+func TestConnAbortConnectionWithGivesTheReason(t *testing.T) {
+	client := &recorder{}
+	var server *recorder
+	runStreamTest(t, func(loop *reactor.Reactor) {
+		port := mustListenTCP(t, loop, FactoryFunc(func(net.Addr) Protocol {
+			server = &recorder{onMade: func(r *recorder) {
+				r.Transport.(ReasonAborter).AbortConnectionWith(errProtocolReason)
+			}}
+			server.onLost = func(*recorder) {
+				if client.lost == 1 {
+					_ = loop.Stop()
+				}
+			}
+			return server
+		}))
+		client.onLost = func(*recorder) {
+			if server.lost == 1 {
+				_ = loop.Stop()
+			}
+		}
+		ConnectProtocol(loop, port.Addr().String(), client)
+	})
+	if server.lost != 1 || server.reason != errProtocolReason {
+		t.Errorf("the server lost its connection %d times with %v", server.lost, server.reason)
+	}
+	if client.lost != 1 || !errors.Is(client.reason, ErrConnectionDone) {
+		t.Errorf("the client lost its connection %d times with %v, want a clean close", client.lost, client.reason)
+	}
+}

@@ -8,6 +8,10 @@
 // time: a protocol needs no locks. The data passed to DataReceived is the
 // loop's read buffer, valid only during the call.
 //
+// Net is the seam between code that listens and connects and the reactor it
+// runs on: a program passes RealNet(loop), a test twisttest's
+// MemoryReactorClock, so that programs never import the testing package.
+//
 // A TLS connection (ListenTLS, ConnectTLS, TLSFactory or Conn.StartTLS)
 // costs, on top of its TCP connection, about 20 KiB while idle: a goroutine
 // that drives crypto/tls (a stack of 6 to 8 KiB) and 12 to 13 KiB of

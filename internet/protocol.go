@@ -72,6 +72,17 @@ type Transport interface {
 	UnregisterProducer()
 }
 
+// A ReasonAborter is a Transport that can close at once with a reason of
+// the protocol's own: the protocol's ConnectionLost gets that reason. It is
+// how a parser that finds bad input stops the connection, as a Twisted
+// protocol does by returning a reason from dataReceived. *Conn and
+// twisttest's StringTransport implement it.
+type ReasonAborter interface {
+	// AbortConnectionWith closes the connection at once, dropping the
+	// queued output, and gives reason to the protocol's ConnectionLost.
+	AbortConnectionWith(reason error)
+}
+
 // A Producer writes data into a consumer (Twisted's IProducer).
 type Producer interface {
 	// StopProducing tells the producer that its consumer is gone.

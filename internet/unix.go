@@ -20,6 +20,17 @@ func ListenUnix(loop *reactor.Reactor, path string, f Factory, opts ...ListenOpt
 	return listenOn(loop, &net.UnixAddr{Name: path, Net: "unix"}, f, opts)
 }
 
+// ListenUnixGroup listens on the Unix socket at path as ListenUnix does,
+// and serves the connections on the loops of g: the group's first loop
+// accepts and hands each connection to a loop in turn (see GroupPort). It
+// may be called from any goroutine, before or after g runs.
+func ListenUnixGroup(g *reactor.Group, path string, f Factory, opts ...ListenOption) (*GroupPort, error) {
+	if path != "" && path[0] != '@' {
+		removeStaleSocket(path)
+	}
+	return listenGroup(g, &net.UnixAddr{Name: path, Net: "unix"}, f, opts)
+}
+
 // ConnectUnix starts connecting to the Unix socket at path and returns the
 // connector (Twisted's reactor.connectUNIX); see ConnectTCP.
 func ConnectUnix(loop *reactor.Reactor, path string, f ClientFactory, opts ...ConnectOption) *StreamConnector {

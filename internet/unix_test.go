@@ -102,14 +102,14 @@ func TestGroupHandOffSpreadsConnectionsOverTheLoops(t *testing.T) {
 	}
 	var mu sync.Mutex
 	loopsUsed := map[*reactor.Reactor]int{}
-	gp, err := listenGroup(g, &net.UnixAddr{Name: path, Net: "unix"}, FactoryFunc(func(net.Addr) Protocol {
+	gp, err := ListenUnixGroup(g, path, FactoryFunc(func(net.Addr) Protocol {
 		return &recorder{onMade: func(r *recorder) {
 			mu.Lock()
 			loopsUsed[r.Transport.(Looper).Loop()]++
 			mu.Unlock()
 			_, _ = r.Transport.Write([]byte("hi"))
 		}}
-	}), nil)
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@
 // The package is its tests (run with make interop). Each test starts the
 // server in-process on a loop of its own — the framed protocol and the
 // MongoDB wire protocol on ephemeral loopback ports, serving the functions
-// of internal/rpcdemo — runs the foreign client as a subprocess with a
+// of rpc/rpcdemo — runs the foreign client as a subprocess with a
 // time-out, and checks what the client printed. A suite whose client is
 // not installed (node and npm; Debian's python3-pymongo and python3-twisted
 // under /usr/bin/python3) is skipped, saying why. The npm packages are

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twistgo/twist/internal/rpcdemo"
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/rpc"
 	"github.com/twistgo/twist/rpc/mongowire"
+	"github.com/twistgo/twist/rpc/rpcdemo"
 )
 
 // clientLimit bounds every client run: each does a handful of calls on

@@ -16,7 +16,9 @@
 // block either: the loop runs nothing else meanwhile. The reactor's methods
 // are therefore called on its loop (or before Run, by the goroutine that
 // calls Run), with three exceptions that any goroutine may call:
-// CallFromThread, the door into the loop; Stop; and Running.
+// CallFromThread, the door into the loop; Stop; and Running. The design
+// map, docs/design.md in the repository, draws the rule with the layers
+// built on the loop and the path of bytes from socket to protocol.
 //
 // A panic in a callback is recovered and logged with its stack, and the
 // loop goes on, as Twisted logs an unhandled exception and carries on.

@@ -55,8 +55,7 @@ type Reactor struct {
 	seq     uint64    // orders timers due at the same instant
 	timers  timerHeap
 
-	events      map[string]*threePhaseEvent
-	triggerSeq  uint64
+	triggers    SystemEvents
 	looping     bool // the loop goes on; cleared by the "during shutdown" crash
 	shutdownRan bool // the shutdown event has been fired
 	stopSignals func()
@@ -107,10 +106,10 @@ func New(opts ...Option) (*Reactor, error) {
 		log:     o.log,
 		signals: o.signals,
 		epoch:   time.Now(),
-		events:  make(map[string]*threePhaseEvent),
 		readBuf: make([]byte, readBufferSize),
 		done:    make(chan struct{}),
 	}
+	r.triggers.Log = o.log
 	r.posted.init()
 	if err := r.p.init(); err != nil {
 		return nil, err

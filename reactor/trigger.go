@@ -3,6 +3,8 @@ package reactor
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"runtime/debug"
 
 	"github.com/twistgo/twist/deferred"
 )
@@ -62,6 +64,19 @@ type threePhaseEvent struct {
 	firingBefore   bool
 }
 
+// SystemEvents holds system event triggers and fires them (Twisted's
+// _ThreePhaseEvent, one per event): a Reactor keeps its own in one, and
+// twisttest's MemoryReactor too, so that both fire events alike. Its zero
+// value is ready to use. Like a Reactor, it belongs to one loop.
+type SystemEvents struct {
+	// Log receives the failures of Before Deferreds and the panics of
+	// triggers; nil means slog.Default().
+	Log *slog.Logger
+
+	events map[string]*threePhaseEvent
+	seq    uint64
+}
+
 // AddSystemEventTrigger adds f to the given phase of event and returns an ID
 // for RemoveSystemEventTrigger. The reactor fires "startup" in Run and
 // "shutdown" after Stop; FireSystemEvent fires any event. f may return nil
@@ -69,17 +84,7 @@ type threePhaseEvent struct {
 // Triggers of one phase run in the order they were added, each once.
 // It panics if phase is not Before, During or After.
 func (r *Reactor) AddSystemEventTrigger(phase Phase, event string, f func() *deferred.Deferred) TriggerID {
-	if phase < Before || phase > After {
-		panic(fmt.Sprintf("reactor: invalid system event phase %d", int(phase)))
-	}
-	ev := r.events[event]
-	if ev == nil {
-		ev = &threePhaseEvent{}
-		r.events[event] = ev
-	}
-	r.triggerSeq++
-	ev.phases[phase] = append(ev.phases[phase], trigger{id: r.triggerSeq, f: f})
-	return TriggerID{event: event, phase: phase, id: r.triggerSeq}
+	return r.triggers.AddSystemEventTrigger(phase, event, f)
 }
 
 // RemoveSystemEventTrigger removes a trigger that has not run yet. It returns
@@ -87,7 +92,38 @@ func (r *Reactor) AddSystemEventTrigger(phase Phase, event string, f func() *def
 // has run while its event waits for the Before Deferreds is allowed and does
 // nothing, as in Twisted.
 func (r *Reactor) RemoveSystemEventTrigger(id TriggerID) error {
-	ev := r.events[id.event]
+	return r.triggers.RemoveSystemEventTrigger(id)
+}
+
+// FireSystemEvent fires event: it runs the Before triggers, waits for the
+// Deferreds they returned, then runs the During and the After triggers.
+// The later phases run from the callback of the last Deferred to fire, or
+// at once if there is none. A Before Deferred that fails is logged.
+func (r *Reactor) FireSystemEvent(event string) { r.triggers.FireSystemEvent(event) }
+
+// AddSystemEventTrigger adds a trigger, as Reactor.AddSystemEventTrigger
+// does.
+func (s *SystemEvents) AddSystemEventTrigger(phase Phase, event string, f func() *deferred.Deferred) TriggerID {
+	if phase < Before || phase > After {
+		panic(fmt.Sprintf("reactor: invalid system event phase %d", int(phase)))
+	}
+	ev := s.events[event]
+	if ev == nil {
+		if s.events == nil {
+			s.events = make(map[string]*threePhaseEvent)
+		}
+		ev = &threePhaseEvent{}
+		s.events[event] = ev
+	}
+	s.seq++
+	ev.phases[phase] = append(ev.phases[phase], trigger{id: s.seq, f: f})
+	return TriggerID{event: event, phase: phase, id: s.seq}
+}
+
+// RemoveSystemEventTrigger removes a trigger, as
+// Reactor.RemoveSystemEventTrigger does.
+func (s *SystemEvents) RemoveSystemEventTrigger(id TriggerID) error {
+	ev := s.events[id.event]
 	if ev == nil || id.id == 0 {
 		return ErrNoSuchTrigger
 	}
@@ -108,12 +144,9 @@ func (r *Reactor) RemoveSystemEventTrigger(id TriggerID) error {
 	return ErrNoSuchTrigger
 }
 
-// FireSystemEvent fires event: it runs the Before triggers, waits for the
-// Deferreds they returned, then runs the During and the After triggers.
-// The later phases run from the callback of the last Deferred to fire, or
-// at once if there is none. A Before Deferred that fails is logged.
-func (r *Reactor) FireSystemEvent(event string) {
-	ev := r.events[event]
+// FireSystemEvent fires event, as Reactor.FireSystemEvent does.
+func (s *SystemEvents) FireSystemEvent(event string) {
+	ev := s.events[event]
 	if ev == nil {
 		return
 	}
@@ -123,20 +156,20 @@ func (r *Reactor) FireSystemEvent(event string) {
 	done := func() {
 		pending--
 		if pending == 0 {
-			r.continueFiring(event, ev)
+			s.continueFiring(event, ev)
 		}
 	}
 	for len(ev.phases[Before]) > 0 {
 		t := ev.take(Before)
 		ev.finishedBefore = append(ev.finishedBefore, t.id)
-		d := r.callTrigger(event, t.f)
+		d := s.callTrigger(event, t.f)
 		if d == nil {
 			continue
 		}
 		pending++
 		d.AddBoth(func(result any) (any, error) {
 			if f, ok := result.(*deferred.Failure); ok {
-				r.log.Error("reactor: a before-"+event+" trigger's Deferred failed",
+				s.log().Error("reactor: a before-"+event+" trigger's Deferred failed",
 					"error", f.Error(), "traceback", f.Traceback())
 				result = nil
 			}
@@ -148,12 +181,12 @@ func (r *Reactor) FireSystemEvent(event string) {
 }
 
 // continueFiring runs the During and After phases of ev.
-func (r *Reactor) continueFiring(event string, ev *threePhaseEvent) {
+func (s *SystemEvents) continueFiring(event string, ev *threePhaseEvent) {
 	ev.firingBefore = false
 	ev.finishedBefore = ev.finishedBefore[:0]
 	for _, phase := range []Phase{During, After} {
 		for len(ev.phases[phase]) > 0 {
-			r.callTrigger(event, ev.take(phase).f)
+			s.callTrigger(event, ev.take(phase).f)
 		}
 	}
 }
@@ -167,8 +200,19 @@ func (ev *threePhaseEvent) take(phase Phase) trigger {
 	return t
 }
 
-// callTrigger runs a trigger, recovering a panic.
-func (r *Reactor) callTrigger(event string, f func() *deferred.Deferred) (d *deferred.Deferred) {
-	defer r.recoverPanic("system event trigger for " + event)
+// callTrigger runs a trigger, recovering and logging a panic.
+func (s *SystemEvents) callTrigger(event string, f func() *deferred.Deferred) (d *deferred.Deferred) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log().Error("reactor: panic in system event trigger for "+event, "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
 	return f()
+}
+
+func (s *SystemEvents) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
 }

@@ -27,7 +27,7 @@ func (t *recordingTransport) Write(b []byte) (int, error) {
 }
 
 // holdLoop blocks r's loop, once it has put a recordingTransport under c,
-// until release is called; CallContext's calls made meanwhile wait in the
+// until release is called; Call's calls made meanwhile wait in the
 // batch. The loop runs then before it goes on.
 func holdLoop(r *reactor.Reactor, c *Client, then func()) (rec *recordingTransport, release func()) {
 	rec = &recordingTransport{}
@@ -57,7 +57,7 @@ func awaitQueued(c *Client, n int) {
 	}
 }
 
-func TestCallContextBatchesCallsMadeTogether(t *testing.T) {
+func TestCallBatchesCallsMadeTogether(t *testing.T) {
 	loopback(t, testServer(t), func(r *reactor.Reactor, c *Client) {
 		const n = 20
 		rec, release := holdLoop(r, c, nil)
@@ -65,7 +65,7 @@ func TestCallContextBatchesCallsMadeTogether(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				var sum int
-				if err := c.CallContext(context.Background(), "add", []any{i, i}, &sum); err != nil || sum != 2*i {
+				if err := c.Call(context.Background(), "add", []any{i, i}, &sum); err != nil || sum != 2*i {
 					t.Errorf("add(%d, %d) = %d, %v", i, i, sum, err)
 				}
 			})
@@ -83,15 +83,15 @@ func TestCallContextBatchesCallsMadeTogether(t *testing.T) {
 	})
 }
 
-func TestCallContextCancelledInBatchIsNotSent(t *testing.T) {
+func TestCallCancelledInBatchIsNotSent(t *testing.T) {
 	loopback(t, testServer(t), func(r *reactor.Reactor, c *Client) {
 		rec, release := holdLoop(r, c, nil)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancelled := make(chan error, 1)
-		go func() { cancelled <- c.CallContext(ctx, "add", []any{1, 1}, nil) }()
+		go func() { cancelled <- c.Call(ctx, "add", []any{1, 1}, nil) }()
 		kept := make(chan error, 1)
 		var sum int
-		go func() { kept <- c.CallContext(context.Background(), "add", []any{2, 2}, &sum) }()
+		go func() { kept <- c.Call(context.Background(), "add", []any{2, 2}, &sum) }()
 		awaitQueued(c, 2)
 		cancel()
 		// The loop is still held: a queued call is cancelled without it.
@@ -112,7 +112,7 @@ func TestCallContextCancelledInBatchIsNotSent(t *testing.T) {
 	})
 }
 
-func TestCallContextCancelledAfterSendingIsForgotten(t *testing.T) {
+func TestCallCancelledAfterSendingIsForgotten(t *testing.T) {
 	s := NewServer()
 	started := make(chan struct{}, 1)
 	s.Register("hang", func() *deferred.Deferred {
@@ -122,13 +122,13 @@ func TestCallContextCancelledAfterSendingIsForgotten(t *testing.T) {
 	loopback(t, s, func(r *reactor.Reactor, c *Client) {
 		ctx, cancel := context.WithCancel(context.Background())
 		errc := make(chan error, 1)
-		go func() { errc <- c.CallContext(ctx, "hang", nil, nil) }()
+		go func() { errc <- c.Call(ctx, "hang", nil, nil) }()
 		<-started
 		cancel()
 		if err := <-errc; !errors.Is(err, context.Canceled) {
 			t.Errorf("err %v", err)
 		}
-		// CallContext posted the forgetting before it returned.
+		// Call posted the forgetting before it returned.
 		waiting := make(chan int)
 		r.CallFromThread(func() { waiting <- len(c.waiting) })
 		if n := <-waiting; n != 0 {
@@ -137,13 +137,13 @@ func TestCallContextCancelledAfterSendingIsForgotten(t *testing.T) {
 	})
 }
 
-func TestCallContextFailsBatchOnConnectionLoss(t *testing.T) {
+func TestCallFailsBatchOnConnectionLoss(t *testing.T) {
 	loopback(t, testServer(t), func(r *reactor.Reactor, c *Client) {
 		const n = 10
 		_, release := holdLoop(r, c, func() { c.proto.Transport.AbortConnection() })
 		errs := make(chan error, n)
 		for range n {
-			go func() { errs <- c.CallContext(context.Background(), "add", []any{1, 2}, nil) }()
+			go func() { errs <- c.Call(context.Background(), "add", []any{1, 2}, nil) }()
 		}
 		awaitQueued(c, n)
 		release()
@@ -158,13 +158,13 @@ func TestCallContextFailsBatchOnConnectionLoss(t *testing.T) {
 	})
 }
 
-func TestCallContextFailsBatchOnClose(t *testing.T) {
+func TestCallFailsBatchOnClose(t *testing.T) {
 	loopback(t, testServer(t), func(r *reactor.Reactor, c *Client) {
 		const n = 10
 		rec, release := holdLoop(r, c, c.Close)
 		errs := make(chan error, n)
 		for range n {
-			go func() { errs <- c.CallContext(context.Background(), "add", []any{1, 2}, nil) }()
+			go func() { errs <- c.Call(context.Background(), "add", []any{1, 2}, nil) }()
 		}
 		awaitQueued(c, n)
 		release()
@@ -179,11 +179,11 @@ func TestCallContextFailsBatchOnClose(t *testing.T) {
 	})
 }
 
-func TestCallContextTimeout(t *testing.T) {
+func TestCallClientTimeout(t *testing.T) {
 	s := NewServer()
 	s.Register("hang", func() *deferred.Deferred { return deferred.New() })
 	loopback(t, s, func(r *reactor.Reactor, c *Client) {
-		if err := c.CallContext(context.Background(), "hang", nil, nil); !errors.Is(err, ErrTimeout) {
+		if err := c.Call(context.Background(), "hang", nil, nil); !errors.Is(err, ErrTimeout) {
 			t.Errorf("err %v", err)
 		}
 		waiting := make(chan int)
@@ -194,14 +194,14 @@ func TestCallContextTimeout(t *testing.T) {
 	}, WithTimeout(time.Millisecond))
 }
 
-func TestCallContextReusesCallsSafely(t *testing.T) {
+func TestCallReusesCallsSafely(t *testing.T) {
 	loopback(t, testServer(t), func(r *reactor.Reactor, c *Client) {
 		var wg sync.WaitGroup
 		for g := range 8 {
 			wg.Go(func() {
 				for i := range 200 {
 					var sum int
-					if err := c.CallContext(context.Background(), "add", []any{g, i}, &sum); err != nil || sum != g+i {
+					if err := c.Call(context.Background(), "add", []any{g, i}, &sum); err != nil || sum != g+i {
 						t.Errorf("add(%d, %d) = %d, %v", g, i, sum, err)
 						return
 					}

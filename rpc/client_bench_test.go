@@ -23,7 +23,7 @@ import (
 // envServe starts the server process of BenchmarkClient.
 const envServe = "TWIST_RPC_BENCH_SERVE"
 
-// BenchmarkClient calls add through CallContext from goroutines outside the
+// BenchmarkClient calls add through Call from goroutines outside the
 // client's loop, against a server in a separate process over loopback TCP,
 // so that the benchmark process's CPU time is the client's own: it reports
 // calls/s and the client's user and system CPU time per call (its loop,
@@ -52,7 +52,7 @@ func benchClient(b *testing.B, clients, callers int) {
 	dialed := make(chan any, clients)
 	loop.CallFromThread(func() {
 		for range clients {
-			Dial(loop, addr).AddBoth(func(r any) (any, error) {
+			DialOn(loop, addr).AddBoth(func(r any) (any, error) {
 				dialed <- r
 				return nil, nil
 			})
@@ -89,7 +89,7 @@ func benchClient(b *testing.B, clients, callers int) {
 		wg.Go(func() {
 			for range n {
 				var sum int
-				if err := c.CallContext(context.Background(), "add", args, &sum); err != nil || sum != 3 {
+				if err := c.Call(context.Background(), "add", args, &sum); err != nil || sum != 3 {
 					b.Errorf("add(1, 2) = %d, %v", sum, err)
 					return
 				}

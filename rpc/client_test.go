@@ -27,8 +27,8 @@ func fakeClient(t *testing.T, opts ...ClientOption) (*Client, *clientProtocol, *
 
 func TestClientSendsCallsWithIDs(t *testing.T) {
 	c, _, tr := fakeClient(t)
-	c.Call("add", 1, 2)
-	c.Call("nothing")
+	c.CallRemote("add", 1, 2)
+	c.CallRemote("nothing")
 	ms := frames(t, tr.Value())
 	if len(ms) != 2 || ms[0].Kind != KindCall || ms[0].Func != "add" || idOf(t, ms[0]) != 1 || idOf(t, ms[1]) != 2 {
 		t.Fatalf("sent %+v", ms)
@@ -41,7 +41,7 @@ func TestClientSendsCallsWithIDs(t *testing.T) {
 
 func TestClientMatchesAnswersByID(t *testing.T) {
 	c, p, _ := fakeClient(t)
-	d1, d2 := c.Call("a"), c.Call("b")
+	d1, d2 := c.CallRemote("a"), c.CallRemote("b")
 	p.DataReceived(frame(t, bson.D{{Key: "error", Value: bson.D{{Key: "message", Value: NoSuchFunction}, {Key: "detail", Value: "no b"}}}, {Key: "id", Value: 2}}))
 	p.DataReceived(frame(t, bson.D{{Key: "reply", Value: "A"}, {Key: "id", Value: int64(1)}}))
 	if v := twisttest.SuccessResultAs[bson.RawValue](t, d1); v.StringValue() != "A" {
@@ -56,7 +56,7 @@ func TestClientMatchesAnswersByID(t *testing.T) {
 
 func TestClientIgnoresUnknownAnswers(t *testing.T) {
 	c, p, _ := fakeClient(t)
-	d := c.Call("a")
+	d := c.CallRemote("a")
 	p.DataReceived(frame(t, bson.D{{Key: "reply", Value: 1}, {Key: "id", Value: 99}}))
 	p.DataReceived(frame(t, bson.D{{Key: "reply", Value: 1}}))
 	twisttest.AssertNoResult(t, d)
@@ -64,17 +64,17 @@ func TestClientIgnoresUnknownAnswers(t *testing.T) {
 
 func TestClientConnectionLostFailsPendingCalls(t *testing.T) {
 	c, _, tr := fakeClient(t)
-	d1, d2 := c.Call("a"), c.Call("b")
+	d1, d2 := c.CallRemote("a"), c.CallRemote("b")
 	tr.AbortConnection()
 	twisttest.FailureResultOf(t, d1, ErrConnectionLost)
 	twisttest.FailureResultOf(t, d2, ErrConnectionLost)
-	twisttest.FailureResultOf(t, c.Call("c"), ErrNotConnected)
+	twisttest.FailureResultOf(t, c.CallRemote("c"), ErrNotConnected)
 }
 
 func TestClientTimeout(t *testing.T) {
 	clk := task.NewClock()
 	c, p, _ := fakeClient(t, WithTimeout(time.Second), WithClientClock(clk))
-	d := c.Call("slow")
+	d := c.CallRemote("slow")
 	clk.Advance(time.Second)
 	twisttest.FailureResultOf(t, d, ErrTimeout)
 	p.DataReceived(frame(t, bson.D{{Key: "reply", Value: 1}, {Key: "id", Value: 1}})) // late: dropped
@@ -82,7 +82,7 @@ func TestClientTimeout(t *testing.T) {
 
 func TestClientCancelForgetsCall(t *testing.T) {
 	c, _, _ := fakeClient(t)
-	d := c.Call("a")
+	d := c.CallRemote("a")
 	d.Cancel()
 	twisttest.FailureResultOf(t, d, deferred.ErrCancelled)
 	if len(c.pending) != 0 {
@@ -92,16 +92,16 @@ func TestClientCancelForgetsCall(t *testing.T) {
 
 func TestClientClose(t *testing.T) {
 	c, _, tr := fakeClient(t)
-	d := c.Call("a")
+	d := c.CallRemote("a")
 	c.Close()
 	twisttest.FailureResultOf(t, d, ErrClientClosed)
-	twisttest.FailureResultOf(t, c.Call("b"), ErrClientClosed)
+	twisttest.FailureResultOf(t, c.CallRemote("b"), ErrClientClosed)
 	_ = tr
 }
 
 func TestClientInfo(t *testing.T) {
 	c, p, tr := fakeClient(t)
-	d := c.Info()
+	d := c.InfoRemote()
 	ms := frames(t, tr.Value())
 	if len(ms) != 1 || ms[0].Kind != KindInfo {
 		t.Fatalf("sent %+v", ms)
@@ -127,7 +127,7 @@ func loopback(t *testing.T, s *Server, body func(r *reactor.Reactor, c *Client),
 			r.Stop()
 			return
 		}
-		Dial(r, port.Addr().String(), opts...).AddCallbacks(func(v any) (any, error) {
+		DialOn(r, port.Addr().String(), opts...).AddCallbacks(func(v any) (any, error) {
 			c := v.(*Client)
 			go func() {
 				defer r.Stop()
@@ -148,10 +148,10 @@ func loopback(t *testing.T, s *Server, body func(r *reactor.Reactor, c *Client),
 func TestLoopbackAdd(t *testing.T) {
 	loopback(t, testServer(t), func(r *reactor.Reactor, c *Client) {
 		var n int
-		if err := c.CallContext(context.Background(), "add", []any{1, 2}, &n); err != nil || n != 3 {
+		if err := c.Call(context.Background(), "add", []any{1, 2}, &n); err != nil || n != 3 {
 			t.Errorf("add(1, 2) = %d, %v", n, err)
 		}
-		err := c.CallContext(context.Background(), "foo", nil, nil)
+		err := c.Call(context.Background(), "foo", nil, nil)
 		if !errors.Is(err, ErrNoSuchFunction) {
 			t.Errorf("foo: %v", err)
 		}
@@ -164,7 +164,7 @@ func TestLoopbackConcurrentCalls(t *testing.T) {
 		for i := range 50 {
 			wg.Go(func() {
 				var n int
-				if err := c.CallContext(context.Background(), "add", []any{i, i}, &n); err != nil || n != 2*i {
+				if err := c.Call(context.Background(), "add", []any{i, i}, &n); err != nil || n != 2*i {
 					t.Errorf("add(%d, %d) = %d, %v", i, i, n, err)
 				}
 			})
@@ -179,10 +179,10 @@ func TestLoopbackConnectionDropFailsPendingCalls(t *testing.T) {
 	s.Register("drop", func(ctx context.Context) {})
 	loopback(t, s, func(r *reactor.Reactor, c *Client) {
 		done := make(chan error, 1)
-		go func() { done <- c.CallContext(context.Background(), "hang", nil, nil) }()
+		go func() { done <- c.Call(context.Background(), "hang", nil, nil) }()
 		// Close the client's connection from its side once the call is out.
 		r.CallFromThread(func() {
-			c.Call("drop").AddBoth(func(any) (any, error) {
+			c.CallRemote("drop").AddBoth(func(any) (any, error) {
 				c.proto.Transport.AbortConnection()
 				return nil, nil
 			})
@@ -194,13 +194,13 @@ func TestLoopbackConnectionDropFailsPendingCalls(t *testing.T) {
 	})
 }
 
-func TestCallContextCancelled(t *testing.T) {
+func TestCallCancelled(t *testing.T) {
 	s := NewServer()
 	s.Register("hang", func() *deferred.Deferred { return deferred.New() })
 	loopback(t, s, func(r *reactor.Reactor, c *Client) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if err := c.CallContext(ctx, "hang", nil, nil); !errors.Is(err, context.Canceled) {
+		if err := c.Call(ctx, "hang", nil, nil); !errors.Is(err, context.Canceled) {
 			t.Errorf("err %v", err)
 		}
 	})

@@ -92,11 +92,11 @@ func TestNestedArgumentsPastTheDepthLimitAreBadArguments(t *testing.T) {
 }
 
 // A reply nested deeper than the client's limit fails its call, so that
-// decoding it (CallContext does) cannot overflow the stack.
+// decoding it (Call does) cannot overflow the stack.
 func TestClientNestedReplyPastTheDepthLimitIsBadMessage(t *testing.T) {
 	c, p, _ := fakeClient(t, WithClientMaxDepth(8))
 	for _, depth := range []int{8, 9, 2_000_000} {
-		d := c.Call("f")
+		d := c.CallRemote("f")
 		id := c.nextID
 		// The reply, an array, is the first level.
 		reply := bson.RawValue{Type: bson.TypeArray, Value: nestedArgs(depth - 1)}

@@ -1,6 +1,16 @@
 // Package rpc calls functions across a connection with BSON messages: the
-// framed protocol of DESIGN.md ("RPC wire formats"), a Server with a
+// framed protocol of docs/design.md ("RPC wire formats"), a Server with a
 // registry of ordinary Go functions, and a Go Client.
+//
+// A Go program calls a server in two lines, from any goroutine:
+//
+//	c, err := rpc.Dial(ctx, "host:9000")
+//	err = c.Call(ctx, "add", []any{1, 2}, &sum)
+//
+// The client runs on a loop shared by the clients of Dial; code that runs
+// on a loop of its own uses DialOn and CallRemote, which return Deferreds.
+// A call's deadline, from its context or the client's WithTimeout, goes to
+// the server with the call (maxTimeMS), and the client times out too.
 //
 // Every frame is a 4-byte big-endian body length followed by one BSON
 // document (the framing is basic.Int32StringReceiver's):

@@ -2,12 +2,20 @@ package rpc_test
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/rpc"
+	"github.com/twistgo/twist/rpc/mongowire"
 )
 
 // A server registers an ordinary Go function, and a call to it by name
@@ -36,4 +44,132 @@ func ExampleServer_AppendCall() {
 	doc, _ = bsoncore.AppendDocumentEnd(doc, idx)
 	fmt.Println(bson.Raw(doc), d == nil, err)
 	// Output: {"reply": {"$numberInt":"3"}} true <nil>
+}
+
+// Dial connects from any goroutine, and Call blocks only its caller: the
+// client runs on a loop that the clients of Dial share.
+func ExampleDial() {
+	addr, stop := serveAdd()
+	defer stop()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := rpc.Dial(ctx, addr)
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	var sum int
+	err = c.Call(ctx, "add", []any{1, 2}, &sum)
+	fmt.Println(sum, err)
+
+	// An error answer is an *rpc.Error naming its kind; the detail names
+	// the function and the argument that did not fit.
+	var e *rpc.Error
+	err = c.Call(ctx, "add", []any{1, "two"}, &sum)
+	fmt.Println(errors.As(err, &e), e.Message)
+	fmt.Println(e.Detail)
+	// Output:
+	// 3 <nil>
+	// true BadArguments
+	// add: argument 2: want int, got BSON string "two"
+}
+
+// One Server answers both protocols: the framed one, for rpc.Dial and the
+// Node.js client, and the MongoDB wire protocol, for mongosh and the
+// MongoDB drivers.
+func Example_bothProtocols() {
+	s := rpc.NewServer()
+	if err := s.Register("add", func(a, b int) int { return a + b }); err != nil {
+		panic(err)
+	}
+	loop, err := reactor.New()
+	if err != nil {
+		panic(err)
+	}
+	framed, err := internet.ListenTCP(loop, "127.0.0.1:0", s.Factory())
+	if err != nil {
+		panic(err)
+	}
+	wire, err := internet.ListenTCP(loop, "127.0.0.1:0", mongowire.NewServer(s))
+	if err != nil {
+		panic(err)
+	}
+	go func() { _ = loop.Run() }()
+	defer func() {
+		loop.CallFromThread(func() { _ = loop.Stop() })
+		<-loop.Done()
+	}()
+
+	ctx := context.Background()
+	c, err := rpc.Dial(ctx, framed.Addr().String())
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	var sum int
+	err = c.Call(ctx, "add", []any{1, 2}, &sum)
+	fmt.Println("framed:", sum, err)
+
+	// What mongosh sends for db.runCommand({add: [2, 3]}).
+	reply, err := runCommand(wire.Addr().String(), bson.D{{Key: "add", Value: bson.A{2, 3}}, {Key: "$db", Value: "test"}})
+	fmt.Println("wire:", reply, err)
+	// Output:
+	// framed: 3 <nil>
+	// wire: {"reply": {"$numberInt":"5"},"ok": {"$numberDouble":"1.0"}} <nil>
+}
+
+// serveAdd serves add on loopback on a loop of its own, and returns its
+// address and what stops it.
+func serveAdd() (string, func()) {
+	s := rpc.NewServer()
+	if err := s.Register("add", func(a, b int) int { return a + b }); err != nil {
+		panic(err)
+	}
+	loop, err := reactor.New()
+	if err != nil {
+		panic(err)
+	}
+	port, err := internet.ListenTCP(loop, "127.0.0.1:0", s.Factory())
+	if err != nil {
+		panic(err)
+	}
+	go func() { _ = loop.Run() }()
+	return port.Addr().String(), func() {
+		loop.CallFromThread(func() { _ = loop.Stop() })
+		<-loop.Done()
+	}
+}
+
+// runCommand sends cmd as an OP_MSG, as a MongoDB driver does, and returns
+// the document of the reply.
+func runCommand(addr string, cmd bson.D) (bson.Raw, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	doc, err := bson.Marshal(cmd)
+	if err != nil {
+		return nil, err
+	}
+	const opMsg = 2013
+	msg := binary.LittleEndian.AppendUint32(nil, uint32(16+4+1+len(doc)))
+	msg = binary.LittleEndian.AppendUint32(msg, 1)     // requestID
+	msg = binary.LittleEndian.AppendUint32(msg, 0)     // responseTo
+	msg = binary.LittleEndian.AppendUint32(msg, opMsg) // opCode
+	msg = binary.LittleEndian.AppendUint32(msg, 0)     // flagBits
+	msg = append(msg, 0)                               // section kind 0: the body
+	if _, err := conn.Write(append(msg, doc...)); err != nil {
+		return nil, err
+	}
+	var size [4]byte
+	if _, err := io.ReadFull(conn, size[:]); err != nil {
+		return nil, err
+	}
+	rest := make([]byte, binary.LittleEndian.Uint32(size[:])-4)
+	if _, err := io.ReadFull(conn, rest); err != nil {
+		return nil, err
+	}
+	return bson.Raw(rest[12+4+1:]), nil
 }

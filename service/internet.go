@@ -180,7 +180,15 @@ func (c *ClientService) Connector() *internet.StreamConnector { return c.connect
 
 // logPrefix names v in the log as Twisted's does: by its LogPrefix method,
 // or else by its type without package or pointer (a factory's class name).
+// A factory that wraps another (a policy) is named by the one it wraps.
 func logPrefix(v any) string {
+	for {
+		w, ok := v.(interface{ WrappedFactory() internet.Factory })
+		if !ok {
+			break
+		}
+		v = w.WrappedFactory()
+	}
 	if p, ok := v.(internet.LogPrefixer); ok {
 		return p.LogPrefix()
 	}

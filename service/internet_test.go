@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/internet/endpoints"
 	"github.com/twistgo/twist/reactor"
 )
 
@@ -244,4 +245,32 @@ func TestTCPClientReconnectsUntilStopped(t *testing.T) {
 	}
 	onLoop(loop, c.StopService)
 	onLoop(loop, server.StopService)
+}
+
+func TestEndpointServer(t *testing.T) {
+	loop := runLoop(t)
+	dir := t.TempDir()
+	for _, desc := range []string{"tcp:0:interface=127.0.0.1", "unix:" + filepath.Join(dir, "s.sock")} {
+		e, err := endpoints.ServerFromString(loop, desc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := EndpointServer(e, echoFactory)
+		if err := onLoop(loop, s.StartService); err != nil {
+			t.Fatal(err)
+		}
+		network := "tcp"
+		if _, ok := s.Addr().(*net.UnixAddr); ok {
+			network = "unix"
+		}
+		roundTrip(t, network, s.Addr().String(), "hello, "+desc)
+		onLoop(loop, s.StopService)
+		if s.Addr() != nil {
+			t.Errorf("%s: Addr after stopping: %v", desc, s.Addr())
+		}
+	}
+	e, _ := endpoints.ServerFromString(loop, "tcp:1:interface=192.0.2.1")
+	if err := onLoop(loop, EndpointServer(e, echoFactory).StartService); err == nil {
+		t.Error("listening on an address the host does not have succeeded")
+	}
 }

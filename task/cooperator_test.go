@@ -111,6 +111,7 @@ func TestCooperatorSlicesKeepTurns(t *testing.T) {
 		n := 0
 		return func() bool { n++; return n == 3 }
 	}))
+	t.Cleanup(coop.Stop) // the iterators are left at their last yield
 	var got []int
 	coop.Cooperate(values(&got, 1, 2, 3))
 	coop.Cooperate(values(&got, 10, 20, 30))
@@ -336,6 +337,7 @@ func TestCooperatorCallbackReCoiterate(t *testing.T) {
 func TestCooperatorIdleCancelsSlice(t *testing.T) {
 	s := &fakeScheduler{}
 	coop := task.NewCooperator(nil, task.WithScheduler(s.schedule))
+	t.Cleanup(coop.Stop) // releases the last task's iterator
 	var sink []int
 	t1 := coop.Cooperate(values(&sink, 1, 2))
 	t2 := coop.Cooperate(values(&sink, 1, 2))
@@ -448,9 +450,10 @@ type runState struct {
 
 var errUnhandled = errors.New("unhandled")
 
-func newRunState() *runState {
+func newRunState(t *testing.T) *runState {
 	s := &runState{sched: &fakeScheduler{}}
 	s.coop = task.NewCooperator(nil, task.WithScheduler(s.sched.schedule), task.WithTerminator(oneStep))
+	t.Cleanup(s.coop.Stop) // releases the iterator of a task left unfinished
 	s.task = s.coop.Cooperate(s.worker)
 	s.coop.Start()
 	return s
@@ -485,7 +488,7 @@ func (s *runState) checkWork(t *testing.T, want ...any) {
 }
 
 func TestTaskPauseResume(t *testing.T) {
-	s := newRunState()
+	s := newRunState(t)
 	s.sched.pump()
 	s.checkWork(t, 1)
 	s.sched.pump()
@@ -500,7 +503,7 @@ func TestTaskPauseResume(t *testing.T) {
 }
 
 func TestTaskResumeNotPaused(t *testing.T) {
-	s := newRunState()
+	s := newRunState(t)
 	if err := s.task.Resume(); !errors.Is(err, task.ErrNotPaused) {
 		t.Fatalf("Resume of a running task: %v, want ErrNotPaused", err)
 	}
@@ -515,7 +518,7 @@ func TestTaskResumeNotPaused(t *testing.T) {
 
 // Pauses stack: a task paused twice runs after the second Resume.
 func TestTaskPauseTwice(t *testing.T) {
-	s := newRunState()
+	s := newRunState(t)
 	for _, op := range []func() error{s.task.Pause, s.task.Pause, s.task.Resume} {
 		op()
 		s.sched.pump()
@@ -529,7 +532,7 @@ func TestTaskPauseTwice(t *testing.T) {
 // A task waiting on a Deferred and paused runs again only once the Deferred
 // has fired and it is resumed.
 func TestTaskPauseWhileWaiting(t *testing.T) {
-	s := newRunState()
+	s := newRunState(t)
 	s.deferNext = true
 	s.sched.pump()
 	if len(s.work) != 1 {
@@ -552,7 +555,7 @@ func TestTaskPauseWhileWaiting(t *testing.T) {
 // Each WhenDone Deferred fires with the task, and callbacks on one do not
 // change what another sees.
 func TestTaskWhenDone(t *testing.T) {
-	s := newRunState()
+	s := newRunState(t)
 	d1, d2 := s.task.WhenDone(), s.task.WhenDone()
 	var results1, results2, final1, final2 []any
 	d1.AddCallback(func(r any) (any, error) { results1 = append(results1, r); return 1, nil })
@@ -570,7 +573,7 @@ func TestTaskWhenDone(t *testing.T) {
 }
 
 func TestTaskWhenDoneFailure(t *testing.T) {
-	s := newRunState()
+	s := newRunState(t)
 	d := s.task.WhenDone()
 	s.dieNext = true
 	s.sched.pump()
@@ -583,7 +586,7 @@ func TestTaskWhenDoneFailure(t *testing.T) {
 }
 
 func TestTaskWhenDoneStopped(t *testing.T) {
-	s := newRunState()
+	s := newRunState(t)
 	d := s.task.WhenDone()
 	s.task.Stop()
 	if _, err := outcome(t, d); !errors.Is(err, task.ErrTaskStopped) {
@@ -592,7 +595,7 @@ func TestTaskWhenDoneStopped(t *testing.T) {
 }
 
 func TestTaskWhenDoneAfterDone(t *testing.T) {
-	s := newRunState()
+	s := newRunState(t)
 	s.stopNext = true
 	s.sched.pump()
 	if v, err := outcome(t, s.task.WhenDone()); err != nil || v != s.task {
@@ -605,7 +608,7 @@ func TestTaskWhenDoneAfterDone(t *testing.T) {
 
 // A stopped task does no more work, and Stop and Pause say it has stopped.
 func TestTaskStopStops(t *testing.T) {
-	s := newRunState()
+	s := newRunState(t)
 	s.task.Stop()
 	s.sched.pump()
 	s.checkWork(t)
@@ -621,7 +624,7 @@ func TestTaskStopStops(t *testing.T) {
 
 // Resuming a task that was stopped while paused is allowed and does nothing.
 func TestTaskPauseStopResume(t *testing.T) {
-	s := newRunState()
+	s := newRunState(t)
 	s.task.Pause()
 	s.task.Stop()
 	if err := s.task.Resume(); err != nil {
@@ -634,7 +637,7 @@ func TestTaskPauseStopResume(t *testing.T) {
 // A task stopped while waiting on a Deferred takes no step when it fires,
 // and leaves the Deferred's result to its other callbacks.
 func TestTaskStopWhileWaiting(t *testing.T) {
-	s := newRunState()
+	s := newRunState(t)
 	s.deferNext = true
 	s.sched.pump()
 	wait := s.work[0].(*deferred.Deferred)
@@ -654,7 +657,7 @@ func TestTaskStopWhileWaiting(t *testing.T) {
 // A WhenDone callback that stops the Cooperator finds the task already
 // gone from it.
 func TestTaskWhenDoneStopsCooperator(t *testing.T) {
-	s := newRunState()
+	s := newRunState(t)
 	var phases []any
 	s.task.WhenDone().AddCallback(func(r any) (any, error) {
 		phases = append(phases, r)

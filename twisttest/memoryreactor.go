@@ -7,6 +7,7 @@ import (
 
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/reactor"
 )
 
 // MemoryReactor records the ports opened and the connections started through
@@ -25,6 +26,11 @@ type MemoryReactor struct {
 	UnixClients []*MemoryConnector
 	// UDPPorts are the ListenUDP calls, in order.
 	UDPPorts []*MemoryUDPPort
+
+	// SystemEvents holds the system event triggers: AddSystemEventTrigger,
+	// RemoveSystemEventTrigger and FireSystemEvent work as a Reactor's.
+	reactor.SystemEvents
+	running, stopping, hasRun, hasStopped bool
 }
 
 // MemoryReactorClock is a MemoryReactor with a fake clock: an internet.Net whose time

@@ -59,9 +59,13 @@ type StringTransport struct {
 	producer      internet.Producer
 	streaming     bool
 	state         ProducerState
+	reason        error
 }
 
-var _ internet.Transport = (*StringTransport)(nil)
+var (
+	_ internet.Transport     = (*StringTransport)(nil)
+	_ internet.ReasonAborter = (*StringTransport)(nil)
+)
 
 // Value returns a copy of everything written since the last Clear.
 func (t *StringTransport) Value() []byte { return bytes.Clone(t.written.Bytes()) }
@@ -100,6 +104,16 @@ func (t *StringTransport) AbortConnection() {
 	t.aborted = true
 	t.disconnecting = true
 }
+
+// AbortConnectionWith records an abort, as AbortConnection does, and its
+// reason, which Reason returns (internet.ReasonAborter).
+func (t *StringTransport) AbortConnectionWith(reason error) {
+	t.AbortConnection()
+	t.reason = reason
+}
+
+// Reason returns the reason given to AbortConnectionWith, or nil.
+func (t *StringTransport) Reason() error { return t.reason }
 
 // Disconnecting reports whether LoseConnection or AbortConnection has been
 // called (Twisted's disconnecting attribute).
@@ -183,8 +197,8 @@ func (t *StringTransport) checkState(method string) {
 // its connection is lost when it is closed (Twisted's
 // StringTransportWithDisconnection): LoseConnection calls
 // Protocol.ConnectionLost(internet.ErrConnectionDone) and AbortConnection
-// calls it with internet.ErrConnectionLost, as a real abort would; only the
-// first of them calls it.
+// calls it with internet.ErrConnectionLost, as a real abort would, and
+// AbortConnectionWith with its reason; only the first of them calls it.
 type StringTransportWithDisconnection struct {
 	StringTransport
 	// Protocol is told when the connection is lost; set it before closing.
@@ -207,6 +221,13 @@ func (t *StringTransportWithDisconnection) LoseConnection() {
 func (t *StringTransportWithDisconnection) AbortConnection() {
 	t.StringTransport.AbortConnection()
 	t.connectionLost(internet.ErrConnectionLost)
+}
+
+// AbortConnectionWith records the abort and its reason, and calls
+// Protocol.ConnectionLost(reason) if the connection was not lost already.
+func (t *StringTransportWithDisconnection) AbortConnectionWith(reason error) {
+	t.StringTransport.AbortConnectionWith(reason)
+	t.connectionLost(reason)
 }
 
 func (t *StringTransportWithDisconnection) connectionLost(reason error) {

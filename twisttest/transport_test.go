@@ -218,6 +218,8 @@ type lossRecorder struct {
 
 func (p *lossRecorder) ConnectionLost(reason error) { p.reasons = append(p.reasons, reason) }
 
+var errOwnReason = errors.New("the protocol's own reason")
+
 func TestStringTransportWithDisconnection(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -228,6 +230,7 @@ func TestStringTransportWithDisconnection(t *testing.T) {
 		{"lose twice", []func(*StringTransportWithDisconnection){(*StringTransportWithDisconnection).LoseConnection, (*StringTransportWithDisconnection).LoseConnection}, internet.ErrConnectionDone},
 		{"abort", []func(*StringTransportWithDisconnection){(*StringTransportWithDisconnection).AbortConnection}, internet.ErrConnectionLost},
 		{"abort after lose", []func(*StringTransportWithDisconnection){(*StringTransportWithDisconnection).LoseConnection, (*StringTransportWithDisconnection).AbortConnection}, internet.ErrConnectionDone},
+		{"abort with a reason", []func(*StringTransportWithDisconnection){func(t *StringTransportWithDisconnection) { t.AbortConnectionWith(errOwnReason) }}, errOwnReason},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &lossRecorder{}

@@ -1,5 +1,12 @@
 package main
 
-import "github.com/twistgo/twist/twistd"
+import (
+	"github.com/twistgo/twist/twistd"
+	"github.com/twistgo/twist/twistd/plugins"
+	_ "github.com/twistgo/twist/web/webplugin"
+)
 
-func main() { twistd.Main() }
+func main() {
+	plugins.RegisterAll()
+	twistd.Main()
+}

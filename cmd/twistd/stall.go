@@ -8,11 +8,12 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/twistgo/twist/cmd/twistd/poem"
 	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/protocols/poetry"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/service"
 	"github.com/twistgo/twist/twistd"
+	"github.com/twistgo/twist/twistd/plugins"
 )
 
 // The stall plugin is compiled only into the twistd the tests build (go build
@@ -23,12 +24,12 @@ func init() {
 		Name:        "stall",
 		Description: "fastpoetry, and a service that takes --stall to stop (tests only)",
 		Flags: func(fs *flag.FlagSet) twistd.MakeService {
-			addr := listenFlags(fs, 0)
+			sf := plugins.AddServerFlags(fs, 0, "")
 			stall := fs.Duration("stall", time.Hour, "how long the service takes to stop")
 			return func(loop *reactor.Reactor) (service.Service, error) {
 				m := service.NewMultiService()
 				for _, s := range []service.Service{
-					service.TCPServer(loop, addr(), newPoetryFactory(poem.Sonnet18, nil, 0, 0)),
+					sf.Server(loop, &poetry.ServerFactory{Poem: poetry.Sonnet18}),
 					&stallService{loop: loop, stall: *stall},
 				} {
 					if err := m.AddService(s); err != nil {

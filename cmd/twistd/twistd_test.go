@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twistgo/twist/cmd/twistd/poem"
+	"github.com/twistgo/twist/protocols/poetry"
 )
 
 // twistdBin is the twistd built once for the tests that run it as a process,
@@ -187,7 +187,7 @@ func TestForegroundServesAndShutsDownOnSignal(t *testing.T) {
 				t.Fatalf("pid file: %d, %v; process %d", pid, err, p.cmd.Process.Pid)
 			}
 			got, client := fetch(t, p.addr())
-			if !bytes.Equal(got, poem.Sonnet18) {
+			if !bytes.Equal(got, poetry.Sonnet18) {
 				t.Fatalf("poem = %q", got)
 			}
 			if code := p.stop(t, sig); code != 0 {
@@ -205,7 +205,7 @@ func TestForegroundServesAndShutsDownOnSignal(t *testing.T) {
 				"[-] reactor class: github.com/twistgo/twist/reactor.Reactor.\n",
 				"[-] PoetryFactory starting on "+strconv.Itoa(p.port)+"\n",
 				// The client's port too: the line is Twisted's to the letter.
-				"[PoetryFactory] sending "+strconv.Itoa(len(poem.Sonnet18))+" bytes of poetry to "+client+"\n",
+				"[PoetryFactory] sending "+strconv.Itoa(len(poetry.Sonnet18))+" bytes of poetry to "+client+"\n",
 				"[-] Received "+name+", shutting down.\n",
 				"[-] (TCP Port "+strconv.Itoa(p.port)+" Closed)\n",
 				"[-] Main loop terminated.\n",
@@ -357,7 +357,7 @@ func TestDaemonMode(t *testing.T) {
 		t.Fatalf("daemon %d not running", pid)
 	}
 	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
-	if got, _ := fetch(t, net.JoinHostPort("127.0.0.1", port)); !bytes.Equal(got, poem.Sonnet18) {
+	if got, _ := fetch(t, net.JoinHostPort("127.0.0.1", port)); !bytes.Equal(got, poetry.Sonnet18) {
 		t.Fatalf("poem = %q", got)
 	}
 	// A second daemon with the same pid file is refused, and says why.
@@ -569,7 +569,7 @@ func TestSIGHUPReopensLogFile(t *testing.T) {
 		t.Fatal("no new log file after SIGHUP")
 	}
 	_, client := fetch(t, net.JoinHostPort("127.0.0.1", port))
-	sending := "[PoetryFactory] sending " + strconv.Itoa(len(poem.Sonnet18)) + " bytes of poetry to " + client + "\n"
+	sending := "[PoetryFactory] sending " + strconv.Itoa(len(poetry.Sonnet18)) + " bytes of poetry to " + client + "\n"
 	if !poll(func() bool { return strings.Contains(readLog(path), sending) }) {
 		t.Fatalf("new log lacks %q:\n%s", sending, readLog(path))
 	}

@@ -1,7 +1,9 @@
 // Package basic holds Twisted's basic protocols (twisted.protocols.basic):
 // LineReceiver and LineOnlyReceiver for delimited lines, Int32StringReceiver,
 // Int16StringReceiver and Int8StringReceiver for strings with a big-endian
-// length prefix, and NetstringReceiver for netstrings.
+// length prefix, and NetstringReceiver for netstrings; StatefulStringProtocol
+// for state machines over strings; FileSender, a producer that streams a file
+// to a transport.
 //
 // Go has no subclassing, so a receiver is a struct that a protocol embeds,
 // with a Handler field pointing back at the protocol: the receiver does the
@@ -21,7 +23,9 @@
 //	}
 //
 // A protocol that needs ConnectionMade or ConnectionLost defines them and calls
-// the embedded receiver's method first.
+// the embedded receiver's method first. Where a Twisted handler returns a
+// reason to drop the connection, a line handler calls the receiver's
+// AbortWith(reason).
 //
 // The slice passed to a handler is valid only during the call: it points into
 // the data being received or into the receiver's buffer, both reused. Parsing

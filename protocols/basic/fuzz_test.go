@@ -2,6 +2,7 @@ package basic_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/twistgo/twist/internet"
@@ -65,7 +66,12 @@ func runReceiver(build receiverUnderFuzz, chunks [][]byte) (string, bool) {
 // FuzzReceiversAnySplit checks, for every receiver, the every-split
 // property: the same bytes in one chunk, in three, or a byte at a time give
 // the same messages and the same verdict on the connection, and no message
-// over MaxLength is ever delivered.
+// over MaxLength is ever delivered. LineOnlyReceiver keeps Twisted's limit,
+// which counts the start of a delimiter as part of an unterminated line: a
+// line of MaxLength bytes whose delimiter arrives split closes the
+// connection. For it, a split may only close the connection earlier: it
+// delivers the first messages of the whole, and closes whenever the whole
+// does.
 func FuzzReceiversAnySplit(f *testing.F) {
 	for _, seed := range []string{
 		"hello\r\nworld\r\n", "hello\nworld\n", "0123456789abcdef\r\n", "0123456789abcdefg\r\n0\r\n",
@@ -87,7 +93,11 @@ func FuzzReceiversAnySplit(f *testing.F) {
 		for name, build := range fuzzReceivers {
 			whole, closed := runReceiver(build, [][]byte{data})
 			for _, chunks := range [][][]byte{{data[:i], data[i:j], data[j:]}, bytewise} {
-				if got, gotClosed := runReceiver(build, chunks); got != whole || gotClosed != closed {
+				got, gotClosed := runReceiver(build, chunks)
+				if name == "LineOnlyReceiver" && gotClosed && strings.HasPrefix(whole, strings.TrimSuffix(got, "]")) {
+					continue
+				}
+				if got != whole || gotClosed != closed {
 					t.Fatalf("%s: in %d chunks: %s, closed %v; whole: %s, closed %v", name, len(chunks), got, gotClosed, whole, closed)
 				}
 			}
@@ -116,6 +126,10 @@ func TestHostileLengths(t *testing.T) {
 		{"LineReceiver", "0123456789abcdefg", `[]`, false},
 		{"LineReceiver", "0123456789abcdefg\r", `[]`, true},
 		{"LineOnlyReceiver", "0123456789abcdefgh", `[]`, true},
+		{"LineOnlyReceiver", "0123456789abcdefg", `[]`, true},
+		{"LineOnlyReceiver", "0123456789abcdef", `[]`, false},
+		{"LineOnlyReceiver", "0123456789abcdef\r", `[]`, true},
+		{"LineOnlyReceiver", "0123456789abcdef\r\n", `["0123456789abcdef"]`, false},
 	}
 	for _, tt := range tests {
 		got, closed := runReceiver(fuzzReceivers[tt.receiver], [][]byte{[]byte(tt.input)})

@@ -35,11 +35,10 @@ type RawDataHandler interface {
 // itself instead of closing the connection.
 type LineLengthExceededHandler interface {
 	// LineLengthExceeded is called, instead of LineReceived, when a line is
-	// longer than the receiver's MaxLength, or when MaxLength plus the
-	// delimiter's length bytes arrive without a delimiter. line holds all the
-	// input the receiver had, starting with the overlong line: it may hold
-	// more lines, or only the start of that one. The receiver drops it, and
-	// goes on with the input that follows. line is valid only during the call.
+	// longer than the receiver's MaxLength, or when too many bytes arrive
+	// without a delimiter. What line holds depends on the receiver, as in
+	// Twisted: see LineReceiver and LineOnlyReceiver. line is valid only
+	// during the call.
 	LineLengthExceeded(line []byte)
 }
 
@@ -52,10 +51,15 @@ type LineLengthExceededHandler interface {
 // called. Switching from inside a handler applies to the rest of the data
 // being received.
 //
-// A line longer than MaxLength goes to Handler.LineLengthExceeded if the
-// handler has that method; otherwise the connection is closed. No line is
-// delivered once the transport is closing, if it can tell (as Twisted's
-// disconnecting attribute: a Disconnecting() bool method).
+// A line longer than MaxLength, or MaxLength plus the delimiter's length
+// bytes without a delimiter, goes to Handler.LineLengthExceeded if the
+// handler has that method; otherwise the connection is closed. What the
+// handler gets is all the input the receiver had, starting with the overlong
+// line: it may hold more lines, or only the start of that one. The receiver
+// drops it, and goes on with the input that follows. No line is delivered
+// once the transport is closing, if it can tell (as Twisted's disconnecting
+// attribute: a Disconnecting() bool method). A handler that finds bad input
+// calls AbortWith, as a Twisted handler returns a reason.
 //
 // LineReceiver is a PushProducer of its lines: PauseProducing stops the
 // delivery of lines and raw data, and pauses the transport; ResumeProducing
@@ -69,8 +73,9 @@ type LineReceiver struct {
 	// MaxLength is the longest line accepted; 0 means DefaultMaxLineLength.
 	MaxLength int
 
-	in  stream
-	raw bool
+	in      stream
+	raw     bool
+	aborted bool
 	flow
 	out seqWriter
 }
@@ -95,7 +100,7 @@ func limits(delimiter []byte, maxLength int) (delim []byte, max, retain int) {
 
 // DataReceived parses data into lines and raw data for the Handler.
 func (r *LineReceiver) DataReceived(data []byte) {
-	if !r.in.begin(data) {
+	if r.aborted || !r.in.begin(data) {
 		return
 	}
 	delim, max, retain := limits(r.Delimiter, r.MaxLength)
@@ -104,7 +109,7 @@ func (r *LineReceiver) DataReceived(data []byte) {
 		panic(noHandler("LineReceiver"))
 	}
 	dc, _ := r.Transport.(disconnecter)
-	for !r.paused && r.in.len() > 0 {
+	for !r.paused && !r.aborted && r.in.len() > 0 {
 		if r.raw {
 			r.rawDataReceived(r.in.take())
 			continue
@@ -138,6 +143,18 @@ func lineLengthExceeded(h LineHandler, t internet.Transport, line []byte) {
 		return
 	}
 	loseConnection(t)
+}
+
+// AbortWith stops the receiver for good: no more lines or raw data reach the
+// Handler, the input not yet handled is dropped, and the connection is
+// closed at once; the protocol's ConnectionLost gets reason if the transport
+// is an internet.ReasonAborter, as *internet.Conn is. It is Twisted's
+// lineReceived or rawDataReceived returning a reason. Call it from a handler
+// that finds bad input, or from anywhere on the connection's loop.
+func (r *LineReceiver) AbortWith(reason error) {
+	r.aborted = true
+	r.in.drop()
+	abortWith(r.Transport, reason)
 }
 
 // SetRawMode switches to raw mode: further data goes to the Handler's
@@ -204,10 +221,21 @@ func (r *LineReceiver) StopProducing() { r.stop(r.Transport) }
 // protocols that need neither. Embed it in a protocol and set Handler to that
 // protocol.
 //
-// Each line goes to Handler.LineReceived. A line longer than MaxLength goes to
-// Handler.LineLengthExceeded if the handler has that method; otherwise the
-// connection is closed. No line is delivered once the transport is closing,
-// if it can tell.
+// Each line goes to Handler.LineReceived. Its limits are Twisted's, which
+// differ from LineReceiver's:
+//   - a line longer than MaxLength goes alone, without its delimiter, to
+//     Handler.LineLengthExceeded; the complete lines that arrived with it
+//     are dropped, and a partial line after them stays buffered;
+//   - as soon as more than MaxLength bytes are buffered without a delimiter,
+//     they go to Handler.LineLengthExceeded.
+//
+// A handler without LineLengthExceeded gets the connection closed instead.
+// Twisted keeps an overlong unterminated buffer after LineLengthExceeded
+// returns; LineOnlyReceiver drops it, so that a peer cannot grow it without
+// bound when the handler keeps the connection open.
+//
+// No line is delivered once the transport is closing, if it can tell, or
+// after AbortWith.
 type LineOnlyReceiver struct {
 	internet.BaseProtocol
 	// Handler receives the lines. It must be set before data arrives.
@@ -217,13 +245,14 @@ type LineOnlyReceiver struct {
 	// MaxLength is the longest line accepted; 0 means DefaultMaxLineLength.
 	MaxLength int
 
-	in  stream
-	out seqWriter
+	in      stream
+	aborted bool
+	out     seqWriter
 }
 
 // DataReceived parses data into lines for the Handler.
 func (r *LineOnlyReceiver) DataReceived(data []byte) {
-	if !r.in.begin(data) {
+	if r.aborted || !r.in.begin(data) {
 		return
 	}
 	delim, max, retain := limits(r.Delimiter, r.MaxLength)
@@ -232,17 +261,33 @@ func (r *LineOnlyReceiver) DataReceived(data []byte) {
 		panic(noHandler("LineOnlyReceiver"))
 	}
 	dc, _ := r.Transport.(disconnecter)
-	for dc == nil || !dc.Disconnecting() {
-		line, status := r.in.nextLine(delim, max)
-		switch status {
-		case lineIncomplete:
+	for {
+		if r.aborted || dc != nil && dc.Disconnecting() {
 			return
-		case lineTooLong:
-			lineLengthExceeded(r.Handler, r.Transport, r.in.takeAll())
-		case lineFound:
-			r.Handler.LineReceived(line)
 		}
+		i := r.in.index(delim)
+		if i < 0 {
+			break
+		}
+		line := r.in.line(i, len(delim))
+		if len(line) > max {
+			lineLengthExceeded(r.Handler, r.Transport, line)
+			r.in.dropLines(delim)
+			return
+		}
+		r.Handler.LineReceived(line)
 	}
+	if r.in.len() > max {
+		lineLengthExceeded(r.Handler, r.Transport, r.in.takeAll())
+	}
+}
+
+// AbortWith stops the receiver for good, as LineReceiver.AbortWith does:
+// it is Twisted's lineReceived returning a reason.
+func (r *LineOnlyReceiver) AbortWith(reason error) {
+	r.aborted = true
+	r.in.drop()
+	abortWith(r.Transport, reason)
 }
 
 // SendLine writes line followed by the delimiter.

@@ -2,6 +2,7 @@ package basic_test
 
 import (
 	"bytes"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -555,7 +556,86 @@ func TestLineOnlyReceiverUnendedLineTooLong(t *testing.T) {
 	}
 	p.DataReceived([]byte("x"))
 	if !tr.Disconnecting() {
-		t.Fatal("not disconnected at MaxLength+len(delimiter) bytes without a delimiter")
+		t.Fatal("not disconnected at MaxLength+1 bytes without a delimiter")
+	}
+}
+
+// As Twisted's: the overlong line goes alone to LineLengthExceeded, the
+// complete lines that came with it are dropped, and the partial line after
+// them stays buffered, to be completed by the next data.
+func TestLineOnlyReceiverOverlongLineAlone(t *testing.T) {
+	for name, input := range map[string][]string{
+		"one chunk":     {"short\n" + strings.Repeat("x", 10) + "\nnext\npart", "ial\n"},
+		"line split":    {"short\nxxxxx", "xxxxx\nnext\npart", "ial\n"},
+		"partial alone": {"short\n" + strings.Repeat("x", 10) + "\npart", "ial\n"},
+	} {
+		p := &lineOnlyCatcher{}
+		p.Handler = p
+		p.Delimiter = []byte("\n")
+		p.MaxLength = 8
+		tr := &twisttest.StringTransport{}
+		p.ConnectionMade(tr)
+		deliver(p.DataReceived, bytesOf(input))
+		if got, want := show(p.long), `["xxxxxxxxxx"]`; got != want {
+			t.Errorf("%s: LineLengthExceeded got %s, want %s", name, got, want)
+		}
+		if got, want := show(p.received), `["short" "partial"]`; got != want || tr.Disconnecting() {
+			t.Errorf("%s: received %s (want %s), disconnecting %v", name, got, want, tr.Disconnecting())
+		}
+	}
+}
+
+// An unterminated buffer over MaxLength goes to LineLengthExceeded whole,
+// and is dropped: the next line starts afresh.
+func TestLineOnlyReceiverUnterminatedBufferToHandler(t *testing.T) {
+	p := &lineOnlyCatcher{}
+	p.Handler = p
+	p.Delimiter = []byte("\n")
+	p.MaxLength = 4
+	p.ConnectionMade(&twisttest.StringTransport{})
+	p.DataReceived([]byte("ok\nabc"))
+	p.DataReceived([]byte("de"))
+	p.DataReceived([]byte("fine\n"))
+	if got, want := show(p.long), `["abcde"]`; got != want {
+		t.Fatalf("LineLengthExceeded got %s, want %s", got, want)
+	}
+	if got, want := show(p.received), `["ok" "fine"]`; got != want {
+		t.Fatalf("received %s, want %s", got, want)
+	}
+}
+
+var errBadLine = errors.New("bad line")
+
+// aborter aborts on a line "bad", as a Twisted handler returns a reason.
+type aborter struct {
+	basic.LineOnlyReceiver
+	received []string
+}
+
+func (p *aborter) LineReceived(line []byte) {
+	p.received = append(p.received, string(line))
+	if string(line) == "bad" {
+		p.AbortWith(errBadLine)
+	}
+}
+
+// A handler's AbortWith stops the parsing: the lines after it are not
+// delivered, now or later, and the transport is closed with the reason
+// (Twisted's lineReceived returning a reason).
+func TestLineOnlyReceiverAbortWith(t *testing.T) {
+	for name, chunks := range splits([]byte("one\r\nbad\r\nthree\r\n")) {
+		p := &aborter{}
+		p.Handler = p
+		tr := &twisttest.StringTransport{}
+		p.ConnectionMade(tr)
+		deliver(p.DataReceived, chunks)
+		p.DataReceived([]byte("four\r\n"))
+		if got := strings.Join(p.received, ","); got != "one,bad" {
+			t.Errorf("%s: received %s", name, got)
+		}
+		if !tr.Aborted() || tr.Reason() != errBadLine {
+			t.Errorf("%s: aborted %v, reason %v", name, tr.Aborted(), tr.Reason())
+		}
 	}
 }
 
@@ -586,7 +666,7 @@ func TestLineOnlyReceiverLineLengthExceededHandler(t *testing.T) {
 	p.ConnectionMade(tr)
 	p.DataReceived([]byte("ok\ntoolong\nok\n"))
 	p.DataReceived([]byte("ok\n"))
-	if got, want := show(p.long), `["toolong\nok\n"]`; got != want {
+	if got, want := show(p.long), `["toolong"]`; got != want {
 		t.Fatalf("LineLengthExceeded got %s, want %s", got, want)
 	}
 	if got, want := show(p.received), `["ok" "ok"]`; got != want || tr.Disconnecting() {
@@ -610,4 +690,57 @@ func TestLineOnlyReceiverWithoutHandlerPanics(t *testing.T) {
 		}
 	}()
 	p.DataReceived([]byte("foo\r\n"))
+}
+
+// bytesOf returns the chunks as byte slices.
+func bytesOf(chunks []string) [][]byte {
+	out := make([][]byte, len(chunks))
+	for i, c := range chunks {
+		out[i] = []byte(c)
+	}
+	return out
+}
+
+// rawAborter aborts from RawDataReceived (Twisted's test_rawDataError) or
+// from LineReceived.
+type rawAborter struct {
+	basic.LineReceiver
+	lines []string
+}
+
+func (p *rawAborter) LineReceived(line []byte) {
+	p.lines = append(p.lines, string(line))
+	switch string(line) {
+	case "raw":
+		p.SetRawMode()
+	case "bad":
+		p.AbortWith(errBadLine)
+	}
+}
+
+func (p *rawAborter) RawDataReceived(data []byte) { p.AbortWith(errBadLine) }
+
+func TestLineReceiverAbortWith(t *testing.T) {
+	tests := []struct {
+		name, input, want string
+	}{
+		{"line", "a\r\nbad\r\nc\r\n", "a,bad"},
+		{"raw", "a\r\nraw\r\ndata\r\nmore", "a,raw"},
+	}
+	for _, tt := range tests {
+		for name, chunks := range splits([]byte(tt.input)) {
+			p := &rawAborter{}
+			p.Handler = p
+			tr := &twisttest.StringTransport{}
+			p.ConnectionMade(tr)
+			deliver(p.DataReceived, chunks)
+			p.SetLineMode([]byte("later\r\n"))
+			if got := strings.Join(p.lines, ","); got != tt.want {
+				t.Errorf("%s, %s: lines %s, want %s", tt.name, name, got, tt.want)
+			}
+			if !tr.Aborted() || tr.Reason() != errBadLine {
+				t.Errorf("%s, %s: aborted %v, reason %v", tt.name, name, tr.Aborted(), tr.Reason())
+			}
+		}
+	}
 }

@@ -141,9 +141,12 @@ func (s *stream) discard() []byte {
 		out = make([]byte, 0, n)
 		out = append(append(out, s.buf[s.off:]...), s.data[s.pos:]...)
 	}
-	s.off, s.pos = len(s.buf), len(s.data)
+	s.drop()
 	return out
 }
+
+// drop drops all the unprocessed input.
+func (s *stream) drop() { s.off, s.pos = len(s.buf), len(s.data) }
 
 // unread puts b back at the front of the input. When b is a tail of the chunk
 // take returned last and nothing was consumed or added since, that is only a
@@ -180,15 +183,9 @@ const (
 // max+len(delim) bytes without a delimiter (fewer might end in a partial
 // delimiter), and lineIncomplete when the line has not all arrived.
 func (s *stream) nextLine(delim []byte, max int) ([]byte, lineStatus) {
-	head, tail := s.buf[s.off:], s.data[s.pos:]
-	var i int
-	if len(head) == 0 {
-		i = bytes.Index(tail, delim)
-	} else if i = bytes.Index(head, delim); i < 0 {
-		i = indexAcross(head, tail, delim)
-	}
+	i := s.index(delim)
 	if i < 0 {
-		if len(head)+len(tail) >= max+len(delim) {
+		if s.len() >= max+len(delim) {
 			return nil, lineTooLong
 		}
 		return nil, lineIncomplete
@@ -196,19 +193,46 @@ func (s *stream) nextLine(delim []byte, max int) ([]byte, lineStatus) {
 	if i > max {
 		return nil, lineTooLong
 	}
-	end := i + len(delim)
+	return s.line(i, len(delim)), lineFound
+}
+
+// index returns the index of delim in the unprocessed input, or -1.
+func (s *stream) index(delim []byte) int {
+	head, tail := s.buf[s.off:], s.data[s.pos:]
+	if len(head) == 0 {
+		return bytes.Index(tail, delim)
+	}
+	if i := bytes.Index(head, delim); i >= 0 {
+		return i
+	}
+	return indexAcross(head, tail, delim)
+}
+
+// line consumes the next n bytes and the delimiter of length d after them,
+// and returns the n bytes as one slice.
+func (s *stream) line(n, d int) []byte {
+	head, tail := s.buf[s.off:], s.data[s.pos:]
+	end := n + d
 	switch {
 	case len(head) == 0:
 		s.pos += end
-		return tail[:i], lineFound
+		return tail[:n]
 	case end <= len(head):
 		s.off += end
-		return head[:i], lineFound
+		return head[:n]
 	}
 	s.pull(end - len(head))
-	line := s.buf[s.off : s.off+i]
+	line := s.buf[s.off : s.off+n]
 	s.off = len(s.buf)
-	return line, lineFound
+	return line
+}
+
+// dropLines consumes every complete line, leaving only the partial one at
+// the end of the input.
+func (s *stream) dropLines(delim []byte) {
+	for i := s.index(delim); i >= 0; i = s.index(delim) {
+		s.line(i, len(delim))
+	}
 }
 
 // indexAcross returns the index of delim in head followed by tail, or -1,
@@ -233,6 +257,19 @@ func indexAcross(head, tail, delim []byte) int {
 // closing, as Twisted's transports do with their disconnecting attribute.
 type disconnecter interface {
 	Disconnecting() bool
+}
+
+// abortWith closes t at once with reason, if the protocol has a transport:
+// with AbortConnectionWith if t is an internet.ReasonAborter, else with
+// AbortConnection.
+func abortWith(t internet.Transport, reason error) {
+	switch t := t.(type) {
+	case nil:
+	case internet.ReasonAborter:
+		t.AbortConnectionWith(reason)
+	default:
+		t.AbortConnection()
+	}
 }
 
 // loseConnection closes t, if the protocol has one.
@@ -286,4 +323,30 @@ func (f *flow) stop(t internet.Transport) {
 // noHandler is the panic of a receiver whose Handler field was not set.
 func noHandler(receiver string) string {
 	return fmt.Sprintf("basic: %s.Handler is nil: set it to the protocol that embeds the %[1]s", receiver)
+}
+
+// The receivers' PartialMessage methods (policies.MessageState): they let a
+// read time-out tell a peer that stopped in the middle of a message from an
+// idle one. Input held by a paused receiver waits on the receiver, not on
+// the peer, so it does not count.
+
+// PartialMessage reports whether the start of a line (or of raw data not
+// yet delivered) is buffered, waiting for the rest.
+func (r *LineReceiver) PartialMessage() bool { return !r.paused && r.in.len() > 0 }
+
+// PartialMessage reports whether the start of a line is buffered, waiting
+// for the rest.
+func (r *LineOnlyReceiver) PartialMessage() bool { return r.in.len() > 0 }
+
+// PartialMessage reports whether the start of a string (or of its length
+// prefix) is buffered, waiting for the rest. A receiver that stopped reading
+// after an overlong prefix has none.
+func (r *IntStringReceiver[P]) PartialMessage() bool {
+	return !r.paused && !r.broken && r.in.len() > 0
+}
+
+// PartialMessage reports whether the start of a netstring is buffered or
+// parsed, waiting for the rest. A receiver that failed has none.
+func (r *NetstringReceiver) PartialMessage() bool {
+	return r.err == nil && (r.digits > 0 || r.inPayload || r.in.len() > 0)
 }

@@ -6,23 +6,23 @@ import (
 	"log"
 	"os"
 
-	"github.com/twistgo/twist/cmd/twistd/poem"
-	"github.com/twistgo/twist/examples/poetry/internal/poetry"
+	"github.com/twistgo/twist/examples/poetry/internal/serve"
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/protocols/poetry"
 )
 
 func main() {
-	addr := poetry.ListenFlags(10000)
+	addr := serve.ListenFlags(10000)
 	flag.Parse()
 	if flag.NArg() > 1 {
 		fmt.Fprintln(os.Stderr, "usage: fastserver [--port N] [--iface HOST] [poem-file]")
 		os.Exit(2)
 	}
-	text, err := poetry.ReadPoem(flag.Arg(0), poem.Tyger)
+	text, err := serve.ReadPoem(flag.Arg(0), poetry.Tyger)
 	if err != nil {
 		log.Fatal(err)
 	}
-	err = poetry.Serve(addr(), "a fast poem", func(internet.Net) internet.Factory {
+	err = serve.Serve(addr(), "a fast poem", func(internet.Net) internet.Factory {
 		return &poetry.ServerFactory{Poem: text, Log: os.Stdout}
 	})
 	if err != nil {

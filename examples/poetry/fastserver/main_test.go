@@ -3,10 +3,9 @@ package main
 import (
 	"testing"
 
-	"github.com/twistgo/twist/cmd/twistd/poem"
 	"github.com/twistgo/twist/deferred"
-	"github.com/twistgo/twist/examples/poetry/internal/poetry"
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/protocols/poetry"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/twisttest"
 )
@@ -14,7 +13,7 @@ import (
 func TestServesThePoemAtOnceOverLoopback(t *testing.T) {
 	got := twisttest.Run(t, func(r *reactor.Reactor) *deferred.Deferred {
 		n := internet.RealNet(r)
-		port, err := n.ListenTCP("127.0.0.1:0", &poetry.ServerFactory{Poem: poem.Tyger})
+		port, err := n.ListenTCP("127.0.0.1:0", &poetry.ServerFactory{Poem: poetry.Tyger})
 		if err != nil {
 			return deferred.Fail(err)
 		}
@@ -26,7 +25,7 @@ func TestServesThePoemAtOnceOverLoopback(t *testing.T) {
 			return v, nil
 		})
 	}).([]any)
-	if len(got) != 2 || got[0] != string(poem.Tyger) || got[1] != string(poem.Tyger) {
+	if len(got) != 2 || got[0] != string(poetry.Tyger) || got[1] != string(poetry.Tyger) {
 		t.Fatalf("got %q, want The Tyger twice", got)
 	}
 }

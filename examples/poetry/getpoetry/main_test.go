@@ -6,10 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twistgo/twist/cmd/twistd/poem"
 	"github.com/twistgo/twist/deferred"
-	"github.com/twistgo/twist/examples/poetry/internal/poetry"
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/protocols/poetry"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/twisttest"
 )
@@ -52,8 +51,8 @@ func TestGetsPoemsFromSeveralServers(t *testing.T) {
 	var addrs []string
 	got := twisttest.Run(t, func(r *reactor.Reactor) *deferred.Deferred {
 		n := internet.RealNet(r)
-		slow := &poetry.ServerFactory{Poem: poem.Sonnet18, Clock: n, Chunk: 100, Delay: time.Millisecond}
-		fast := &poetry.ServerFactory{Poem: poem.Tyger}
+		slow := &poetry.ServerFactory{Poem: poetry.Sonnet18, Clock: n, Chunk: 100, Delay: time.Millisecond}
+		fast := &poetry.ServerFactory{Poem: poetry.Tyger}
 		var stop func()
 		var err error
 		addrs, stop, err = servers(n, slow, nil, fast)
@@ -68,9 +67,9 @@ func TestGetsPoemsFromSeveralServers(t *testing.T) {
 	if got != 2 {
 		t.Errorf("run = %v poems, want 2", got)
 	}
-	want := fmt.Sprintf("Task 1: poem from %s:\n%s\n", addrs[0], poem.Sonnet18) +
+	want := fmt.Sprintf("Task 1: poem from %s:\n%s\n", addrs[0], poetry.Sonnet18) +
 		fmt.Sprintf("Task 2: poem from %s failed: %s\n", addrs[1], refused) +
-		fmt.Sprintf("Task 3: poem from %s:\n%s\n", addrs[2], poem.Tyger)
+		fmt.Sprintf("Task 3: poem from %s:\n%s\n", addrs[2], poetry.Tyger)
 	if out.String() != want {
 		t.Fatalf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
@@ -86,7 +85,7 @@ func TestVerboseReportsProgress(t *testing.T) {
 		n := internet.RealNet(r)
 		var stop func()
 		var err error
-		addrs, stop, err = servers(n, &poetry.ServerFactory{Poem: poem.Sonnet18, Clock: n, Chunk: 329, Delay: time.Millisecond})
+		addrs, stop, err = servers(n, &poetry.ServerFactory{Poem: poetry.Sonnet18, Clock: n, Chunk: 329, Delay: time.Millisecond})
 		if err != nil {
 			return deferred.Fail(err)
 		}
@@ -109,10 +108,10 @@ func TestTransformsThePoems(t *testing.T) {
 		want     string
 		wantLogs string
 	}{
-		{"cummingsified", &poetry.TransformFactory{}, strings.ToLower(string(poem.Tyger)), ""},
-		{"unknown transform", &poetry.TransformFactory{Transforms: map[string]poetry.Transform{}}, string(poem.Tyger),
+		{"cummingsified", &poetry.TransformFactory{}, strings.ToLower(string(poetry.Tyger)), ""},
+		{"unknown transform", &poetry.TransformFactory{Transforms: map[string]poetry.Transform{}}, string(poetry.Tyger),
 			"Task 1: cummingsify failed (" + poetry.ErrNoTransform.Error() + "), keeping the poem as it came\n"},
-		{"server down", nil, string(poem.Tyger),
+		{"server down", nil, string(poetry.Tyger),
 			"Task 1: cummingsify failed (" + refused + "), keeping the poem as it came\n"},
 	}
 	for _, tt := range tests {
@@ -123,7 +122,7 @@ func TestTransformsThePoems(t *testing.T) {
 				n := internet.RealNet(r)
 				var stop func()
 				var err error
-				addrs, stop, err = servers(n, &poetry.ServerFactory{Poem: poem.Tyger}, tt.xform)
+				addrs, stop, err = servers(n, &poetry.ServerFactory{Poem: poetry.Tyger}, tt.xform)
 				if err != nil {
 					return deferred.Fail(err)
 				}

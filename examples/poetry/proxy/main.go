@@ -9,12 +9,13 @@ import (
 	"os"
 
 	"github.com/twistgo/twist/deferred"
-	"github.com/twistgo/twist/examples/poetry/internal/poetry"
+	"github.com/twistgo/twist/examples/poetry/internal/serve"
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/protocols/poetry"
 )
 
 func main() {
-	addr := poetry.ListenFlags(10002)
+	addr := serve.ListenFlags(10002)
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: proxy [--port N] [--iface HOST] [HOST:]PORT")
@@ -24,7 +25,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	err = poetry.Serve(addr(), "the poem of "+upstream, func(n internet.Net) internet.Factory {
+	err = serve.Serve(addr(), "the poem of "+upstream, func(n internet.Net) internet.Factory {
 		return &proxyFactory{n: n, upstream: upstream, log: os.Stdout}
 	})
 	if err != nil {

@@ -5,10 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/twistgo/twist/cmd/twistd/poem"
 	"github.com/twistgo/twist/deferred"
-	"github.com/twistgo/twist/examples/poetry/internal/poetry"
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/protocols/poetry"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/twisttest"
 )
@@ -24,7 +23,7 @@ func TestServesFromTheCacheOnceFetched(t *testing.T) {
 	var log strings.Builder
 	got := twisttest.Run(t, func(r *reactor.Reactor) *deferred.Deferred {
 		n := internet.RealNet(r)
-		upstream, err := n.ListenTCP("127.0.0.1:0", &poetry.ServerFactory{Poem: poem.Sonnet18})
+		upstream, err := n.ListenTCP("127.0.0.1:0", &poetry.ServerFactory{Poem: poetry.Sonnet18})
 		if err != nil {
 			return deferred.Fail(err)
 		}
@@ -49,7 +48,7 @@ func TestServesFromTheCacheOnceFetched(t *testing.T) {
 			return append(poems, v), nil
 		})
 	}).([]any)
-	if len(got) != 2 || got[0] != string(poem.Sonnet18) || got[1] != string(poem.Sonnet18) {
+	if len(got) != 2 || got[0] != string(poetry.Sonnet18) || got[1] != string(poetry.Sonnet18) {
 		t.Fatalf("got %q, want Sonnet 18 twice", got)
 	}
 	if want := "Fetching poem from server.\nUsing cached poem.\n"; log.String() != want {

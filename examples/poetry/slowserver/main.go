@@ -8,13 +8,13 @@ import (
 	"os"
 	"time"
 
-	"github.com/twistgo/twist/cmd/twistd/poem"
-	"github.com/twistgo/twist/examples/poetry/internal/poetry"
+	"github.com/twistgo/twist/examples/poetry/internal/serve"
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/protocols/poetry"
 )
 
 func main() {
-	addr := poetry.ListenFlags(10001)
+	addr := serve.ListenFlags(10001)
 	numBytes := flag.Int("num-bytes", 10, "how many bytes to send at a time")
 	delay := flag.Float64("delay", 0.1, "seconds to wait between sends")
 	flag.Parse()
@@ -22,12 +22,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: slowserver [--port N] [--iface HOST] [--num-bytes N>0] [--delay SECONDS>=0] [poem-file]")
 		os.Exit(2)
 	}
-	text, err := poetry.ReadPoem(flag.Arg(0), poem.Sonnet18)
+	text, err := serve.ReadPoem(flag.Arg(0), poetry.Sonnet18)
 	if err != nil {
 		log.Fatal(err)
 	}
 	d := time.Duration(*delay * float64(time.Second))
-	err = poetry.Serve(addr(), "a slow poem", func(n internet.Net) internet.Factory {
+	err = serve.Serve(addr(), "a slow poem", func(n internet.Net) internet.Factory {
 		return slowFactory(n, text, *numBytes, d, os.Stdout)
 	})
 	if err != nil {

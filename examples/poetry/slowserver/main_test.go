@@ -6,10 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twistgo/twist/cmd/twistd/poem"
 	"github.com/twistgo/twist/deferred"
-	"github.com/twistgo/twist/examples/poetry/internal/poetry"
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/protocols/poetry"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/twisttest"
 )
@@ -19,7 +18,7 @@ func TestServesThePoemInChunksOverLoopback(t *testing.T) {
 	var pieces int
 	got := twisttest.Run(t, func(r *reactor.Reactor) *deferred.Deferred {
 		n := internet.RealNet(r)
-		port, err := n.ListenTCP("127.0.0.1:0", slowFactory(n, poem.Sonnet18, 100, time.Millisecond, &log))
+		port, err := n.ListenTCP("127.0.0.1:0", slowFactory(n, poetry.Sonnet18, 100, time.Millisecond, &log))
 		if err != nil {
 			return deferred.Fail(err)
 		}
@@ -28,7 +27,7 @@ func TestServesThePoemInChunksOverLoopback(t *testing.T) {
 			return v, nil
 		})
 	})
-	if got != string(poem.Sonnet18) {
+	if got != string(poetry.Sonnet18) {
 		t.Fatalf("got %q, want Sonnet 18", got)
 	}
 	// 658 bytes in chunks of 100: six of 100 and one of 58, each logged, and

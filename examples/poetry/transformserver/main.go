@@ -5,14 +5,15 @@ import (
 	"log"
 	"os"
 
-	"github.com/twistgo/twist/examples/poetry/internal/poetry"
+	"github.com/twistgo/twist/examples/poetry/internal/serve"
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/protocols/poetry"
 )
 
 func main() {
-	addr := poetry.ListenFlags(11000)
+	addr := serve.ListenFlags(11000)
 	flag.Parse()
-	err := poetry.Serve(addr(), "transforms", func(internet.Net) internet.Factory {
+	err := serve.Serve(addr(), "transforms", func(internet.Net) internet.Factory {
 		return &poetry.TransformFactory{Log: os.Stdout}
 	})
 	if err != nil {

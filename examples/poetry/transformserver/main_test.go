@@ -4,10 +4,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/twistgo/twist/cmd/twistd/poem"
 	"github.com/twistgo/twist/deferred"
-	"github.com/twistgo/twist/examples/poetry/internal/poetry"
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/protocols/poetry"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/twisttest"
 )
@@ -21,16 +20,16 @@ func TestTransformsOverLoopback(t *testing.T) {
 			return deferred.Fail(err)
 		}
 		addr := port.Addr().String()
-		unknown := poetry.Xform(n, addr, "shout", string(poem.Sonnet18)).AddErrback(func(f *deferred.Failure) (any, error) {
+		unknown := poetry.Xform(n, addr, "shout", string(poetry.Sonnet18)).AddErrback(func(f *deferred.Failure) (any, error) {
 			return "fallback: " + f.Error(), nil
 		})
-		return deferred.Gather([]*deferred.Deferred{poetry.Xform(n, addr, "cummingsify", string(poem.Sonnet18)), unknown}).
+		return deferred.Gather([]*deferred.Deferred{poetry.Xform(n, addr, "cummingsify", string(poetry.Sonnet18)), unknown}).
 			AddBoth(func(v any) (any, error) {
 				port.StopListening()
 				return v, nil
 			})
 	}).([]any)
-	if len(got) != 2 || got[0] != strings.ToLower(string(poem.Sonnet18)) || got[1] != "fallback: "+poetry.ErrNoTransform.Error() {
+	if len(got) != 2 || got[0] != strings.ToLower(string(poetry.Sonnet18)) || got[1] != "fallback: "+poetry.ErrNoTransform.Error() {
 		t.Fatalf("got %q", got)
 	}
 	for _, line := range []string{"cummingsify request: 658 bytes of poetry, known: true\n", "shout request: 658 bytes of poetry, known: false\n"} {

@@ -1,0 +1,90 @@
+package webplugin
+
+import (
+	"flag"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/twistgo/twist/reactor"
+	"github.com/twistgo/twist/service"
+)
+
+// start makes and starts the plugin's service on a loop that runs for the
+// test, on a port the system chooses, and returns its address.
+func start(t *testing.T, args ...string) string {
+	t.Helper()
+	fs := flag.NewFlagSet("web", flag.ContinueOnError)
+	mk := Web.Flags(fs)
+	if err := fs.Parse(append([]string{"--port", "0", "--interface", "127.0.0.1"}, args...)); err != nil {
+		t.Fatal(err)
+	}
+	loop, err := reactor.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := mk(loop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- loop.Run() }()
+	t.Cleanup(func() {
+		loop.CallFromThread(func() { svc.StopService(); loop.Stop() })
+		<-done
+	})
+	started := make(chan error, 1)
+	loop.CallFromThread(func() { started <- svc.StartService() })
+	if err := <-started; err != nil {
+		t.Fatal(err)
+	}
+	switch s := svc.(type) {
+	case *closing:
+		return s.Addr().String()
+	case *service.StreamServer:
+		return s.Addr().String()
+	}
+	t.Fatalf("service of type %T", svc)
+	return ""
+}
+
+func TestServesADirectory(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello from twistd web"), 0o644)
+	os.Mkdir(filepath.Join(dir, "docs"), 0o755)
+	log := filepath.Join(t.TempDir(), "access.log")
+	addr := start(t, "--path", dir, "--logfile", log)
+	for path, want := range map[string]string{"/hello.txt": "hello from twistd web", "/": `href="docs/"`} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Fatalf("%s: %d %q", path, resp.StatusCode, b)
+		}
+	}
+	http.DefaultClient.CloseIdleConnections()
+	b, err := os.ReadFile(log)
+	if err != nil || !strings.Contains(string(b), `"GET /hello.txt HTTP/1.1" 200 21`) {
+		t.Fatalf("access log: %v %q", err, b)
+	}
+}
+
+func TestNeedsPath(t *testing.T) {
+	fs := flag.NewFlagSet("web", flag.ContinueOnError)
+	mk := Web.Flags(fs)
+	fs.Parse(nil)
+	loop, err := reactor.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loop.Close()
+	if _, err := mk(loop); err == nil || !strings.Contains(err.Error(), "--path") {
+		t.Fatalf("no --path: %v", err)
+	}
+}
