@@ -66,6 +66,10 @@ type IntStringReceiver[P uint8 | uint16 | uint32] struct {
 	// then over the limit. Strings are delivered and sent without the
 	// prefix either way.
 	PrefixIncluded bool
+	// MinLength is the shortest length prefix accepted, as a protocol
+	// whose messages have a fixed header needs: a shorter one is over the
+	// limit too, as soon as it is read.
+	MinLength int
 
 	in     stream
 	broken bool
@@ -122,7 +126,7 @@ func (r *IntStringReceiver[P]) DataReceived(data []byte) {
 		if r.PrefixIncluded {
 			whole = n
 		}
-		if n > uint64(max) || whole < uint64(size) {
+		if n > uint64(max) || whole < uint64(size) || n < uint64(r.MinLength) {
 			r.lengthLimitExceeded(n)
 			return
 		}

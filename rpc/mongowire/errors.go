@@ -6,6 +6,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/twistgo/twist/rpc"
+	"github.com/twistgo/twist/rpc/internal/session"
 )
 
 // Error codes of the {ok: 0, errmsg, code, codeName} replies. The codeName of
@@ -34,9 +35,10 @@ const (
 	CodeHandlerError = 18803
 	// CodeTooLarge: a message or a result is larger than allowed.
 	CodeTooLarge = 18804
-	// CodeTimeout: the function did not finish in time. It is not MongoDB's
-	// MaxTimeMSExpired (50), which drivers read as their own time-out.
-	CodeTimeout = 18805
+	// CodeTimeout: the function did not finish in time, the call's
+	// maxTimeMS or the server's call time-out: MongoDB's MaxTimeMSExpired,
+	// which drivers report as a time-out of the operation.
+	CodeTimeout = 50
 	// CodeBadMessage: a message was not a well-formed call.
 	CodeBadMessage = 18806
 )
@@ -64,10 +66,15 @@ func rpcError(err error) *rpc.Error {
 	return &rpc.Error{Message: rpc.HandlerError, Detail: err.Error()}
 }
 
-// errorDoc is the command reply for err.
+// errorDoc is the command reply for err, its text bounded
+// (session.Bound): it may quote what the peer sent.
 func errorDoc(err error) bson.D {
 	e := rpcError(err)
-	return commandError(e.Detail, kindCodes[e.Message], e.Message)
+	name := e.Message
+	if name == rpc.Timeout {
+		name = "MaxTimeMSExpired"
+	}
+	return commandError(session.Bound(e.Detail), kindCodes[e.Message], name)
 }
 
 // commandError is the error reply of a command.

@@ -31,8 +31,8 @@ type Config struct {
 	// LittleEndian and PrefixIncluded describe the length prefix, as the
 	// fields of basic.IntStringReceiver of the same names.
 	LittleEndian, PrefixIncluded bool
-	// MaxMessage bounds the length field of a message.
-	MaxMessage int
+	// MinMessage and MaxMessage bound the length field of a message.
+	MinMessage, MaxMessage int
 	// MaxPending is how many calls may be outstanding.
 	MaxPending int
 	// MaxOutput is how many bytes of answers may be held for the peer.
@@ -93,6 +93,8 @@ type Conn struct {
 	// go out with one write at its end.
 	reading bool
 	out     []byte
+	// attrs are logged with every message about the connection.
+	attrs []slog.Attr
 }
 
 // slot is an answer waiting for the earlier ones to be sent.
@@ -109,7 +111,7 @@ func (c *Conn) Init(codec Codec, cfg *Config) {
 	if p, ok := codec.(internet.PushProducer); ok {
 		c.self = p
 	}
-	c.MaxLength = cfg.MaxMessage
+	c.MaxLength, c.MinLength = cfg.MaxMessage, cfg.MinMessage
 	c.LittleEndian, c.PrefixIncluded = cfg.LittleEndian, cfg.PrefixIncluded
 }
 
@@ -170,9 +172,12 @@ func (c *Conn) CallContext(maxTime time.Duration) (context.Context, context.Canc
 	return context.WithDeadline(c.ctx, now.Add(maxTime))
 }
 
-// PartialMessage reports whether bytes of a message not yet handled are
-// buffered (policies.MessageState).
-func (c *Conn) PartialMessage() bool { return c.Buffered() > 0 }
+// PartialMessage reports whether the start of a message is buffered,
+// waiting for the rest (policies.MessageState). Messages held back at a
+// cap wait on the server, not on the peer, and do not count.
+func (c *Conn) PartialMessage() bool {
+	return !c.holding && c.Int32StringReceiver.PartialMessage()
+}
 
 // Pending reports how many calls were received and are not yet answered
 // (policies.MessageState).
@@ -209,6 +214,7 @@ func (c *Conn) StopProducing() {
 	c.registered = false // the transport has dropped it
 	c.closing = true
 	c.Int32StringReceiver.StopProducing()
+	c.Transport.LoseConnection()
 }
 
 // throttle holds calls back while the output queue is full, the
@@ -290,7 +296,12 @@ func (c *Conn) Fail(reason string, attrs ...slog.Attr) {
 	c.Transport.LoseConnection()
 }
 
+// SetLogAttrs sets attributes logged with every message about the
+// connection, such as its number.
+func (c *Conn) SetLogAttrs(attrs ...slog.Attr) { c.attrs = attrs }
+
 func (c *Conn) log(msg string, attrs ...slog.Attr) {
+	attrs = append(attrs, c.attrs...)
 	if c.Transport != nil {
 		attrs = append(attrs, slog.Any("peer", c.Transport.RemoteAddr()))
 	}
