@@ -211,9 +211,21 @@ func checkDepth(t bsoncore.Type, data []byte, max int) error {
 	return err
 }
 
-// mismatch is the error of an argument of the wrong type. It names the
-// BSON type only: quoting the value would make an error answer as large as
-// the call, or, for a value nested a million deep, overflow the stack.
+// maxQuoted is the largest argument, in bytes of BSON, that an error
+// quotes.
+const maxQuoted = 40
+
+// mismatch is the error of an argument of the wrong type. It quotes a small
+// scalar only: quoting any value would make an error answer as large as the
+// call (or, escaped, several times larger), and rendering one nested a
+// million deep would overflow the stack.
 func mismatch(v bson.RawValue, t reflect.Type) error {
+	switch v.Type {
+	case bson.TypeEmbeddedDocument, bson.TypeArray, bson.TypeCodeWithScope, bson.TypeBinary:
+	default:
+		if len(v.Value) <= maxQuoted {
+			return fmt.Errorf("want %v, got BSON %v %s", t, v.Type, v.String())
+		}
+	}
 	return fmt.Errorf("want %v, got BSON %v", t, v.Type)
 }
