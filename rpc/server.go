@@ -106,6 +106,7 @@ func NewServer(opts ...ServerOption) *Server {
 		MaxOutput:  s.limits.MaxOutput,
 		Logger:     s.logger,
 		Group:      &s.group,
+		Clock:      s.clock,
 	}
 	return s
 }
@@ -240,10 +241,10 @@ func (s *Server) plan(name string, v reflect.Value) (*function, error) {
 // Timeout.
 //
 // args may be reused once Dispatch returns: the arguments are decoded
-// before it does. ctx is given to functions that take one; if it has a
-// deadline (a call's maxTimeMS), the call times out then. clk times the
-// call out, when the server has a call time-out or ctx a deadline
-// (WithClock overrides it); nil means no time-out but ctx's own.
+// before it does. ctx is given to functions that take one; if it is the
+// context of a call with maxTimeMS, the call times out then. clk times the
+// call out, when the server has a call time-out or the call a maxTimeMS
+// (WithClock overrides it); nil means no time-out.
 func (s *Server) Dispatch(ctx context.Context, clk clock.Clock, name string, args bson.RawArray) *deferred.Deferred {
 	f := s.funcs[name]
 	if f == nil {
@@ -257,8 +258,8 @@ func noSuchFunction(name string) *Error {
 }
 
 // timed adds a time-out to d, a call's Deferred, unless it has fired: the
-// server's call time-out, or the deadline of ctx (a call's maxTimeMS) if it
-// comes first, by clk. At expiry d is cancelled, which cancels the
+// server's call time-out, or the call's maxTimeMS (carried by ctx) if it
+// is shorter, by clk. At expiry d is cancelled, which cancels the
 // handler's Deferred, and fails with a Timeout error; a result that comes
 // later is dropped.
 func (s *Server) timed(d *deferred.Deferred, ctx context.Context, clk clock.Clock, name string) *deferred.Deferred {
@@ -270,11 +271,8 @@ func (s *Server) timed(d *deferred.Deferred, ctx context.Context, clk clock.Cloc
 	}
 	timeout := s.timeout
 	if ctx != nil {
-		if dl, ok := ctx.Deadline(); ok {
-			left := max(dl.Sub(clk.Now()), time.Nanosecond)
-			if timeout <= 0 || left < timeout {
-				timeout = left
-			}
+		if left, ok := session.MaxTime(ctx); ok && (timeout <= 0 || left < timeout) {
+			timeout = left
 		}
 	}
 	if timeout <= 0 {

@@ -41,6 +41,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Group, if not nil, holds the connections, for draining.
 	Group *Group
+	// Clock, if not nil, is the clock of the calls' deadlines instead of
+	// each connection's loop: a fake one in tests.
+	Clock clock.Clock
 }
 
 // maxBatch is how many bytes of answers wait for the end of a read before
@@ -125,6 +128,9 @@ func (c *Conn) ConnectionMade(t internet.Transport) {
 		loop = l.Loop()
 		c.clk = loop
 	}
+	if c.cfg.Clock != nil {
+		c.clk = c.cfg.Clock
+	}
 	c.registered = true // first: on a closed transport, RegisterProducer stops c at once
 	if err := t.RegisterProducer(c.self, true); err != nil {
 		c.registered = false
@@ -159,8 +165,9 @@ func (c *Conn) Context() context.Context { return c.ctx }
 func (c *Conn) Clock() clock.Clock { return c.clk }
 
 // CallContext returns the context of a call that allows maxTime: the
-// connection's context with that deadline, by the connection's clock, and
-// the function that releases it. maxTime 0 means no deadline.
+// connection's context with that deadline, by the connection's clock,
+// carrying maxTime too (see MaxTime), and the function that releases it.
+// maxTime 0 means no deadline.
 func (c *Conn) CallContext(maxTime time.Duration) (context.Context, context.CancelFunc) {
 	if maxTime <= 0 {
 		return c.ctx, func() {}
@@ -169,7 +176,18 @@ func (c *Conn) CallContext(maxTime time.Duration) (context.Context, context.Canc
 	if c.clk != nil {
 		now = c.clk.Now()
 	}
-	return context.WithDeadline(c.ctx, now.Add(maxTime))
+	ctx, cancel := context.WithDeadline(c.ctx, now.Add(maxTime))
+	return context.WithValue(ctx, maxTimeKey{}, maxTime), cancel
+}
+
+type maxTimeKey struct{}
+
+// MaxTime returns the time a call allows, if ctx is the context of one
+// made by CallContext: the dispatcher times the call out by its own clock
+// after that long, whatever clock made ctx's deadline.
+func MaxTime(ctx context.Context) (time.Duration, bool) {
+	d, ok := ctx.Value(maxTimeKey{}).(time.Duration)
+	return d, ok
 }
 
 // PartialMessage reports whether the start of a message is buffered,
