@@ -74,7 +74,9 @@ func TestHeldConnectionNoticesClose(t *testing.T) {
 	}))
 	_, addr := looptest.Serve(t, NewServer(r))
 	c := looptest.Dial(t, addr)
-	wait := func(i int32) []byte { return command(t, i, bson.D{{Key: "wait", Value: bson.A{}}, {Key: "$db", Value: "test"}}) }
+	wait := func(i int32) []byte {
+		return command(t, i, bson.D{{Key: "wait", Value: bson.A{}}, {Key: "$db", Value: "test"}})
+	}
 	if _, err := c.Write(append(wait(1), wait(2)...)); err != nil {
 		t.Fatal(err)
 	}
