@@ -428,11 +428,18 @@ func (c *Conn) fill(s *slot, frame []byte) {
 			slog.Int("held", c.held), slog.Int("max", c.cfg.MaxOutput))
 		return
 	}
+	// The answers freed at once go out in one write.
+	was := c.reading
+	c.reading = true
 	n := 0
 	for n < len(c.ordered) && c.ordered[n].done {
 		c.held -= len(c.ordered[n].frame)
 		c.Send(c.ordered[n].frame)
 		n++
+	}
+	c.reading = was
+	if !was {
+		c.flushOut()
 	}
 	if c.lost {
 		return
