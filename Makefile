@@ -9,9 +9,9 @@ CROSS_OS := darwin freebsd windows
 # server: they run once, in their own target, not with the unit tests.
 UNIT_PKGS = $$($(GO) list $(PKGS) | grep -v '/interop$$')
 
-.PHONY: fuzz test fmt-check tidy-check vet cross test-go bench-test node-test interop bench rpcbench
+.PHONY: fuzz test fmt-check tidy-check vet cross test-go bench-test bgpprobe-test node-test interop bench rpcbench
 
-test: fmt-check tidy-check vet cross test-go bench-test node-test interop
+test: fmt-check tidy-check vet cross test-go bench-test bgpprobe-test node-test interop
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -42,6 +42,13 @@ test-go:
 # Go MongoDB driver's interop suite and a short run of the harness.
 bench-test:
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 -v ./...
+
+# cmd/bgpprobe is a module of its own, so that its SQLite driver stays out of
+# the core. Its tests peer with real BIRD 2 and GoBGP daemons (Debian's bird2
+# and gobgpd, installed by .ci/run; a test skips, saying why, if they cannot be
+# had).
+bgpprobe-test:
+	cd cmd/bgpprobe && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 # The Node.js client's own tests (node's test runner) and its type check.
 node-test:

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,7 +28,8 @@ import (
 	"github.com/twistgo/twist/reactor"
 )
 
-// EchoSize is the size of the message each echo connection keeps in flight.
+// EchoSize is the default size of the message each echo connection keeps
+// in flight.
 const EchoSize = 64
 
 // listenEcho is the listener every echo server announces.
@@ -213,9 +215,9 @@ type EchoConfig struct {
 	Warmup, Duration time.Duration
 	// Rounds is how many times each server is measured (at least once).
 	Rounds int
-	// Conns is the number of connections that each keep one EchoSize
-	// message in flight; none, no load is run.
-	Conns int
+	// Conns is the number of connections that each keep one message of
+	// Size bytes (EchoSize if 0) in flight; none, no load is run.
+	Conns, Size int
 	// Idle is the number of idle connections the server's memory is
 	// measured with, and Settle how long they are held before it is
 	// read; none, no memory is measured.
@@ -339,13 +341,21 @@ func echoLoad(cfg EchoConfig, p *serverProcess, r *EchoResult) error {
 		return err
 	}
 	defer closeConns(conns)
-	from := time.Now().Add(cfg.Warmup)
-	until := from.Add(cfg.Duration)
+	r.MessagesPerSecond, r.UserPerMessage, r.SysPerMessage, err = pingPongLoad(p, conns, cmp.Or(cfg.Size, EchoSize), cfg.Warmup, cfg.Duration)
+	return err
+}
+
+// pingPongLoad keeps one message of size bytes in flight on each of conns
+// through the warm-up and the window, and returns the messages echoed per second in
+// the window and p's user and system CPU time per message, in nanoseconds.
+func pingPongLoad(p *serverProcess, conns []net.Conn, size int, warmup, duration time.Duration) (perSecond, user, sys float64, err error) {
+	from := time.Now().Add(warmup)
+	until := from.Add(duration)
 	counts := make([]int, len(conns))
 	errs := make([]error, len(conns))
 	var wg sync.WaitGroup
 	for i, c := range conns {
-		wg.Go(func() { counts[i], errs[i] = pingPong(c, from, until) })
+		wg.Go(func() { counts[i], errs[i] = pingPong(c, size, from, until) })
 	}
 	// The clients stop by themselves at until: the harness waits for the
 	// clock, to read the server's CPU time at the window's ends.
@@ -355,29 +365,28 @@ func echoLoad(cfg EchoConfig, p *serverProcess, r *EchoResult) error {
 	cpu1, err1 := p.cpu()
 	wg.Wait()
 	if err := errors.Join(append(errs, err0, err1)...); err != nil {
-		return err
+		return 0, 0, 0, err
 	}
 	msgs := 0
 	for _, n := range counts {
 		msgs += n
 	}
 	if msgs == 0 {
-		return errors.New("no message was echoed in the window")
+		return 0, 0, 0, errors.New("no message was echoed in the window")
 	}
-	r.MessagesPerSecond = float64(msgs) / cfg.Duration.Seconds()
-	r.UserPerMessage = float64((cpu1.user - cpu0.user).Nanoseconds()) / float64(msgs)
-	r.SysPerMessage = float64((cpu1.sys - cpu0.sys).Nanoseconds()) / float64(msgs)
-	return nil
+	return float64(msgs) / duration.Seconds(),
+		float64((cpu1.user - cpu0.user).Nanoseconds()) / float64(msgs),
+		float64((cpu1.sys - cpu0.sys).Nanoseconds()) / float64(msgs), nil
 }
 
-// pingPong sends an EchoSize message on c and reads it back, again and
+// pingPong sends a message of size bytes on c and reads it back, again and
 // again until until, and returns how many came back in [from, until).
-func pingPong(c net.Conn, from, until time.Time) (int, error) {
+func pingPong(c net.Conn, size int, from, until time.Time) (int, error) {
 	if err := c.SetDeadline(until.Add(echoGrace)); err != nil {
 		return 0, err
 	}
-	msg := make([]byte, EchoSize)
-	buf := make([]byte, EchoSize)
+	msg := make([]byte, size)
+	buf := make([]byte, size)
 	n := 0
 	for {
 		if _, err := c.Write(msg); err != nil {
@@ -445,16 +454,21 @@ func idleRSS(cfg EchoConfig, p *serverProcess, r *EchoResult) error {
 // dialEcho opens n connections to addr, a few at a time so as to stay
 // within the server's backlog.
 func dialEcho(addr string, n int) ([]net.Conn, error) {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	return dialConcurrently(n, func() (net.Conn, error) { return d.Dial("tcp", addr) })
+}
+
+// dialConcurrently opens n connections with dial, 16 at a time.
+func dialConcurrently(n int, dial func() (net.Conn, error)) ([]net.Conn, error) {
 	const dialers = 16
 	conns := make([]net.Conn, n)
 	errs := make([]error, dialers)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	d := net.Dialer{Timeout: 10 * time.Second}
 	for w := range dialers {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				c, err := d.Dial("tcp", addr)
+				c, err := dial()
 				if err != nil {
 					errs[w] = err
 					return

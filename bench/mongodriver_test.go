@@ -18,7 +18,10 @@ import (
 func driverClient(t *testing.T) *mongo.Client {
 	t.Helper()
 	s := twistrpc.NewServer()
-	for name, fn := range map[string]any{"add": add, "fail": func() error { return errors.New("boom") }} {
+	for name, fn := range map[string]any{
+		"add":  add,
+		"fail": func() error { return errors.New("boom") },
+	} {
 		if err := s.Register(name, fn); err != nil {
 			t.Fatal(err)
 		}
@@ -93,13 +96,61 @@ func TestGoDriverFindsTheOlderRPCStyle(t *testing.T) {
 	}
 }
 
-func TestGoDriverListsDatabases(t *testing.T) {
+// The server holds no data: no databases, no collections; what describes
+// it is listCommands, serverStatus, dbStats and connectionStatus.
+func TestGoDriverSeesNoDataAndTheServerStatus(t *testing.T) {
 	c := driverClient(t)
-	names, err := c.ListDatabaseNames(context.Background(), bson.D{})
-	if err != nil {
+	ctx := context.Background()
+	names, err := c.ListDatabaseNames(ctx, bson.D{})
+	if err != nil || len(names) != 0 {
+		t.Errorf("database names %q, %v, want none", names, err)
+	}
+	colls, err := c.Database("test").ListCollectionNames(ctx, bson.D{})
+	if err != nil || len(colls) != 0 {
+		t.Errorf("collection names %q, %v, want none", colls, err)
+	}
+	admin := c.Database("admin")
+	for range 2 {
+		if err := admin.RunCommand(ctx, bson.D{{Key: "add", Value: bson.A{1, 2}}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var cmds struct {
+		Commands map[string]struct {
+			Arity  int      `bson:"arity"`
+			Params []string `bson:"params"`
+		} `bson:"commands"`
+	}
+	if err := admin.RunCommand(ctx, bson.D{{Key: "listCommands", Value: 1}}).Decode(&cmds); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(names, []string{"rpc"}) {
-		t.Errorf("database names %q, want [rpc]", names)
+	if add := cmds.Commands["add"]; add.Arity != 2 || !slices.Equal(add.Params, []string{"int", "int"}) {
+		t.Errorf("listCommands: add is %+v", add)
+	}
+	var status struct {
+		Connections struct {
+			Current int `bson:"current"`
+		} `bson:"connections"`
+		RPC struct {
+			Functions map[string]struct {
+				Calls int64 `bson:"calls"`
+			} `bson:"functions"`
+		} `bson:"rpc"`
+	}
+	if err := admin.RunCommand(ctx, bson.D{{Key: "serverStatus", Value: 1}}).Decode(&status); err != nil {
+		t.Fatal(err)
+	}
+	if status.RPC.Functions["add"].Calls != 2 || status.Connections.Current < 1 {
+		t.Errorf("serverStatus %+v", status)
+	}
+	var stats struct {
+		Collections int32 `bson:"collections"`
+		Functions   int32 `bson:"functions"`
+	}
+	if err := c.Database("test").RunCommand(ctx, bson.D{{Key: "dbStats", Value: 1}}).Decode(&stats); err != nil {
+		t.Fatal(err)
+	}
+	if stats.Collections != 0 || stats.Functions != 2 {
+		t.Errorf("dbStats %+v", stats)
 	}
 }

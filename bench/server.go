@@ -11,6 +11,7 @@ import (
 	"net/rpc"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -44,7 +45,8 @@ const (
 // over in and out, a line protocol: the server writes "listen PROTO ADDR"
 // for each listener and then "ready"; each "cpu" line read is answered with
 // "cpu USER SYS", the process's user and system CPU time so far in
-// nanoseconds (getrusage(RUSAGE_SELF)). Serve returns when in ends. With a non-empty
+// nanoseconds (getrusage(RUSAGE_SELF)), and each "goroutines" line with
+// "goroutines N", its number of goroutines. Serve returns when in ends. With a non-empty
 // profile path it writes a CPU profile of its whole life there.
 func Serve(name string, in io.Reader, out io.Writer, profile string) error {
 	if profile != "" {
@@ -77,7 +79,15 @@ func Serve(name string, in io.Reader, out io.Writer, profile string) error {
 	}
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
-		if sc.Text() != "cpu" {
+		switch sc.Text() {
+		case "goroutines":
+			fmt.Fprintf(w, "goroutines %d\n", runtime.NumGoroutine())
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			continue
+		case "cpu":
+		default:
 			return fmt.Errorf("bench: unknown command %q", sc.Text())
 		}
 		var ru syscall.Rusage
@@ -292,6 +302,21 @@ func (p *serverProcess) cpu() (cpuTimes, error) {
 		return cpuTimes{}, fmt.Errorf("bench: server said %q: %v", p.out.Text(), err)
 	}
 	return t, nil
+}
+
+// goroutines returns the server's number of goroutines.
+func (p *serverProcess) goroutines() (int, error) {
+	if _, err := io.WriteString(p.in, "goroutines\n"); err != nil {
+		return 0, err
+	}
+	if !p.out.Scan() {
+		return 0, errNoReady
+	}
+	var n int
+	if _, err := fmt.Sscanf(p.out.Text(), "goroutines %d", &n); err != nil {
+		return 0, fmt.Errorf("bench: server said %q: %v", p.out.Text(), err)
+	}
+	return n, nil
 }
 
 // close ends the server by closing its input and waits for it.

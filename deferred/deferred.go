@@ -71,6 +71,7 @@ type Deferred struct {
 	// _chainedTo); Cancel forwards through the result instead.
 	chainedTo *Deferred
 	unhandled *unhandled
+	debug     *debugInfo // debug mode's stacks, nil outside it
 	paused    int
 	called    bool
 	running   bool
@@ -94,25 +95,25 @@ type pair struct {
 }
 
 // New returns a Deferred that has not fired.
-func New() *Deferred { return &Deferred{} }
+func New() *Deferred { return (&Deferred{}).noteCreated() }
 
 // NewWithCanceller returns a Deferred whose Cancel calls canceller with it.
 // A canceller stops the operation that would fire the Deferred; it may fire
 // the Deferred itself, and if it does not, Cancel fails it with ErrCancelled.
 func NewWithCanceller(canceller func(d *Deferred)) *Deferred {
-	return &Deferred{canceller: canceller}
+	return (&Deferred{canceller: canceller}).noteCreated()
 }
 
 // Succeed returns a Deferred that has fired with v.
 func Succeed(v any) *Deferred {
-	d := &Deferred{}
+	d := (&Deferred{}).noteCreated()
 	d.Callback(v)
 	return d
 }
 
 // Fail returns a Deferred that has failed with err.
 func Fail(err error) *Deferred {
-	d := &Deferred{}
+	d := (&Deferred{}).noteCreated()
 	d.fire(newFailure(err, 3))
 	return d
 }
@@ -186,8 +187,9 @@ func (d *Deferred) fire(result any) {
 			d.suppressAlreadyCalled = false
 			return
 		}
-		panic(ErrAlreadyCalled)
+		panic(d.alreadyCalled())
 	}
+	d.noteFired()
 	d.called = true
 	d.result = result
 	// The canceller is of no more use; dropping it frees what it holds.

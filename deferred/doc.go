@@ -18,9 +18,10 @@
 //
 // Twisted names map to Go names as follows: addCallbacks is AddCallbacks,
 // chainDeferred is Chain, maybeDeferred is Maybe, DeferredList is List,
-// gatherResults is Gather, inlineCallbacks is Inline, and CancelledError,
-// TimeoutError and AlreadyCalledError are ErrCancelled, *TimeoutError and
-// ErrAlreadyCalled.
+// gatherResults is Gather, inlineCallbacks is Inline, setDebugging is
+// SetDebugging, logError is LogError, and CancelledError, TimeoutError and
+// AlreadyCalledError are ErrCancelled, *TimeoutError and ErrAlreadyCalled
+// (an *AlreadyCalledError with the stacks in debug mode).
 //
 // A Deferred belongs to one event loop and is not safe for concurrent use:
 // fire it and add callbacks to it on that loop only. Results from other

@@ -11,13 +11,16 @@ import (
 // The pointer is atomic because the cleanup runs on another goroutine.
 type unhandled struct {
 	failure atomic.Pointer[Failure]
+	// debug is the Deferred's debug mode record, or nil; the failure's
+	// atomic store publishes it to the cleanup.
+	debug *debugInfo
 }
 
 // markFailed records that d's chain stopped on f. The cleanup is registered
 // on the first failure only, so successful Deferreds never pay for it.
 func (d *Deferred) markFailed(f *Failure) {
 	if d.unhandled == nil {
-		d.unhandled = &unhandled{}
+		d.unhandled = &unhandled{debug: d.debug}
 		runtime.AddCleanup(d, reportUnhandled, d.unhandled)
 	}
 	d.unhandled.failure.Store(f)
@@ -30,8 +33,17 @@ func (d *Deferred) markHandled() {
 	}
 }
 
+// reportUnhandled logs the failure a Deferred was dropped with, and in debug
+// mode the stacks that made and first fired the Deferred, as Twisted does.
 func reportUnhandled(u *unhandled) {
-	if f := u.failure.Load(); f != nil {
-		slog.Default().Error("Unhandled error in Deferred", "error", f.Error(), "traceback", f.Traceback())
+	f := u.failure.Load()
+	if f == nil {
+		return
 	}
+	attrs := []any{"error", f.Error(), "traceback", f.Traceback()}
+	if u.debug != nil {
+		attrs = append(attrs, "created", formatStack(u.debug.creator), "fired", formatStack(u.debug.invoker))
+	}
+	slog.Default().Error("Unhandled error in Deferred", attrs...)
+	notifyLogged(f)
 }

@@ -66,8 +66,8 @@ const (
 // loop calls when the socket is ready (Twisted's tcp.Connection). It has
 // no goroutine and no buffer of its own while idle: reads go into the
 // loop's shared buffer, and writes go straight to the socket, only the part
-// the socket does not take being queued. StartTLS puts a TLS layer, with
-// its goroutine, between the socket and the protocol.
+// the socket does not take being queued. StartTLS puts a TLS layer between the
+// socket and the protocol.
 //
 // Its methods must be called on its loop.
 type Conn struct {

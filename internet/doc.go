@@ -13,7 +13,10 @@
 // MemoryReactorClock, so that programs never import the testing package.
 //
 // A TLS connection (ListenTLS, ConnectTLS, TLSFactory or Conn.StartTLS)
-// costs, on top of its TCP connection, about 20 KiB while idle: a goroutine
-// that drives crypto/tls (a stack of 6 to 8 KiB) and 12 to 13 KiB of
-// crypto/tls state, as BenchmarkTLSIdleConnectionMemory measures.
+// runs its handshake on a goroutine from a bounded pool, with a time-out
+// (TLSHandshakeLimits); after it, its records are encrypted and decrypted on
+// the loop by crypto/tls itself, with no goroutine. While idle it costs, on
+// top of its TCP connection, crypto/tls's state: about 8 KiB of heap, as
+// BenchmarkTLSIdleConnectionMemory measures. ConnectionState gives the
+// negotiated version, cipher suite and ALPN protocol.
 package internet

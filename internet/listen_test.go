@@ -5,6 +5,9 @@ package internet
 import (
 	"errors"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -162,5 +165,25 @@ func runGroup(t *testing.T, g *reactor.Group, gp *GroupPort) (stop func()) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestDefaultBacklogIsTheSystemMaximum(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		t.Skip("no /proc/sys/net/core/somaxconn here:", err)
+	}
+	want, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := DefaultBacklog(); got != min(want, 1<<16-1) || got < 128 {
+		t.Errorf("DefaultBacklog() = %d, somaxconn %d", got, want)
+	}
+	if c := newListenConfig(nil); c.backlog != DefaultBacklog() {
+		t.Errorf("a listener's backlog is %d", c.backlog)
+	}
+	if c := newListenConfig([]ListenOption{WithBacklog(50)}); c.backlog != 50 {
+		t.Errorf("WithBacklog(50) gives %d", c.backlog)
 	}
 }

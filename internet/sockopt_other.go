@@ -8,3 +8,7 @@ package internet
 const reusePortBalances = false
 
 func setReusePort(fd int) error { return errNotSupported }
+
+// maxBacklog asks for the largest queue: the BSDs and macOS cut a larger
+// backlog down to their own maximum (kern.ipc.somaxconn), as Linux does.
+func maxBacklog() int { return 1<<16 - 1 }

@@ -48,7 +48,8 @@ var (
 // Bytes that arrived after the peer's last cleartext message, in the same
 // read, are the protocol's: start TLS when the peer waits for an answer, as
 // STARTTLS protocols do. The layer costs what a TLSFactory connection's
-// does: a goroutine and crypto/tls's state.
+// does: a goroutine from the handshake pool during the handshake, then
+// crypto/tls's state.
 func (c *Conn) StartTLS(cfg *tls.Config, isClient bool) error {
 	if c.state&stTLS != 0 {
 		return ErrTLSStarted

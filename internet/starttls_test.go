@@ -371,12 +371,13 @@ func TestStartTLSProducerIsTheLayers(t *testing.T) {
 			if l.producer != p || l.streaming != tt.streaming {
 				t.Errorf("the layer's producer is %v (streaming %v), want the registered one", l.producer, l.streaming)
 			}
-			if _, ok := c.x.producer.(tlsLowerProducer); !ok || c.state&stStreaming == 0 {
-				t.Errorf("the socket's producer is %T, want the layer, streaming", c.x.producer)
+			// The socket gets it once the handshake is done.
+			if c.x.producer != nil {
+				t.Errorf("the socket's producer is %T during the handshake, want none", c.x.producer)
 			}
 			c.UnregisterProducer()
-			if l.producer != nil || c.x.producer == nil {
-				t.Errorf("UnregisterProducer left the layer's producer %v or removed the socket's", l.producer)
+			if l.producer != nil {
+				t.Errorf("UnregisterProducer left the layer's producer %v", l.producer)
 			}
 		})
 	}

@@ -18,16 +18,18 @@ type serverError struct {
 
 // TestNodeMongoDBDriver calls the demo functions with both major versions
 // of the official Node.js driver: commands, an error and an unknown
-// command as MongoServerError, the older find_one style, listDatabases.
+// command as MongoServerError, the older find_one style, and what
+// describes the server: no databases or collections of data, listCommands,
+// serverStatus, dbStats.
 func TestNodeMongoDBDriver(t *testing.T) {
 	requireNode(t)
-	srv := startServer(t)
 	for _, tt := range []struct{ pkg, major string }{
 		{"mongodb6", "6."},
 		{"mongodb7", "7."},
 	} {
 		t.Run(tt.pkg, func(t *testing.T) {
 			t.Parallel()
+			srv := startServer(t) // its own, for serverStatus's counts
 			stdout := runClient(t, nodeDir, []string{"TWIST_MONGO_URL=" + srv.mongoURL()}, "node", "mongodb.mjs", tt.pkg)
 			var got struct {
 				Driver        string                       `json:"driver"`
@@ -42,6 +44,10 @@ func TestNodeMongoDBDriver(t *testing.T) {
 				FindOne       map[string]any               `json:"findOne"`
 				FindOneError  map[string]map[string]string `json:"findOneError"`
 				ListDatabases []string                     `json:"listDatabases"`
+				Collections   []string                     `json:"collections"`
+				AddArity      any                          `json:"addArity"`
+				AddCalls      any                          `json:"addCalls"`
+				DBStatsColls  any                          `json:"dbStatsCollections"`
 			}
 			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 				t.Fatalf("%v in the client's output:\n%s", err, stdout)
@@ -64,7 +70,11 @@ func TestNodeMongoDBDriver(t *testing.T) {
 				{"an unknown command", got.Unknown, serverError{Name: "MongoServerError", IsMongoServerError: true, Code: 59, CodeName: "CommandNotFound", Message: "no such command: 'nosuch'"}},
 				{"findOne of add", got.FindOne, map[string]any{"$result": 3.0}},
 				{"findOne of fail", got.FindOneError, map[string]map[string]string{"$error": {"message": "HandlerError", "detail": "rpcdemo: failed as asked: on purpose"}}},
-				{"listDatabases", got.ListDatabases, []string{"rpc"}},
+				{"listDatabases", got.ListDatabases, []string{}},
+				{"listCollections", got.Collections, []string{}},
+				{"listCommands: the arity of add", got.AddArity, 2.0},
+				{"serverStatus: the calls of add (two commands, one concurrent, one findOne)", got.AddCalls, 3.0},
+				{"dbStats: collections", got.DBStatsColls, 0.0},
 			}
 			for _, c := range checks {
 				if !reflect.DeepEqual(c.got, c.want) {

@@ -10,8 +10,10 @@ import (
 // TestMongosh runs the MongoDB shell against the server: its start-up
 // (the handshake, buildInfo and the other commands it sends on its own),
 // calls whose replies it prints, the older find style, the database list,
-// an unknown command, and a failing call as the script's result, which
-// mongosh shows as MongoServerError[codeName]: errmsg.
+// an unknown command, what describes the server (listCommands,
+// serverStatus, dbStats, connectionStatus, no databases or collections of
+// data), and a failing call as the script's result, which mongosh shows as
+// MongoServerError[codeName]: errmsg.
 func TestMongosh(t *testing.T) {
 	requireNode(t)
 	srv := startServer(t)
@@ -30,8 +32,12 @@ func TestMongosh(t *testing.T) {
 		`print(db.version())`,
 		`print(db.runCommand({add: [1, 2]}).reply)`,
 		`print(db.getSiblingDB("rpc").rpc.findOne({funcname: "add", argstr: [[40, 2], {}]})["$result"])`,
-		`print(db.adminCommand({listDatabases: 1}).databases.map((d) => d.name).join(","))`,
+		`print(db.adminCommand({listDatabases: 1}).databases.length, db.getCollectionNames().length)`,
 		`try { db.runCommand({nosuch: []}) } catch (e) { print(e.name, e.code, e.codeName) }`,
+		`print(db.runCommand({listCommands: 1}).commands.add.arity)`,
+		`const st = db.serverStatus(); print(Number(st.rpc.functions.add.calls), st.connections.current >= 1, st.uptime >= 0)`,
+		`print(db.stats().collections, db.stats().functions > 0)`,
+		`print(db.runCommand({connectionStatus: 1}).authInfo.authenticatedUsers.length)`,
 		`try { db.runCommand({fail: ["on purpose"]}) } catch (e) { e }`,
 	}, "\n")
 	stdout := runClient(t, nodeDir, []string{"HOME=" + home},
@@ -40,8 +46,12 @@ func TestMongosh(t *testing.T) {
 		"7.0.0",
 		"3",
 		"42",
-		"rpc",
+		"0 0",
 		"MongoServerError 59 CommandNotFound",
+		"2",
+		"2 true true",
+		"0 true",
+		"0",
 		"MongoServerError[HandlerError]: rpcdemo: failed as asked: on purpose",
 	}, "\n") + "\n"
 	// mongosh starts an error's line with a carriage return, for the REPL.

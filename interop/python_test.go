@@ -47,6 +47,10 @@ func TestPymongo(t *testing.T) {
 		FindOneError    map[string]any `json:"findOneError"`
 		FindOneKeywords map[string]any `json:"findOneKeywords"`
 		Databases       []string       `json:"databases"`
+		Collections     []string       `json:"collections"`
+		AddArity        any            `json:"addArity"`
+		Status          map[string]any `json:"status"`
+		ConnStatus      map[string]any `json:"connectionStatus"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("%v in the client's output:\n%s", err, stdout)
@@ -66,7 +70,11 @@ func TestPymongo(t *testing.T) {
 		{"find_one of add", got.FindOne, map[string]any{"$result": 3.0}},
 		{"find_one of fail", got.FindOneError, map[string]any{"$error": map[string]any{"message": "HandlerError", "detail": "rpcdemo: failed as asked: on purpose"}}},
 		{"find_one with keyword arguments", badKeywords["message"], "BadArguments"},
-		{"list_database_names", got.Databases, []string{"rpc"}},
+		{"list_database_names", got.Databases, []string{}},
+		{"list_collection_names", got.Collections, []string{}},
+		{"listCommands: the arity of add", got.AddArity, 2.0},
+		{"serverStatus: the calls of add (a command and a find_one; the one with keywords is refused before)", got.Status, map[string]any{"calls": 2.0}},
+		{"connectionStatus", got.ConnStatus, map[string]any{"authenticatedUsers": []any{}, "authenticatedUserRoles": []any{}}},
 	} {
 		if !reflect.DeepEqual(c.got, c.want) {
 			t.Errorf("%s: got %#v, want %#v", c.what, c.got, c.want)

@@ -145,6 +145,35 @@ func (r *Reactor) unwatch(fd int) {
 	r.fds[fd], r.ins[fd] = nil, 0
 }
 
+// dispatch hands the n events of the last wait to their handlers. A
+// handler's panic is recovered once for the batch, not with a deferred
+// recover around each call, which the hot path would pay on every event:
+// the descriptor that panicked is dropped as recoverDescriptor says, and
+// the events after it are dispatched still.
+func (r *Reactor) dispatch(n int) {
+	for i := 0; i < n; {
+		i = r.dispatchFrom(i, n)
+	}
+}
+
+// dispatchFrom dispatches events i to n-1 and returns n, or, if a handler
+// panicked, the index of the event after the one that did.
+func (r *Reactor) dispatchFrom(i, n int) (next int) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.recoverDescriptor(r.current, r.currentD, v)
+			next = i + 1
+		}
+	}()
+	for ; i < n; i++ {
+		fd, in := r.p.event(i)
+		if fd >= 0 {
+			r.ready(fd, in)
+		}
+	}
+	return n
+}
+
 // ready dispatches the readiness of fd, as reported by the poller, to its
 // handler. An error or hang-up is reported as both readable and writable,
 // and each handler is called only for what it is watched for, so the
@@ -157,34 +186,22 @@ func (r *Reactor) ready(fd int, in interest) {
 	if d == nil {
 		return
 	}
+	r.current, r.currentD = fd, d
 	if in&readable != 0 && r.ins[fd]&readable != 0 {
-		r.doRead(fd, d)
+		d.DoRead()
 	}
 	// DoRead may have removed d, or the table may have grown: look again.
 	if in&writable != 0 && r.fds[fd] == d && r.ins[fd]&writable != 0 {
-		r.doWrite(fd, d)
+		d.DoWrite()
 	}
 }
 
-func (r *Reactor) doRead(fd int, d FileDescriptor) {
-	defer r.recoverDescriptor(fd, d)
-	d.DoRead()
-}
-
-func (r *Reactor) doWrite(fd int, d FileDescriptor) {
-	defer r.recoverDescriptor(fd, d)
-	d.DoWrite()
-}
-
-// recoverDescriptor logs a panic in a descriptor's handler, stops watching
-// the descriptor (a level-triggered handler that keeps panicking would
-// otherwise spin the loop) and tells it through ConnectionLost, as
-// Twisted's _doReadOrWrite disconnects a selectable that raised.
-func (r *Reactor) recoverDescriptor(fd int, d FileDescriptor) {
-	v := recover()
-	if v == nil {
-		return
-	}
+// recoverDescriptor handles a panic in the handler of fd: it logs it,
+// stops watching the descriptor (a level-triggered handler that keeps
+// panicking would otherwise spin the loop) and tells it through
+// ConnectionLost, as Twisted's _doReadOrWrite disconnects a selectable that
+// raised. The other descriptors go on.
+func (r *Reactor) recoverDescriptor(fd int, d FileDescriptor, v any) {
 	r.logPanic("file descriptor handler", v)
 	if fd < len(r.fds) && r.fds[fd] == d {
 		r.unwatch(fd)

@@ -343,14 +343,51 @@ func TestDispatchDoesNotAllocate(t *testing.T) {
 		t.Fatal(err)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
-		if err := r.p.wait(r, 0); err != nil {
+		n, err := r.p.wait(0)
+		if err != nil {
 			t.Fatal(err)
 		}
+		r.dispatch(n)
 	})
 	if allocs != 0 {
 		t.Fatalf("a dispatching wait allocated %v times", allocs)
 	}
 	if f.reads < 100 {
 		t.Fatalf("DoRead called %d times, want at least 100", f.reads)
+	}
+}
+
+// TestPanicSparesTheOtherEventsOfTheWait checks that the one recover of a
+// dispatch does not drop the events after the one whose handler panicked.
+func TestPanicSparesTheOtherEventsOfTheWait(t *testing.T) {
+	r, logs := newReactor(t)
+	var fds [2]*testFD
+	panicked := false
+	for i := range fds {
+		rd, wr := pipe(t)
+		write(t, wr, "x")
+		fds[i] = &testFD{fd: rd, read: func() {
+			if !panicked {
+				panicked = true
+				panic("first handler")
+			}
+		}}
+		if err := r.AddReader(fds[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := r.p.wait(0)
+	if err != nil || n != 2 {
+		t.Fatalf("wait = %d, %v", n, err)
+	}
+	r.dispatch(n)
+	if fds[0].reads != 1 || fds[1].reads != 1 {
+		t.Fatalf("reads %d and %d, want 1 each", fds[0].reads, fds[1].reads)
+	}
+	if lost := len(fds[0].lost) + len(fds[1].lost); lost != 1 {
+		t.Fatalf("%d descriptors lost, want the one that panicked", lost)
+	}
+	if msgs := logs.messages(); !slices.Equal(msgs, []string{"reactor: panic in file descriptor handler"}) {
+		t.Fatalf("logged %q", msgs)
 	}
 }

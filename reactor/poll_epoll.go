@@ -100,32 +100,36 @@ func (p *poller) control(fd int, old, next interest) error {
 	return nil
 }
 
-// wait blocks for up to timeout (for ever if negative) and dispatches the
-// ready descriptors. epoll counts in milliseconds; rounding up means a timer
-// is never woken for early, which would cost a spin.
-func (p *poller) wait(r *Reactor, timeout time.Duration) error {
+// wait blocks for up to timeout (for ever if negative) and returns the
+// number of events, which event decodes. epoll counts in milliseconds;
+// rounding up means a timer is never woken for early, which would cost a
+// spin.
+func (p *poller) wait(timeout time.Duration) (int, error) {
 	n, err := unix.EpollWait(p.epfd, p.events, waitMillis(timeout))
 	if err != nil {
 		if err == unix.EINTR {
-			return nil
+			return 0, nil
 		}
-		return os.NewSyscallError("epoll_wait", err)
+		return 0, os.NewSyscallError("epoll_wait", err)
 	}
-	for i := range n {
-		ev := &p.events[i]
-		fd := int(ev.Fd)
-		if fd == p.wakefd {
-			_, _ = unix.Read(p.wakefd, p.drain[:])
-			continue
-		}
-		var in interest
-		if ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-			in |= readable
-		}
-		if ev.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-			in |= writable
-		}
-		r.ready(fd, in)
+	return n, nil
+}
+
+// event returns the descriptor of the i-th event of the last wait and what
+// it is ready for, or -1 for the poller's own wake-up, which it drains.
+func (p *poller) event(i int) (int, interest) {
+	ev := &p.events[i]
+	fd := int(ev.Fd)
+	if fd == p.wakefd {
+		_, _ = unix.Read(p.wakefd, p.drain[:])
+		return -1, 0
 	}
-	return nil
+	var in interest
+	if ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		in |= readable
+	}
+	if ev.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		in |= writable
+	}
+	return fd, in
 }

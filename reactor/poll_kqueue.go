@@ -84,9 +84,9 @@ func (p *poller) control(fd int, old, next interest) error {
 	return nil
 }
 
-// wait blocks for up to timeout (for ever if negative) and dispatches the
-// ready descriptors.
-func (p *poller) wait(r *Reactor, timeout time.Duration) error {
+// wait blocks for up to timeout (for ever if negative) and returns the
+// number of events, which event decodes.
+func (p *poller) wait(timeout time.Duration) (int, error) {
 	var ts *unix.Timespec
 	if timeout >= 0 {
 		p.ts = unix.NsecToTimespec(int64(timeout))
@@ -95,25 +95,28 @@ func (p *poller) wait(r *Reactor, timeout time.Duration) error {
 	n, err := unix.Kevent(p.kq, nil, p.events, ts)
 	if err != nil {
 		if err == unix.EINTR {
-			return nil
+			return 0, nil
 		}
-		return os.NewSyscallError("kevent", err)
+		return 0, os.NewSyscallError("kevent", err)
 	}
-	for i := range n {
-		ev := &p.events[i]
-		if p.waker.woken(ev) {
-			continue
-		}
-		var in interest
-		switch {
-		case ev.Flags&unix.EV_ERROR != 0:
-			in = readable | writable
-		case ev.Filter == unix.EVFILT_READ:
-			in = readable
-		case ev.Filter == unix.EVFILT_WRITE:
-			in = writable
-		}
-		r.ready(int(ev.Ident), in)
+	return n, nil
+}
+
+// event returns the descriptor of the i-th event of the last wait and what
+// it is ready for, or -1 for the poller's own wake-up.
+func (p *poller) event(i int) (int, interest) {
+	ev := &p.events[i]
+	if p.waker.woken(ev) {
+		return -1, 0
 	}
-	return nil
+	var in interest
+	switch {
+	case ev.Flags&unix.EV_ERROR != 0:
+		in = readable | writable
+	case ev.Filter == unix.EVFILT_READ:
+		in = readable
+	case ev.Filter == unix.EVFILT_WRITE:
+		in = writable
+	}
+	return int(ev.Ident), in
 }

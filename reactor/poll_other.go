@@ -33,8 +33,9 @@ func (p *poller) control(fd int, old, next interest) error {
 	return ErrNotSupported
 }
 
-// wait sleeps until woken or for up to timeout (for ever if negative).
-func (p *poller) wait(_ *Reactor, timeout time.Duration) error {
+// wait sleeps until woken or for up to timeout (for ever if negative); it
+// reports no descriptor, as none is watched here.
+func (p *poller) wait(timeout time.Duration) (int, error) {
 	switch {
 	case timeout == 0:
 		select {
@@ -55,5 +56,8 @@ func (p *poller) wait(_ *Reactor, timeout time.Duration) error {
 		case <-p.timer.C:
 		}
 	}
-	return nil
+	return 0, nil
 }
+
+// event is never called: wait reports no event.
+func (p *poller) event(int) (int, interest) { return -1, 0 }

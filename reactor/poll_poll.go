@@ -85,18 +85,18 @@ func (p *poller) control(fd int, old, next interest) error {
 	return nil
 }
 
-// wait blocks for up to timeout (for ever if negative) and dispatches the
-// ready descriptors.
-func (p *poller) wait(r *Reactor, timeout time.Duration) error {
+// wait blocks for up to timeout (for ever if negative) and returns the
+// number of ready descriptors, which event gives.
+func (p *poller) wait(timeout time.Duration) (int, error) {
 	n, err := unix.Poll(p.fds, waitMillis(timeout))
 	if err != nil {
 		if err == unix.EINTR {
-			return nil
+			return 0, nil
 		}
-		return os.NewSyscallError("poll", err)
+		return 0, os.NewSyscallError("poll", err)
 	}
 	if n == 0 {
-		return nil
+		return 0, nil
 	}
 	if p.fds[0].Revents != 0 {
 		p.drain()
@@ -114,8 +114,8 @@ func (p *poller) wait(r *Reactor, timeout time.Duration) error {
 			p.ready = append(p.ready, readyFd{int(pfd.Fd), in})
 		}
 	}
-	for _, rf := range p.ready {
-		r.ready(rf.fd, rf.in)
-	}
-	return nil
+	return len(p.ready), nil
 }
+
+// event returns the i-th ready descriptor of the last wait.
+func (p *poller) event(i int) (int, interest) { return p.ready[i].fd, p.ready[i].in }

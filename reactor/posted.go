@@ -31,28 +31,30 @@ func (r *Reactor) wakeIfSleeping() {
 
 // runPosted runs the functions that were posted when it started; functions
 // they post wait for the next turn, so that a function re-posting itself
-// cannot starve timers and I/O.
-func (r *Reactor) runPosted() { r.runPostedUpTo(r.posted.tail.Load()) }
+// cannot starve timers and I/O. It reports whether it ran any.
+func (r *Reactor) runPosted() bool { return r.runPostedUpTo(r.posted.tail.Load()) }
 
 // runPostedUpTo runs the posted functions up to and including last, the
-// queue's tail when runPosted started.
-func (r *Reactor) runPostedUpTo(last *node) {
+// queue's tail when runPosted started, and reports whether it ran any.
+func (r *Reactor) runPostedUpTo(last *node) bool {
 	if last == r.posted.head {
 		// Nothing was pending. The loop below stops only when it reaches
 		// last, which it never would: a function posted from now on, by a
 		// goroutine racing with this check, must wait for the next turn.
-		return
+		return false
 	}
+	ran := false
 	for {
 		n := r.posted.pop()
 		if n == nil {
-			return
+			return ran
 		}
+		ran = true
 		f := n.f
 		n.f = nil
 		r.safely("call from thread", f)
 		if n == last {
-			return
+			return true
 		}
 	}
 }

@@ -58,6 +58,13 @@ type Reactor struct {
 	triggers    SystemEvents
 	looping     bool // the loop goes on; cleared by the "during shutdown" crash
 	shutdownRan bool // the shutdown event has been fired
+	// yield makes the loop yield the processor before it next sleeps in
+	// the poller: a goroutine that will post to it may be runnable.
+	yield bool
+	// current is the descriptor whose handler runs, and its number, for
+	// the recover of dispatchFrom.
+	current     int
+	currentD    FileDescriptor
 	stopSignals func()
 
 	// The handlers and what each is watched for, indexed by descriptor
@@ -151,11 +158,15 @@ func (r *Reactor) Run() error {
 }
 
 // loop is Twisted's mainLoop: posted calls, then due timers, then the
-// shutdown event if Stop was called, then a wait in the poller that
-// dispatches the ready file descriptors.
+// shutdown event if Stop was called, then a wait in the poller, then the
+// dispatch of the ready file descriptors.
 func (r *Reactor) loop() error {
 	for r.looping {
-		r.runPosted()
+		if r.runPosted() {
+			// Their posters may be waiting for what these calls did: a
+			// caller of BlockingCallFromThread, a TLS connection's goroutine.
+			r.yield = true
+		}
 		r.runTimers()
 		if !r.shutdownRan && r.state.Load() == stateStopping {
 			r.shutdownRan = true
@@ -174,21 +185,36 @@ func (r *Reactor) loop() error {
 				timeout = 0
 			}
 		}
-		if timeout != 0 {
+		if timeout != 0 && r.yield {
 			// A goroutine this loop has just woken (a worker, a caller of
 			// BlockingCallFromThread) waits in this thread's run queue, and
 			// would wait there until the runtime takes the thread back from
-			// the blocking poll, tens of microseconds later. Let it run first.
+			// the blocking poll, tens of microseconds later. Let it run
+			// first. Only then: a yield costs a trip through the scheduler,
+			// which with more than one P may move the loop to another
+			// thread, and a busy server would pay it on every wait.
+			r.yield = false
 			runtime.Gosched()
 		}
-		err := r.p.wait(r, timeout)
+		n, err := r.p.wait(timeout)
 		r.sleeping.Store(false)
 		if err != nil {
 			return err
 		}
+		r.dispatch(n)
 	}
 	return nil
 }
+
+// YieldBeforeWait tells the loop that the callback running has woken a
+// goroutine that will answer through CallFromThread, such as a
+// DeferToThread worker: before the loop next sleeps in the poller, it
+// yields the processor (runtime.Gosched), so that the goroutine runs at
+// once rather than when the runtime takes the thread back from the poll,
+// tens of microseconds later. The loop does so by itself after it has run
+// posted calls, whose posters may be waiting for them. It must be called
+// on the loop.
+func (r *Reactor) YieldBeforeWait() { r.yield = true }
 
 // timeout returns how long the poller may sleep: until the next timer, or
 // for ever (-1) when there is none.
@@ -197,7 +223,7 @@ func (r *Reactor) timeout() time.Duration {
 		return 0
 	}
 	if len(r.timers) == 0 {
-		return -1
+		return -1 // and no clock read
 	}
 	return max(0, time.Duration(r.timers[0].when-r.elapsed()))
 }

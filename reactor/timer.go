@@ -75,6 +75,9 @@ func (r *Reactor) nextSeq() uint64 {
 // (or rescheduled) by those calls have a later sequence number and wait for
 // the next turn, so that a zero delay never runs in the same pass.
 func (r *Reactor) runTimers() {
+	if len(r.timers) == 0 {
+		return // without reading the clock
+	}
 	now := r.elapsed()
 	limit := r.seq
 	for len(r.timers) > 0 {

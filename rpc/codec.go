@@ -78,9 +78,11 @@ func prefixLength(b []byte, start int) ([]byte, error) {
 // appendArg appends argument i, a, as an element of an array. Integers are
 // encoded as the bson package would: an int as an int32 when it fits.
 func appendArg(dst []byte, i int, a any) ([]byte, error) {
-	key := strconv.Itoa(i)
+	var key string
 	if i < len(argKeys) {
 		key = argKeys[i]
+	} else {
+		key = strconv.Itoa(i)
 	}
 	switch v := a.(type) {
 	case nil:

@@ -125,6 +125,8 @@ type function struct {
 	// result is then the kind of its result.
 	shim   shim
 	result scalarKind
+	// calls counts its calls (stats.go).
+	calls callCounter
 }
 
 // resultShape is what a function returns.
@@ -250,6 +252,7 @@ func (s *Server) Dispatch(ctx context.Context, clk clock.Clock, name string, arg
 	if f == nil {
 		return deferred.Fail(noSuchFunction(name))
 	}
+	f.calls.count()
 	return s.timed(f.call(ctx, args), ctx, clk, name)
 }
 
@@ -303,6 +306,7 @@ func (s *Server) AppendCall(dst []byte, ctx context.Context, clk clock.Clock, ke
 	if f == nil {
 		return dst, nil, noSuchFunction(name)
 	}
+	f.calls.count()
 	if f.shim != nil {
 		out, err := f.callShim(dst, key, args)
 		if err != nil {

@@ -2,9 +2,11 @@ package service
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"reflect"
 
 	"github.com/twistgo/twist/deferred"
@@ -18,10 +20,13 @@ import (
 type portServer struct {
 	Base
 	kind string // "TCP", "TLS", "Unix" or "UDP", for the log
-	name string // what the log calls the factory or protocol
-	open func() (stop func() *deferred.Deferred, addr net.Addr, err error)
-	stop func() *deferred.Deferred
-	addr net.Addr
+	// where is the address or path listened on, for errors; "" for an
+	// endpoint, whose errors name its description.
+	where string
+	name  string // what the log calls the factory or protocol
+	open  func() (stop func() *deferred.Deferred, addr net.Addr, err error)
+	stop  func() *deferred.Deferred
+	addr  net.Addr
 }
 
 // StartService opens the port, and logs it as Twisted does:
@@ -29,7 +34,10 @@ type portServer struct {
 func (s *portServer) StartService() error {
 	stop, addr, err := s.open()
 	if err != nil {
-		return err
+		if s.where == "" {
+			return err
+		}
+		return &ListenError{Kind: s.kind, Addr: s.where, Err: err}
 	}
 	s.stop, s.addr = stop, addr
 	slog.Default().Info(fmt.Sprintf("%s starting on %s", s.name, portString(addr)))
@@ -54,6 +62,30 @@ func (s *portServer) StopService() *deferred.Deferred {
 // system chose; nil while the port is closed.
 func (s *portServer) Addr() net.Addr { return s.addr }
 
+// ListenError is the error of a server service that cannot open its port:
+// it names the port and the cause in plain words, as in
+// "cannot listen on TCP 127.0.0.1:8080: address already in use".
+type ListenError struct {
+	// Kind is "TCP", "TLS", "Unix" or "UDP".
+	Kind string
+	// Addr is the address or path as given.
+	Addr string
+	// Err is the cause.
+	Err error
+}
+
+func (e *ListenError) Error() string {
+	cause := e.Err
+	var se *os.SyscallError
+	if errors.As(cause, &se) {
+		cause = se.Err // "address already in use", not "bind: address already in use"
+	}
+	return fmt.Sprintf("cannot listen on %s %s: %v", e.Kind, e.Addr, cause)
+}
+
+// Unwrap returns the cause.
+func (e *ListenError) Unwrap() error { return e.Err }
+
 // A StreamServer is a service that listens on a stream socket while it runs
 // (Twisted's TCPServer and UNIXServer): StartService listens, StopService
 // stops listening. Connections already accepted are not closed by stopping.
@@ -61,8 +93,8 @@ func (s *portServer) Addr() net.Addr { return s.addr }
 type StreamServer struct{ portServer }
 
 // streamServer makes the StreamServer whose port listen opens.
-func streamServer(kind string, f internet.Factory, listen func() (*internet.Port, error)) *StreamServer {
-	return &StreamServer{portServer{kind: kind, name: logPrefix(f), open: func() (func() *deferred.Deferred, net.Addr, error) {
+func streamServer(kind, where string, f internet.Factory, listen func() (*internet.Port, error)) *StreamServer {
+	return &StreamServer{portServer{kind: kind, where: where, name: logPrefix(f), open: func() (func() *deferred.Deferred, net.Addr, error) {
 		port, err := listen()
 		if err != nil {
 			return nil, nil, err
@@ -75,7 +107,7 @@ func streamServer(kind string, f internet.Factory, listen func() (*internet.Port
 // ("host:port"; port 0 lets the system choose, see Addr) on loop, serving
 // them with f: Twisted's TCPServer.
 func TCPServer(loop *reactor.Reactor, addr string, f internet.Factory, opts ...internet.ListenOption) *StreamServer {
-	return streamServer("TCP", f, func() (*internet.Port, error) {
+	return streamServer("TCP", addr, f, func() (*internet.Port, error) {
 		return internet.ListenTCP(loop, addr, f, opts...)
 	})
 }
@@ -85,7 +117,7 @@ func TCPServer(loop *reactor.Reactor, addr string, f internet.Factory, opts ...i
 // hold the server's certificate, with a protocol from f: Twisted's
 // SSLServer. See internet.ListenTLS.
 func TLSServer(loop *reactor.Reactor, addr string, cfg *tls.Config, f internet.Factory, opts ...internet.ListenOption) *StreamServer {
-	return streamServer("TLS", f, func() (*internet.Port, error) {
+	return streamServer("TLS", addr, f, func() (*internet.Port, error) {
 		return internet.ListenTLS(loop, addr, cfg, f, opts...)
 	})
 }
@@ -93,7 +125,7 @@ func TLSServer(loop *reactor.Reactor, addr string, cfg *tls.Config, f internet.F
 // UnixServer returns a service that listens for connections on the Unix
 // socket at path on loop, serving them with f: Twisted's UNIXServer.
 func UnixServer(loop *reactor.Reactor, path string, f internet.Factory, opts ...internet.ListenOption) *StreamServer {
-	return streamServer("Unix", f, func() (*internet.Port, error) {
+	return streamServer("Unix", path, f, func() (*internet.Port, error) {
 		return internet.ListenUnix(loop, path, f, opts...)
 	})
 }
@@ -105,7 +137,7 @@ type UDPServerService struct{ portServer }
 // UDPServer returns a service that opens a UDP port bound to addr on loop
 // and hands its datagrams to p: Twisted's UDPServer.
 func UDPServer(loop *reactor.Reactor, addr string, p internet.DatagramProtocol, opts ...internet.UDPOption) *UDPServerService {
-	return &UDPServerService{portServer{kind: "UDP", name: logPrefix(p), open: func() (func() *deferred.Deferred, net.Addr, error) {
+	return &UDPServerService{portServer{kind: "UDP", where: addr, name: logPrefix(p), open: func() (func() *deferred.Deferred, net.Addr, error) {
 		port, err := internet.ListenUDP(loop, addr, p, opts...)
 		if err != nil {
 			return nil, nil, err

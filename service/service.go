@@ -168,7 +168,12 @@ func (m *MultiService) StartService() error {
 	m.Base.StartService()
 	for _, s := range slices.Clone(m.services) {
 		if err := s.StartService(); err != nil {
-			return fmt.Errorf("service: starting %s: %w", describe(s), err)
+			// A child's error says what failed (a port names its
+			// address); only a name adds to it.
+			if s.Name() != "" {
+				return fmt.Errorf("service: starting %s: %w", describe(s), err)
+			}
+			return err
 		}
 	}
 	return nil

@@ -61,9 +61,15 @@ func DeferToThreadPool(loop Loop, pool *Pool, f func() (any, error)) *deferred.D
 	})
 	if err != nil {
 		d.Errback(err)
+	} else if y, ok := loop.(yielder); ok {
+		y.YieldBeforeWait()
 	}
 	return d
 }
+
+// yielder is implemented by *reactor.Reactor: told that a worker was given
+// work, the loop lets it run before it sleeps in the poller.
+type yielder interface{ YieldBeforeWait() }
 
 // CallInThread runs f on a worker of the Default pool (Twisted's
 // reactor.callInThread). See Pool.CallInThread.

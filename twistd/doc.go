@@ -3,24 +3,31 @@
 // pid file, a rotated log file or syslog, privilege dropping and an orderly
 // shutdown on SIGINT or SIGTERM.
 //
-// Plugins are compiled in. A package registers a ServiceMaker in its init
-// function, and any program that imports it and calls Main is a twistd that
-// runs it, the way Caddy takes its modules:
+// Plugins are compiled in. A program registers the ServiceMakers it wants
+// (its own, and any of the built-in ones of package twistd/plugins) and calls
+// Main; a plugin package may also register itself in an init function:
 //
 //	package main
 //
 //	import (
 //		"github.com/twistgo/twist/twistd"
-//		_ "example.com/myplugin"
+//		"github.com/twistgo/twist/twistd/plugins"
 //	)
 //
-//	func main() { twistd.Main() }
+//	func main() {
+//		twistd.Register(plugins.SOCKS)
+//		twistd.Main()
+//	}
 //
 // The command line is twistd [options] PLUGIN [plugin options]; run without a
 // plugin it lists them, and twistd PLUGIN --help prints a plugin's flags.
-// twistd's options are:
+// twistd's options are (short ones combine, as in -no):
 //
 //	-n, --nodaemon      run in the foreground (the default is a daemon)
+//	-o, --no_save       accepted for Twisted's sake: Twist saves no state
+//	-d, --rundir DIR    directory to change to first ("." by default)
+//	--umask MASK        file creation mask, octal; 0077 for a daemon unless given
+//	--version           print the version and exit
 //	--pidfile FILE      pid file, twistd.pid by default, "" for none
 //	-l, --logfile FILE  log file; "-" is standard error, the foreground default
 //	--log-format F      text (Twisted's line format) or json
@@ -44,7 +51,8 @@
 //
 //	2026-11-21 10:00:00+0000 [PoetryFactory] sending 3003 bytes of poetry to 127.0.0.1:52144
 //
-// where the bracketed system is the "system" attribute (see System), or with
+// where the bracketed system is the "system" attribute (see System); the
+// level is not shown, as Twisted's format has none. Or with
 // slog's JSONHandler for --log-format json. SIGHUP reopens the log file, so
 // that after an external log rotator (logrotate) has renamed it, logging goes
 // on in a new file under the old name.

@@ -43,8 +43,9 @@ type TextHandlerOptions struct {
 //
 // The bracketed system comes from the "system" attribute (see System), "-"
 // without one; the other attributes follow the message as key=value, with
-// values quoted when they need to be; levels other than INFO are appended as
-// level=WARN and so on. It is safe for concurrent use.
+// values quoted when they need to be. The level is not written, as Twisted's
+// format has none: use the JSON format for a log to filter by level. It is
+// safe for concurrent use.
 type TextHandler struct {
 	mu     *sync.Mutex
 	w      io.Writer
@@ -95,10 +96,6 @@ func (h *TextHandler) Handle(_ context.Context, r slog.Record) error {
 	buf = append(buf, r.Message...)
 	buf = append(buf, h.attrs...)
 	buf = append(buf, tail...)
-	if r.Level != slog.LevelInfo {
-		buf = append(buf, " level="...)
-		buf = append(buf, r.Level.String()...)
-	}
 	buf = append(buf, '\n')
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -56,8 +56,8 @@ func TestTextHandlerFormat(t *testing.T) {
 			"2026-11-21 10:00:00+0000 [-] m req.id=7 req.peer.port=80\n"},
 		{"system inside a group is an attribute", func(l *slog.Logger) *slog.Logger { return l.WithGroup("g") },
 			slog.LevelInfo, "m", []any{System("x")}, "2026-11-21 10:00:00+0000 [-] m g.system=x\n"},
-		{"other levels are marked", same, slog.LevelWarn, "careful", nil,
-			"2026-11-21 10:00:00+0000 [-] careful level=WARN\n"},
+		{"no level, as in Twisted's format", same, slog.LevelWarn, "careful", nil,
+			"2026-11-21 10:00:00+0000 [-] careful\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

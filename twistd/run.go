@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -50,12 +51,20 @@ type options struct {
 	prefix          string
 	uid, gid        string
 	shutdownTimeout time.Duration
+	umask           string
+	rundir          string
+	noSave          bool
+	version         bool
 }
+
+// daemonUmask is the file creation mask of a daemon without --umask, as
+// Twisted's.
+const daemonUmask = 0o077
 
 // shortForms maps each of twistd's long options that has a short form to
 // it. The flag package has no aliases: the short form is a second flag on
 // the same value, which printFlags shows beside the long one.
-var shortForms = map[string]string{"nodaemon": "n", "logfile": "l", "uid": "u", "gid": "g"}
+var shortForms = map[string]string{"nodaemon": "n", "no_save": "o", "logfile": "l", "uid": "u", "gid": "g", "rundir": "d"}
 
 // flagSet returns twistd's flag set, bound to o. The flag package accepts
 // -name and --name alike. A word in backquotes in a usage is the name of the
@@ -75,6 +84,10 @@ func (o *options) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.uid, "uid", "", "`user` (name or id) to switch to once the services have started")
 	fs.StringVar(&o.gid, "gid", "", "`group` (name or id) to switch to once the services have started")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "how long to wait for the services to stop")
+	fs.StringVar(&o.umask, "umask", "", "file creation `mask` (octal) to apply; 0077 for a daemon unless given")
+	fs.StringVar(&o.rundir, "rundir", ".", "`directory` to change to before running")
+	fs.BoolVar(&o.noSave, "no_save", false, "do not save state on shutdown (Twisted's; Twist saves no state, so it is always so)")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	for long, short := range shortForms {
 		f := fs.Lookup(long)
 		fs.Var(f.Value, short, f.Usage)
@@ -151,8 +164,21 @@ func listPlugins(w io.Writer) {
 func run(args []string, stderr io.Writer) int {
 	var o options
 	fs := o.flagSet(stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(expandShort(fs, args)); err != nil {
 		return usageStatus(err)
+	}
+	if o.version {
+		fmt.Fprintf(stderr, "twistd (Twist) %s (%s %s/%s)\n", version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return 0
+	}
+	umask := -1
+	if o.umask != "" {
+		m, err := strconv.ParseUint(o.umask, 8, 32)
+		if err != nil || m > 0o777 {
+			fmt.Fprintf(stderr, "twistd: --umask must be an octal mask such as 022, not %q\n", o.umask)
+			return 2
+		}
+		umask = int(m)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -184,6 +210,15 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	pipe := daemonChild()
+	if umask < 0 && pipe != nil {
+		umask = daemonUmask
+	}
+	if umask >= 0 {
+		if err := setUmask(umask); err != nil {
+			printErr(stderr, err)
+			return 2
+		}
+	}
 	if !o.noDaemon && pipe == nil {
 		if err := daemonize(args); err != nil {
 			printErr(stderr, err)
@@ -192,6 +227,55 @@ func run(args []string, stderr io.Writer) int {
 		return 0
 	}
 	return serve(&o, name, mk, pipe, stderr)
+}
+
+// expandShort splits combined short options as getopt, and so Twisted,
+// allows: "-no" is "-n -o", and a short option that takes a value may come
+// last, with its value joined ("-nlfile") or next. It stops at the first
+// argument that is not an option: the plugin's name.
+func expandShort(fs *flag.FlagSet, args []string) []string {
+	isShort := make(map[string]bool, len(shortForms))
+	for _, short := range shortForms {
+		isShort[short] = true
+	}
+	takesValue := func(f *flag.Flag) bool {
+		b, ok := f.Value.(interface{ IsBoolFlag() bool })
+		return !ok || !b.IsBoolFlag()
+	}
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || a == "-" || !strings.HasPrefix(a, "-") {
+			return append(out, args[i:]...)
+		}
+		name := strings.TrimLeft(a, "-")
+		if f := fs.Lookup(name); f != nil || strings.Contains(name, "=") || strings.HasPrefix(a, "--") {
+			out = append(out, a)
+			if f != nil && takesValue(f) && i+1 < len(args) {
+				i++
+				out = append(out, args[i])
+			}
+			continue
+		}
+		for j, c := range name {
+			f := fs.Lookup(string(c))
+			if f == nil || !isShort[string(c)] {
+				out = append(out, "-"+name[j:]) // not combined options: the parser reports it
+				break
+			}
+			out = append(out, "-"+string(c))
+			if takesValue(f) {
+				if rest := name[j+1:]; rest != "" {
+					out = append(out, rest)
+				} else if i+1 < len(args) {
+					i++
+					out = append(out, args[i])
+				}
+				break
+			}
+		}
+	}
+	return out
 }
 
 // printErr writes err to w as "twistd: ...", without doubling the prefix
@@ -238,6 +322,9 @@ func serve(o *options, name string, mk MakeService, pipe *os.File, stderr io.Wri
 		report(pipe, err)
 		printErr(stderr, err)
 		return 1
+	}
+	if err := os.Chdir(o.rundir); err != nil {
+		return fail(fmt.Errorf("cannot change to the run directory: %w", err))
 	}
 	uid, err := lookupID(o.uid, false)
 	if err != nil {

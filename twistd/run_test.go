@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -34,6 +35,9 @@ func TestRunUsage(t *testing.T) {
 		{"extra arguments", []string{"-n", "testplugin", "extra"}, 2, []string{"unexpected arguments"}},
 		{"bad log format", []string{"-n", "--log-format", "xml", "testplugin"}, 2, []string{"text or json"}},
 		{"bad twistd flag", []string{"--nosuch", "testplugin"}, 2, []string{"-nosuch"}},
+		{"version", []string{"--version"}, 0, []string{"twistd (Twist) ", runtime.GOOS}},
+		{"bad umask", []string{"-n", "--umask", "999", "testplugin"}, 2, []string{"octal"}},
+		{"combined short flags with an unknown one", []string{"-nz", "testplugin"}, 2, []string{"-z"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,6 +51,25 @@ func TestRunUsage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestExpandShort(t *testing.T) {
+	var o options
+	fs := o.flagSet(io.Discard)
+	for _, tt := range []struct{ in, want string }{
+		{"-no echo", "-n -o echo"},
+		{"-nolfile echo --port 1", "-n -o -l file echo --port 1"},
+		{"-nl file echo", "-n -l file echo"},
+		{"-n -o echo -no", "-n -o echo -no"}, // after the plugin name, the plugin's
+		{"--logfile -no echo", "--logfile -no echo"},
+		{"--logfile=x -nd /tmp echo", "--logfile=x -n -d /tmp echo"},
+		{"-nodaemon echo", "-nodaemon echo"},
+		{"-- -no", "-- -no"},
+	} {
+		if got := strings.Join(expandShort(fs, strings.Fields(tt.in)), " "); got != tt.want {
+			t.Errorf("expandShort(%s) = %s, want %s", tt.in, got, tt.want)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package twisttest
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -104,7 +105,7 @@ func FailureResultOf(t testing.TB, d *deferred.Deferred, targets ...any) *deferr
 	return f
 }
 
-// describeTargets names what FailureResultOf looked for: an error by its
+// describeTargets names what FailureResultOf or AssertFailure looked for: an error by its
 // quoted message, an errors.As target by the type it points to.
 func describeTargets(targets []any) string {
 	names := make([]string, len(targets))
@@ -144,4 +145,28 @@ func AssertNoResult(t testing.TB, d *deferred.Deferred) {
 		return
 	}
 	t.Fatalf("No result expected on %s, found %#v instead", desc, result)
+}
+
+// ErrAssertion is wrapped by the errors AssertFailure fails a chain with
+// (trial's FailTest).
+var ErrAssertion = errors.New("twisttest: assertion failed")
+
+// AssertFailure adds a step to d that expects a failure matching one of
+// targets, as FailureResultOf matches them (any failure if there are none),
+// and returns d (trial's assertFailure): such a failure becomes a success
+// whose result is the failure's error. A success, or a failure of another
+// kind, fails the chain with an error wrapping ErrAssertion that says what
+// was found instead. Return the Deferred from the function given to Run,
+// which fails the test on it.
+func AssertFailure(d *deferred.Deferred, targets ...any) *deferred.Deferred {
+	return d.AddCallbacks(func(r any) (any, error) {
+		return nil, fmt.Errorf("%w: failure matching (%s) expected, found success result (%#v) instead",
+			ErrAssertion, describeTargets(targets), r)
+	}, func(f *deferred.Failure) (any, error) {
+		if len(targets) > 0 && f.Check(targets...) == nil {
+			return nil, fmt.Errorf("%w: failure matching (%s) expected, found %T instead: %+v",
+				ErrAssertion, describeTargets(targets), f.Value(), f)
+		}
+		return f.Value(), nil
+	})
 }

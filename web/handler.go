@@ -222,7 +222,7 @@ func (w *responseWriter) serve(h http.Handler, hr *http.Request) {
 		}
 		if failed != nil && head == nil {
 			// Part of the response has gone: cut it short.
-			w.req.abort(fmt.Errorf("web: panic in http.Handler: %v", failed))
+			w.req.Abort(fmt.Errorf("web: panic in http.Handler: %v", failed))
 			return
 		}
 		w.req.Finish()

@@ -377,10 +377,11 @@ func (r *Request) Finish() {
 	r.notify = nil
 }
 
-// abort cuts a response short after part of it has gone, when it cannot
-// be finished properly: the connection is closed at once and NotifyFinish
-// fails with err.
-func (r *Request) abort(err error) {
+// Abort cuts the response short when it cannot be finished properly (a
+// proxied body that broke off, say): the connection is closed at once, so
+// that the client sees a cut rather than a complete response, and
+// NotifyFinish fails with err. After Finish it does nothing.
+func (r *Request) Abort(err error) {
 	if r.Finished() {
 		return
 	}

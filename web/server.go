@@ -421,7 +421,7 @@ func (c *channel) dispatch() {
 		}
 		slog.Error("web: Render failed", "uri", truncate(r.URI), "err", err)
 		if r.started {
-			r.abort(err)
+			r.Abort(err)
 			return
 		}
 		r.ResponseHeaders.Reset()

@@ -282,6 +282,40 @@ func TestStartFailureExitsWithOne(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "twistd.pid")); !os.IsNotExist(err) {
 		t.Fatal("pid file left behind")
 	}
+	// Issue 12: the error names the address and the cause in plain words,
+	// and the Twisted log format carries no slog level.
+	want := "twistd: cannot listen on TCP 127.0.0.1:" + port + ": address already in use\n"
+	if !strings.HasSuffix(out, want) {
+		t.Errorf("output does not end with %q:\n%s", want, out)
+	}
+	for _, bad := range []string{"*service", "level=", "bind:"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("output holds %q:\n%s", bad, out)
+		}
+	}
+}
+
+// Issue 12: combined short flags (-no), --rundir (-d) and --umask.
+func TestShortFlagsRundirUmask(t *testing.T) {
+	rundir := t.TempDir()
+	p := start(t, t.TempDir(), "-nod", rundir, "--umask", "027", "fastpoetry", "--port", "0", "--interface", "127.0.0.1")
+	fi, err := os.Stat(filepath.Join(rundir, "twistd.pid"))
+	if err != nil {
+		t.Fatalf("no pid file in the run directory: %v\n%s", err, p.output())
+	}
+	if perm := fi.Mode().Perm(); perm != 0o640 {
+		t.Errorf("pid file mode %v, want -rw-r----- under umask 027", perm)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, err := run(t.TempDir(), "--version")
+	if err != nil || !strings.HasPrefix(out, "twistd (Twist) ") {
+		t.Fatalf("%q, %v", out, err)
+	}
 }
 
 func run(dir string, args ...string) (string, error) {
@@ -458,7 +492,7 @@ func TestShutdownWaitsForServices(t *testing.T) {
 			"[-] Received SIGTERM, shutting down.\n",
 			"[stall] stopping, which takes 1m0s\n",
 			"[-] (TCP Port %d Closed)\n",
-			"[-] Services did not stop within 200ms; shutting down anyway. level=WARN\n",
+			"[-] Services did not stop within 200ms; shutting down anyway.\n",
 			"[-] Main loop terminated.\n",
 			"[-] Server Shut Down.\n",
 		}, "[stall] stopped"},
@@ -511,7 +545,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 			inOrder(t, log,
 				"[-] Received "+names[sigs[0]]+", shutting down.\n",
 				"[stall] stopping, which takes 1h0m0s\n",
-				"[-] Received "+names[sigs[1]]+" again, exiting at once. level=WARN\n",
+				"[-] Received "+names[sigs[1]]+" again, exiting at once.\n",
 			)
 			if strings.Contains(log, "Server Shut Down.") {
 				t.Errorf("a shutdown that did not finish logged one:\n%s", log)

@@ -15,7 +15,8 @@ const module = "github.com/twistgo/twist/"
 // cmd. A package may import packages of its own layer or of lower ones.
 // Rooms outside the chain (task, threads, twisttest, examples, internal, ...)
 // are not ranked. The longest matching path counts: twistd/plugins, which
-// gathers every built-in server for the twistd program, sits with cmd.
+// gathers every built-in server for the twistd program, sits with cmd, and
+// so does web/webplugin, the web server's plugin, which builds on it.
 var layer = map[string]int{
 	"clock": 0, "deferred": 0,
 	"reactor":   1,
@@ -24,7 +25,7 @@ var layer = map[string]int{
 	"service":   4, "twistd": 4,
 	"rpc": 5, "web": 5,
 	"crawl": 6,
-	"cmd":   7, "twistd/plugins": 7,
+	"cmd":   7, "twistd/plugins": 7, "web/webplugin": 7,
 }
 
 type pkg struct {

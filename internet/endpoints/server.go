@@ -185,7 +185,7 @@ func port[P Port](p P, err error) (Port, error) {
 // offered. The type is case-insensitive.
 //
 // Where Twist differs from Twisted: backlog defaults to
-// internet.DefaultBacklog, not 50; a Unix socket's mode is left to the
+// internet.DefaultBacklog() (the system's maximum), not 50; a Unix socket's mode is left to the
 // umask unless mode is given (Twisted sets 0666); and lockfile, accepted
 // for compatibility, creates no lock file: internet.ListenUnix removes a
 // stale socket file only when no server answers on it, which is what

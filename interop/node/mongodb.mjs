@@ -47,6 +47,10 @@ const out = {
   findOne: await rpc.findOne({ funcname: 'add', argstr: [[1, 2], {}] }),
   findOneError: await rpc.findOne({ funcname: 'fail', argstr: [['on purpose'], {}] }),
   listDatabases: (await admin.admin().listDatabases()).databases.map((d) => d.name),
+  collections: (await db.listCollections().toArray()).map((c) => c.name),
+  addArity: (await admin.command({ listCommands: 1 })).commands.add.arity,
+  addCalls: (await admin.command({ serverStatus: 1 })).rpc.functions.add.calls,
+  dbStatsCollections: (await db.command({ dbStats: 1 })).collections,
 };
 await client.close();
 console.log(JSON.stringify(out));

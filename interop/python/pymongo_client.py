@@ -45,6 +45,10 @@ def main(host, port):
             {"funcname": "add", "argstr": [[1], {"b": 2}]}
         ),
         "databases": client.list_database_names(),
+        "collections": db.list_collection_names(),
+        "addArity": client.admin.command("listCommands")["commands"]["add"]["arity"],
+        "status": client.admin.command("serverStatus")["rpc"]["functions"]["add"],
+        "connectionStatus": client.admin.command("connectionStatus")["authInfo"],
     }
     client.close()
     json.dump(out, sys.stdout)

@@ -1,8 +1,10 @@
 package basic_test
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/protocols/basic"
@@ -62,4 +64,50 @@ func ExampleInt32StringReceiver() {
 	fmt.Printf("%q\n", tr.Value())
 	// Output:
 	// "\x00\x00\x00\a5:hello\x00\x00\x00\x020:"
+}
+
+// Command is a line protocol that refuses what it does not understand.
+type Command struct {
+	basic.LineOnlyReceiver
+}
+
+var errUnknownCommand = errors.New("unknown command")
+
+// LineReceived answers "ping" and aborts on anything else, as a Twisted
+// lineReceived returns a reason.
+func (c *Command) LineReceived(line []byte) {
+	if string(line) != "ping" {
+		c.AbortWith(errUnknownCommand)
+		return
+	}
+	c.SendLine([]byte("pong"))
+}
+
+func ExampleLineOnlyReceiver_AbortWith() {
+	c := &Command{}
+	c.Handler = c
+	tr := &twisttest.StringTransport{}
+	c.ConnectionMade(tr)
+
+	c.DataReceived([]byte("ping\r\nrm -rf\r\nping\r\n"))
+	fmt.Printf("%q aborted=%v reason=%v\n", tr.Value(), tr.Aborted(), tr.Reason())
+	// Output:
+	// "pong\r\n" aborted=true reason=unknown command
+}
+
+func ExampleFileSender() {
+	tr := &twisttest.StringTransport{}
+	s := &basic.FileSender{ChunkSize: 4}
+	d := s.BeginFileTransfer(strings.NewReader("Tyger Tyger"), tr, nil)
+	d.AddCallback(func(last any) (any, error) {
+		fmt.Printf("sent %q, last byte %q\n", tr.Value(), last)
+		tr.LoseConnection()
+		return nil, nil
+	})
+	// A real transport asks for each chunk as its output queue drains.
+	for tr.Producer() != nil {
+		s.ResumeProducing()
+	}
+	// Output:
+	// sent "Tyger Tyger", last byte "r"
 }

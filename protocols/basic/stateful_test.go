@@ -1,6 +1,7 @@
 package basic_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/twistgo/twist/protocols/basic"
@@ -51,4 +52,12 @@ func TestStatefulStringProtocol(t *testing.T) {
 			t.Errorf("%s: disconnecting %v, state nil %v", name, tr.Disconnecting(), l.State == nil)
 		}
 	}
+}
+
+func ExampleStatefulStringProtocol() {
+	l, tr := newLogin() // a NetstringReceiver with the states name and password
+	l.DataReceived([]byte("5:alice,6:secret,"))
+	fmt.Printf("%q disconnecting=%v\n", tr.Value(), tr.Disconnecting())
+	// Output:
+	// "13:welcome alice," disconnecting=true
 }

@@ -637,7 +637,7 @@ func (p *Peer) received(c *conn, raw []byte) bool {
 		if m.Code == CodeOpen && m.Subcode == SubUnsupportedVersion {
 			ev = NotifMsgVerErr
 		}
-		p.toIdle(ev, nil, fmt.Errorf("bgp: peer sent %w", m))
+		p.toIdle(ev, nil, &NotificationReceived{m})
 	case *Open:
 		switch {
 		case (p.state == Connect || p.state == Active) && running(p.delayOpen):
@@ -875,6 +875,32 @@ func (f dialFactory) ClientConnectionFailed(c internet.Connector, reason error) 
 }
 
 func (f dialFactory) ClientConnectionLost(internet.Connector, error) {}
+
+// NotificationReceived is the error that ends a session when the peer sends
+// a NOTIFICATION.
+type NotificationReceived struct {
+	*Notification
+}
+
+// Error describes the NOTIFICATION in words.
+func (e *NotificationReceived) Error() string { return "bgp: NOTIFICATION received: " + e.String() }
+
+// Unwrap returns the NOTIFICATION.
+func (e *NotificationReceived) Unwrap() error { return e.Notification }
+
+// ErrNotConnected is returned by SendRaw when the peer has no connection.
+var ErrNotConnected = errors.New("bgp: the peer has no connection")
+
+// SendRaw writes b on the session's connection as it is, unchecked: a probe's
+// way to see how a router handles what this package would never send (a
+// malformed UPDATE, say). b should hold whole messages.
+func (p *Peer) SendRaw(b []byte) error {
+	if p.conn == nil || p.conn.closed {
+		return ErrNotConnected
+	}
+	_, err := p.conn.t.Write(b)
+	return err
+}
 
 // Accept returns the protocol for a connection from the peer, or nil (refuse
 // it) while the peer is Idle, as §8.2.2 says. Speaker calls it.

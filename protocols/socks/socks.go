@@ -158,7 +158,8 @@ func (s *server) Pending() int {
 }
 
 // step handles one complete message at the start of s.buf and returns its
-// length, or 0 if the message is not complete yet or the session ended.
+// length, or 0 if the message is not complete yet, the session ended, or a
+// request was taken (it consumes the request itself).
 func (s *server) step() (int, error) {
 	switch s.state {
 	case awaitGreeting:
@@ -206,8 +207,12 @@ func (s *server) step() (int, error) {
 			s.reply(RepCmdNotSupp, nil)
 			return 0, fmt.Errorf("command %d is not supported", r.Command)
 		}
+		// Consumed before the request goes on: a refusal may end the
+		// session at once, and what follows the request is the
+		// destination's.
+		s.buf = s.buf[n:]
 		s.request(r)
-		return n, nil
+		return 0, nil
 	}
 	return 0, nil
 }
@@ -302,7 +307,7 @@ func (s *server) reply(code byte, bnd net.Addr) {
 
 // fail ends the session: what was written is sent, then the connection closes.
 func (s *server) fail() {
-	s.state = closed
+	s.state, s.buf = closed, nil
 	s.handshake.CancelTimeout()
 	s.Transport.LoseConnection()
 }

@@ -14,12 +14,8 @@ import (
 	"github.com/twistgo/twist/rpc/internal/session"
 )
 
-// The name of the one database and the one collection the server shows, and
-// of the collection the older RPC style queries.
-const (
-	databaseName   = "rpc"
-	collectionName = "rpc"
-)
+// collectionName is the collection the older RPC style queries.
+const collectionName = "rpc"
 
 // queryFailure is the OP_REPLY responseFlags bit of a failed query.
 const queryFailure = 1 << 1
@@ -33,22 +29,35 @@ const CodeNamespaceNotFound = 26
 type builtin func(c *conn, req *request, name string, arg bson.RawValue)
 
 // builtins are the commands drivers and mongosh send on their own. They take
-// precedence over functions of the same name.
-var builtins = map[string]builtin{
-	"hello":           (*conn).hello,
-	"isMaster":        (*conn).hello,
-	"ismaster":        (*conn).hello,
-	"ping":            (*conn).ok,
-	"endSessions":     (*conn).ok,
-	"buildInfo":       (*conn).buildInfo,
-	"buildinfo":       (*conn).buildInfo,
-	"getParameter":    (*conn).getParameter,
-	"getLog":          (*conn).getLog,
-	"listDatabases":   (*conn).listDatabases,
-	"listCollections": (*conn).listCollections,
-	"aggregate":       (*conn).aggregate,
-	"find":            (*conn).find,
+// precedence over functions of the same name. (Set by init: listCommands
+// reads it.)
+var builtins map[string]builtin
+
+func init() {
+	builtins = map[string]builtin{
+		"hello":            (*conn).hello,
+		"isMaster":         (*conn).hello,
+		"ismaster":         (*conn).hello,
+		"ping":             (*conn).ok,
+		"endSessions":      (*conn).ok,
+		"buildInfo":        (*conn).buildInfo,
+		"buildinfo":        (*conn).buildInfo,
+		"getParameter":     (*conn).getParameter,
+		"getLog":           (*conn).getLog,
+		"listDatabases":    (*conn).listDatabases,
+		"listCollections":  (*conn).listCollections,
+		"aggregate":        (*conn).aggregate,
+		"find":             (*conn).find,
+		"listCommands":     (*conn).listCommands,
+		"dbStats":          (*conn).dbStats,
+		"dbstats":          (*conn).dbStats,
+		"serverStatus":     (*conn).serverStatus,
+		"connectionStatus": (*conn).connectionStatus,
+	}
 }
+
+// serverVersion is the MongoDB version the server presents itself as.
+const serverVersion = "7.0.0"
 
 // okReply is the reply of a command that succeeds with nothing to say.
 var okReply = bson.D{{Key: "ok", Value: 1.0}}
@@ -296,7 +305,7 @@ func (c *conn) ok(req *request, _ string, _ bson.RawValue) { c.reply(req.to, 0, 
 // its banner.
 func (c *conn) buildInfo(req *request, _ string, _ bson.RawValue) {
 	c.reply(req.to, 0, bson.D{
-		{Key: "version", Value: "7.0.0"},
+		{Key: "version", Value: serverVersion},
 		{Key: "versionArray", Value: bson.A{int32(7), int32(0), int32(0), int32(0)}},
 		{Key: "gitVersion", Value: "twist"},
 		{Key: "modules", Value: bson.A{}},
@@ -333,34 +342,22 @@ func (c *conn) getLog(req *request, _ string, arg bson.RawValue) {
 	})
 }
 
-// listDatabases shows the one database, for mongosh's show dbs.
+// listDatabases lists no database, for mongosh's show dbs: the server
+// holds no data, and its functions are commands of any database.
 func (c *conn) listDatabases(req *request, _ string, _ bson.RawValue) {
 	c.reply(req.to, 0, bson.D{
-		{Key: "databases", Value: bson.A{bson.D{
-			{Key: "name", Value: databaseName},
-			{Key: "sizeOnDisk", Value: int64(0)},
-			{Key: "empty", Value: false},
-		}}},
+		{Key: "databases", Value: bson.A{}},
 		{Key: "totalSize", Value: int64(0)},
 		{Key: "totalSizeMb", Value: int64(0)},
 		{Key: "ok", Value: 1.0},
 	})
 }
 
-// listCollections shows the collection of the older RPC style in every
-// database, unless a filter on another name leaves it out.
+// listCollections lists no collection, for mongosh's show collections:
+// <db>.rpc, through which older clients call functions, holds no
+// documents.
 func (c *conn) listCollections(req *request, _ string, _ bson.RawValue) {
-	batch := bson.A{}
-	name, byName := req.cmd.Lookup("filter", "name").StringValueOK()
-	if !byName || name == collectionName {
-		batch = append(batch, bson.D{
-			{Key: "name", Value: collectionName},
-			{Key: "type", Value: "collection"},
-			{Key: "options", Value: bson.D{}},
-			{Key: "info", Value: bson.D{{Key: "readOnly", Value: true}}},
-		})
-	}
-	c.reply(req.to, 0, cursorReply(req.database()+".$cmd.listCollections", batch))
+	c.reply(req.to, 0, cursorReply(req.database()+".$cmd.listCollections", bson.A{}))
 }
 
 // aggregate answers every pipeline, mongosh's on admin.atlascli among them,

@@ -5,8 +5,13 @@
 // answers what drivers send on their own — the handshake (hello, isMaster,
 // ismaster, over OP_QUERY or OP_MSG), ping, buildInfo, endSessions,
 // getParameter, getLog, listDatabases, listCollections and aggregate — as a
-// standalone MongoDB 7.0 would, and treats any other command whose name is a
-// registered function as a call:
+// standalone MongoDB 7.0 would, and what people ask in mongosh:
+// listCommands lists the functions with their arity and parameter types,
+// serverStatus gives the uptime, the connections and the calls of each
+// function (under rpc.functions), dbStats and connectionStatus answer too.
+// The server holds no data: show dbs and show collections list nothing.
+// It treats any other command whose name is a registered function as a
+// call:
 //
 //	db.runCommand({add: [1, 2]})   ->  {reply: 3, ok: 1}
 //
@@ -15,8 +20,9 @@
 // $readPreference, apiVersion, ...) are ignored. A built-in command takes
 // precedence over a function of the same name. Errors come back as
 // {ok: 0, errmsg, code, codeName}: an unknown command is CommandNotFound
-// (59), and an RPC error has its kind as codeName with the fixed code listed
-// with the Code constants, none of which makes a driver retry or drop its
+// (59), a call past its maxTimeMS is MaxTimeMSExpired (50), and every other
+// RPC error has its kind as codeName with the fixed code listed with the
+// Code constants, none of which makes a driver retry or drop its
 // connections.
 //
 // The older RPC style is served too: a find on the collection <db>.rpc whose

@@ -9,12 +9,12 @@ import (
 	"github.com/twistgo/twist/rpc/internal/session"
 )
 
-// Error codes of the {ok: 0, errmsg, code, codeName} replies. The codeName of
-// an RPC error is the kind of the error, the code is fixed per kind. The
-// codes are outside every list that drivers act on: none of them makes a
-// driver clear its connection pool, retry, or report a time-out, and no
-// errmsg says "not master" or "node is recovering" unless a function's own
-// error does.
+// Error codes of the {ok: 0, errmsg, code, codeName} replies. Each kind of
+// RPC error has a fixed code and codeName; errmsg is the error's detail,
+// for people. The codes of the kinds are outside every list that drivers
+// act on, but for Timeout: none of them makes a driver clear its
+// connection pool or retry, and no errmsg says "not master" or "node is
+// recovering" unless a function's own error does.
 const (
 	// CodeCommandNotFound is MongoDB's code for a command that is neither
 	// built in nor the name of a registered function (codeName
@@ -35,22 +35,29 @@ const (
 	CodeHandlerError = 18803
 	// CodeTooLarge: a message or a result is larger than allowed.
 	CodeTooLarge = 18804
-	// CodeTimeout: the function did not finish in time, the call's
-	// maxTimeMS or the server's call time-out: MongoDB's MaxTimeMSExpired,
-	// which drivers report as a time-out of the operation.
+	// CodeTimeout is MongoDB's MaxTimeMSExpired (codeName
+	// MaxTimeMSExpired): the function did not finish within the call's
+	// maxTimeMS or the server's call time-out. Drivers report it as a
+	// time-out of the operation, and do not retry it.
 	CodeTimeout = 50
 	// CodeBadMessage: a message was not a well-formed call.
 	CodeBadMessage = 18806
 )
 
+// errorCode is the code and codeName of a kind of RPC error.
+type errorCode struct {
+	code int32
+	name string
+}
+
 // kindCodes maps the kinds of RPC errors to their codes.
-var kindCodes = map[string]int32{
-	rpc.NoSuchFunction: CodeNoSuchFunction,
-	rpc.BadArguments:   CodeBadArguments,
-	rpc.HandlerError:   CodeHandlerError,
-	rpc.TooLarge:       CodeTooLarge,
-	rpc.Timeout:        CodeTimeout,
-	rpc.BadMessage:     CodeBadMessage,
+var kindCodes = map[string]errorCode{
+	rpc.NoSuchFunction: {CodeNoSuchFunction, rpc.NoSuchFunction},
+	rpc.BadArguments:   {CodeBadArguments, rpc.BadArguments},
+	rpc.HandlerError:   {CodeHandlerError, rpc.HandlerError},
+	rpc.TooLarge:       {CodeTooLarge, rpc.TooLarge},
+	rpc.Timeout:        {CodeTimeout, "MaxTimeMSExpired"},
+	rpc.BadMessage:     {CodeBadMessage, rpc.BadMessage},
 }
 
 // rpcError returns err as an *rpc.Error: the one in its chain, or a
@@ -70,11 +77,8 @@ func rpcError(err error) *rpc.Error {
 // (session.Bound): it may quote what the peer sent.
 func errorDoc(err error) bson.D {
 	e := rpcError(err)
-	name := e.Message
-	if name == rpc.Timeout {
-		name = "MaxTimeMSExpired"
-	}
-	return commandError(session.Bound(e.Detail), kindCodes[e.Message], name)
+	code := kindCodes[e.Message]
+	return commandError(session.Bound(e.Detail), code.code, code.name)
 }
 
 // commandError is the error reply of a command.

@@ -63,6 +63,7 @@ type Server struct {
 	logger         *slog.Logger
 	now            func() time.Time
 	lastConnID     atomic.Int32
+	stats          serverStats // status.go
 	// group is the connection group of the rpc.Server dispatching, if d is
 	// one, so that its Drain drains these connections too.
 	group *session.Group
@@ -152,6 +153,7 @@ func NewServer(d Dispatcher, opts ...Option) *Server {
 		Logger:         s.logger,
 		Group:          s.group,
 	}
+	s.stats.started = s.now()
 	return s
 }
 
@@ -181,6 +183,18 @@ type conn struct {
 	buf []byte
 	// lastRequestID numbers the replies.
 	lastRequestID int32
+}
+
+// ConnectionMade counts the connection for serverStatus and starts it.
+func (c *conn) ConnectionMade(t internet.Transport) {
+	c.s.stats.opened()
+	c.Conn.ConnectionMade(t)
+}
+
+// ConnectionLost counts the connection's end and cancels its calls.
+func (c *conn) ConnectionLost(reason error) {
+	c.s.stats.closed()
+	c.Conn.ConnectionLost(reason)
 }
 
 // Message handles one message, the bytes after its length field. A

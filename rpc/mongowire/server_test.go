@@ -3,6 +3,7 @@ package mongowire
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -176,16 +177,30 @@ func TestBuiltinCommands(t *testing.T) {
 			{[]string{"names", "0"}, bson.TypeString, "startupWarnings"},
 		}},
 		{"listDatabases", bson.D{{Key: "listDatabases", Value: 1}, {Key: "nameOnly", Value: false}, {Key: "$db", Value: "admin"}}, []check{
-			{[]string{"databases", "0", "name"}, bson.TypeString, "rpc"},
-			{[]string{"databases", "0", "sizeOnDisk"}, bson.TypeInt64, int64(0)},
-			{[]string{"databases", "0", "empty"}, bson.TypeBoolean, false},
+			{[]string{"databases"}, bson.TypeArray, nil},
 			{[]string{"totalSize"}, bson.TypeInt64, int64(0)},
 		}},
 		{"listCollections", bson.D{{Key: "listCollections", Value: 1}, {Key: "nameOnly", Value: true}, {Key: "$db", Value: "test"}}, []check{
 			{[]string{"cursor", "id"}, bson.TypeInt64, int64(0)},
 			{[]string{"cursor", "ns"}, bson.TypeString, "test.$cmd.listCollections"},
-			{[]string{"cursor", "firstBatch", "0", "name"}, bson.TypeString, "rpc"},
-			{[]string{"cursor", "firstBatch", "0", "type"}, bson.TypeString, "collection"},
+			{[]string{"cursor", "firstBatch"}, bson.TypeArray, nil},
+		}},
+		{"listCommands", bson.D{{Key: "listCommands", Value: 1}, {Key: "$db", Value: "admin"}}, []check{
+			{[]string{"commands", "add", "arity"}, bson.TypeInt32, int32(2)},
+			{[]string{"commands", "add", "params", "1"}, bson.TypeString, "int"},
+			{[]string{"commands", "add", "help"}, bson.TypeString, "function of 2 arguments"},
+			{[]string{"commands", "echo", "help"}, bson.TypeString, "function of 1 argument"},
+			{[]string{"commands", "serverStatus", "adminOnly"}, bson.TypeBoolean, false},
+		}},
+		{"dbStats", bson.D{{Key: "dbStats", Value: 1}, {Key: "scale", Value: 1}, {Key: "$db", Value: "test"}}, []check{
+			{[]string{"db"}, bson.TypeString, "test"},
+			{[]string{"collections"}, bson.TypeInt32, int32(0)},
+			{[]string{"objects"}, bson.TypeInt64, int64(0)},
+			{[]string{"functions"}, bson.TypeInt32, int32(5)},
+		}},
+		{"connectionStatus", bson.D{{Key: "connectionStatus", Value: 1}, {Key: "$db", Value: "admin"}}, []check{
+			{[]string{"authInfo", "authenticatedUsers"}, bson.TypeArray, nil},
+			{[]string{"authInfo", "authenticatedUserRoles"}, bson.TypeArray, nil},
 		}},
 		{"aggregate on admin.atlascli", bson.D{{Key: "aggregate", Value: "atlascli"}, {Key: "pipeline", Value: bson.A{}}, {Key: "cursor", Value: bson.D{}}, {Key: "$db", Value: "admin"}}, []check{
 			{[]string{"cursor", "id"}, bson.TypeInt64, int64(0)},
@@ -339,4 +354,47 @@ func TestMessagesSplitAndCoalesced(t *testing.T) {
 			t.Errorf("reply %d: responseTo %d, %v", i, r.responseTo, r.doc)
 		}
 	}
+}
+
+func TestServerStatusCountsCallsAndConnections(t *testing.T) {
+	f := newFixture(t)
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.srv.stats.started, f.srv.now = start, func() time.Time { return start.Add(90 * time.Second) }
+	f.send(command(t, 1, bson.D{{Key: "add", Value: bson.A{1, 2}}}))
+	f.send(command(t, 2, bson.D{{Key: "add", Value: bson.A{"x", 2}}}))
+	other, _ := f.connect()
+	gone, _ := f.connect()
+	gone.ConnectionLost(nil)
+	r := f.send(command(t, 3, bson.D{{Key: "serverStatus", Value: 1}, {Key: "$db", Value: "admin"}}))
+	checkOK(t, r.doc)
+	for _, c := range []struct {
+		key  []string
+		typ  bson.Type
+		want any
+	}{
+		{[]string{"rpc", "functions", "add", "calls"}, bson.TypeInt64, int64(2)},
+		{[]string{"rpc", "functions", "echo", "calls"}, bson.TypeInt64, int64(0)},
+		{[]string{"connections", "current"}, bson.TypeInt32, int32(2)},
+		{[]string{"connections", "totalCreated"}, bson.TypeInt64, int64(3)},
+		{[]string{"uptime"}, bson.TypeDouble, 90.0},
+		{[]string{"uptimeMillis"}, bson.TypeInt64, int64(90_000)},
+		{[]string{"version"}, bson.TypeString, serverVersion},
+	} {
+		v := field(t, r.doc, c.typ, c.key...)
+		var got any
+		switch c.typ {
+		case bson.TypeInt64:
+			got = v.Int64()
+		case bson.TypeInt32:
+			got = v.Int32()
+		case bson.TypeDouble:
+			got = v.Double()
+		case bson.TypeString:
+			got = v.StringValue()
+		}
+		if got != c.want {
+			t.Errorf("%v = %v, want %v", c.key, got, c.want)
+		}
+	}
+	other.ConnectionLost(nil)
 }

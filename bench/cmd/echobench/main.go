@@ -31,6 +31,8 @@ func main() {
 	warmup := flag.Duration("warmup", time.Second, "how long the load runs before it is measured")
 	rounds := flag.Int("rounds", 3, "measure each server this many `times` and report the medians")
 	conns := flag.Int("conns", 50, "connections that each keep one message in flight")
+	size := flag.Int("size", bench.EchoSize, "the size of each message, in `bytes`")
+	cpus := flag.String("server-cpus", "", "run the servers pinned to these CPUs (taskset's `list`, such as 0); the load runs where this program does")
 	idle := flag.Int("idle", 10000, "idle connections to measure the servers' memory with")
 	settle := flag.Duration("settle", 500*time.Millisecond, "how long the idle connections are held before the server's memory is read")
 	run := flag.String("run", "", "run only the servers whose name (echo-twist-1, echo-gnet-2, echo-net...) matches this `regexp`")
@@ -51,10 +53,16 @@ func main() {
 		Duration: *duration,
 		Rounds:   *rounds,
 		Conns:    *conns,
+		Size:     *size,
 		Idle:     *idle,
 		Settle:   *settle,
 		Log:      os.Stderr,
-		Command:  func(server string) *exec.Cmd { return exec.Command(self, "-serve="+server) },
+		Command: func(server string) *exec.Cmd {
+			if *cpus != "" {
+				return exec.Command("taskset", "-c", *cpus, self, "-serve="+server)
+			}
+			return exec.Command(self, "-serve="+server)
+		},
 	}
 	if *run != "" {
 		if cfg.Filter, err = regexp.Compile(*run); err != nil {
@@ -76,7 +84,7 @@ func main() {
 	start := time.Now()
 	results, err := bench.RunEcho(cfg)
 	fmt.Printf("echobench %s: %d conns x 1 %d-byte message, %v after %v warm-up; %d idle conns%s; median of %d rounds\n",
-		start.Format(time.DateTime), cfg.Conns, bench.EchoSize, *duration, *warmup, cfg.Idle, note, max(*rounds, 1))
+		start.Format(time.DateTime), cfg.Conns, cfg.Size, *duration, *warmup, cfg.Idle, note, max(*rounds, 1))
 	fmt.Printf("GOMAXPROCS=%d, %d CPUs, %s/%s, %s%s\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), versions())
 	if werr := bench.WriteEchoTable(os.Stdout, results); werr != nil && err == nil {
 		err = werr

@@ -7,6 +7,7 @@
 //
 //	go run ./cmd/rpcbench -duration 5s -warmup 1s -rounds 3
 //	go run ./cmd/rpcbench -run 'raw client/50 conns' -rounds 1 -serverprofile /tmp/twist.pprof
+//	taskset -c 1 go run ./cmd/rpcbench -servercpus 0 -run '1 conn x 64'  # clients on CPU 1, servers on CPU 0
 package main
 
 import (
@@ -29,6 +30,7 @@ func main() {
 	run := flag.String("run", "", "run only the cases whose \"system/shape\" matches this `regexp`")
 	profile := flag.String("serverprofile", "", "write each server's CPU profile (of the last round) to `FILE`.NAME")
 	cpuprofile := flag.String("cpuprofile", "", "with -serve: write the server's CPU profile to `FILE`")
+	serverCPUs := flag.String("servercpus", "", "run the servers on these `CPUS` only, with taskset -c (run rpcbench itself under taskset -c with others)")
 	flag.Parse()
 
 	if *serve != "" {
@@ -52,6 +54,9 @@ func main() {
 			args := []string{"-serve=" + server}
 			if *profile != "" {
 				args = append(args, "-cpuprofile="+*profile+"."+server)
+			}
+			if *serverCPUs != "" {
+				return exec.Command("taskset", append([]string{"-c", *serverCPUs, self}, args...)...)
 			}
 			return exec.Command(self, args...)
 		},

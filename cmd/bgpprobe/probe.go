@@ -1,0 +1,134 @@
+package main
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/protocols/bgp"
+	"github.com/twistgo/twist/reactor"
+	"github.com/twistgo/twist/task"
+)
+
+// Probe holds every configured session on one loop and records them in a
+// Store.
+type Probe struct {
+	loop  *reactor.Reactor
+	store *Store
+	log   *slog.Logger
+	cfg   *Config
+	peers []*bgp.Peer
+	port  *internet.Port
+	stats *task.LoopingCall
+}
+
+// NewProbe builds the peers of cfg on loop, recording into store. Call it on
+// the loop, or before the loop runs.
+func NewProbe(loop *reactor.Reactor, cfg *Config, store *Store, log *slog.Logger) (*Probe, error) {
+	pr := &Probe{loop: loop, store: store, log: log, cfg: cfg}
+	dial := func(addr string, f internet.ClientFactory, opts ...internet.ConnectOption) internet.Connector {
+		return internet.ConnectTCP(loop, addr, f, opts...)
+	}
+	for _, pc := range cfg.Peers {
+		c, err := cfg.peerConfig(pc)
+		if err != nil {
+			return nil, err
+		}
+		c.Logger = log
+		p := bgp.NewPeer(c, loop, dial)
+		p.OnStateChange = pr.stateChanged
+		p.OnNotification = pr.notification
+		for _, r := range cfg.Routes {
+			a, ps, err := r.route()
+			if err != nil {
+				return nil, err
+			}
+			p.Announce(a, ps...)
+		}
+		pr.peers = append(pr.peers, p)
+	}
+	return pr, nil
+}
+
+// Peers returns the probe's peers.
+func (pr *Probe) Peers() []*bgp.Peer { return pr.peers }
+
+// Port returns the port the probe listens on, or nil.
+func (pr *Probe) Port() *internet.Port { return pr.port }
+
+// Start listens (if the configuration says where), starts every peer and
+// the periodic storing of route counts. Call it on the loop.
+func (pr *Probe) Start() error {
+	if pr.cfg.Listen != "" {
+		port, err := internet.ListenTCP(pr.loop, pr.cfg.Listen, bgp.NewSpeaker(pr.peers...))
+		if err != nil {
+			return err
+		}
+		pr.port = port
+	}
+	now := pr.loop.Now()
+	for _, p := range pr.peers {
+		pr.store.RecordTransition(pr.transition(p, now, bgp.Idle, "configured", nil))
+		p.Start()
+	}
+	interval := 5 * time.Second
+	if pr.cfg.StatsInterval > 0 {
+		interval = seconds(pr.cfg.StatsInterval)
+	}
+	pr.stats = task.NewLoopingCall(pr.loop, func() (any, error) {
+		now := pr.loop.Now()
+		for _, p := range pr.peers {
+			pr.store.RecordCounts(p.Config().Address.String(), now, p.RIB().Len(), p.Announced())
+		}
+		return nil, nil
+	})
+	_, err := pr.stats.Start(interval, false)
+	return err
+}
+
+// Stop ends every session with a Cease, stops listening, and returns a
+// Deferred that fires once the database has every write made so far.
+func (pr *Probe) Stop() *deferred.Deferred {
+	if pr.stats != nil && pr.stats.Running() {
+		pr.stats.Stop()
+	}
+	for _, p := range pr.peers {
+		p.Stop("bgpprobe shutting down")
+	}
+	var last *deferred.Deferred
+	now := pr.loop.Now()
+	for _, p := range pr.peers {
+		last = pr.store.RecordCounts(p.Config().Address.String(), now, p.RIB().Len(), p.Announced())
+	}
+	var ds []*deferred.Deferred
+	if last != nil {
+		ds = append(ds, last)
+	}
+	if pr.port != nil {
+		ds = append(ds, pr.port.StopListening())
+	}
+	return deferred.Gather(ds)
+}
+
+func (pr *Probe) transition(p *bgp.Peer, at time.Time, to bgp.State, event string, err error) Transition {
+	t := Transition{Peer: p.Config().Address.String(), RemoteAS: p.Config().RemoteAS, At: at, From: p.State().String(),
+		To: to.String(), Event: event, Received: p.RIB().Len(), Sent: p.Announced()}
+	if err != nil {
+		t.Error = err.Error()
+	}
+	if to == bgp.Established {
+		t.EstablishedAt = p.EstablishedAt()
+	}
+	return t
+}
+
+func (pr *Probe) stateChanged(p *bgp.Peer, from, to bgp.State, ev bgp.Event, err error) {
+	t := pr.transition(p, pr.loop.Now(), to, ev.String(), err)
+	t.From = from.String()
+	pr.store.RecordTransition(t)
+}
+
+func (pr *Probe) notification(p *bgp.Peer, n *bgp.Notification, received bool) {
+	pr.store.RecordNotification(p.Config().Address.String(), pr.loop.Now(), received, n.Code, n.Subcode, n.String())
+}
