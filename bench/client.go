@@ -21,8 +21,6 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
-	"github.com/twistgo/twist/deferred"
-	"github.com/twistgo/twist/reactor"
 	twistrpc "github.com/twistgo/twist/rpc"
 )
 
@@ -241,62 +239,16 @@ func framedPipeline(addr string, depth int) (loadFunc, func(), error) {
 	return load, func() { c.Close() }, nil
 }
 
-// twistDial runs a client loop and dials n rpc.Clients to addr on it, and
-// returns calls of add(1, 2) through their Call.
+// twistDial dials n rpc.Clients to addr with rpc.Dial, on the loop the
+// clients of Dial share, and returns calls of add(1, 2) through their Call.
 func twistDial(addr string, n int) ([]callFunc, func(), error) {
-	loop, err := reactor.New()
-	if err != nil {
-		return nil, nil, err
-	}
-	done := make(chan error, 1)
-	go func() { done <- loop.Run() }()
-	stop := func() {
-		loop.CallFromThread(func() { _ = loop.Stop() })
-		<-done
-	}
-	type dialed struct {
-		c   *twistrpc.Client
-		err error
-	}
-	ch := make(chan dialed, n)
-	loop.CallFromThread(func() {
-		for range n {
-			twistrpc.DialOn(loop, addr).AddBoth(func(r any) (any, error) {
-				if f, ok := r.(*deferred.Failure); ok {
-					ch <- dialed{err: f.Value()}
-				} else {
-					ch <- dialed{c: r.(*twistrpc.Client)}
-				}
-				return nil, nil
-			})
+	return dialEach(n, func() (callFunc, func(), error) {
+		c, err := twistrpc.Dial(context.Background(), addr)
+		if err != nil {
+			return nil, nil, err
 		}
+		return twistCall(c), c.Close, nil
 	})
-	var (
-		clients []*twistrpc.Client
-		calls   []callFunc
-	)
-	for range n {
-		d := <-ch
-		if d.err != nil {
-			err = d.err
-			continue
-		}
-		clients = append(clients, d.c)
-		calls = append(calls, twistCall(d.c))
-	}
-	closeAll := func() {
-		loop.CallFromThread(func() {
-			for _, c := range clients {
-				c.Close()
-			}
-		})
-		stop()
-	}
-	if err != nil {
-		closeAll()
-		return nil, nil, err
-	}
-	return calls, closeAll, nil
 }
 
 // twistCall returns a call of add(1, 2) through c.Call.

@@ -215,9 +215,16 @@ func (d *Deferred) Result() (any, error) {
 func (d *Deferred) Pause() { d.paused++ }
 
 // Unpause undoes one Pause; when none remain, the pending callbacks of a
-// fired Deferred run. It panics if d is not paused.
+// fired Deferred run. It panics if d is not paused by Pause: the pause of a
+// Deferred that waits on another, whose callback returned a Deferred, is not
+// Unpause's to undo (Twisted does not check, and such an unpause corrupts
+// the chain).
 func (d *Deferred) Unpause() {
-	if d.paused == 0 {
+	waits := 0
+	if _, ok := d.result.(*Deferred); ok && d.called {
+		waits = 1
+	}
+	if d.paused <= waits {
 		panic("deferred: Unpause of a Deferred that is not paused")
 	}
 	d.paused--

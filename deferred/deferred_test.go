@@ -463,6 +463,35 @@ func TestPause(t *testing.T) {
 			t.Fatal("no panic")
 		}
 	})
+	t.Run("Unpause of a Deferred that only waits on another panics", func(t *testing.T) {
+		var got []any
+		inner := deferred.New()
+		outer := deferred.New()
+		outer.AddCallback(returning(inner)).AddCallback(record(&got))
+		outer.Callback(1)
+		if recoverFrom(outer.Unpause) == nil {
+			t.Fatal("no panic")
+		}
+		// The chain is intact: it goes on once inner fires, with its result.
+		inner.Callback(2)
+		if len(got) != 1 || got[0] != 2 {
+			t.Fatalf("the waiting chain got %v, want [2]", got)
+		}
+		// A Pause on top of the wait is the user's to undo.
+		other := deferred.New()
+		outer2 := deferred.New()
+		outer2.AddCallback(returning(other))
+		outer2.Callback(1)
+		outer2.Pause()
+		outer2.Unpause()
+		if outer2.Paused() != 1 {
+			t.Fatalf("Paused() = %d while waiting, want 1", outer2.Paused())
+		}
+		other.Callback(3)
+		if v, err := outer2.Result(); v != 3 || err != nil || outer2.Paused() != 0 {
+			t.Fatalf("result %v, %v, paused %d", v, err, outer2.Paused())
+		}
+	})
 }
 
 func TestReturnedDeferred(t *testing.T) {

@@ -2,7 +2,9 @@ package interop
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -71,5 +73,24 @@ func TestNodeTwistRPC(t *testing.T) {
 		if !reflect.DeepEqual(c.got, c.want) {
 			t.Errorf("%s: got %#v, want %#v", c.what, c.got, c.want)
 		}
+	}
+}
+
+// TestNodeTwistRPCReadme runs the examples of twist-rpc's README against
+// two real servers of the demo functions, on the ports the README names:
+// the package's readme test does, checking what each example prints. Its
+// dependency, bson, comes from the interop packages.
+func TestNodeTwistRPCReadme(t *testing.T) {
+	requireNode(t)
+	modules, err := filepath.Abs(filepath.Join(nodeDir, "node_modules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, a := hostPort(t, startServer(t).framed)
+	_, b := hostPort(t, startServer(t).framed)
+	env := []string{"NODE_PATH=" + modules, "TWIST_README_PORTS=9000=" + a + ",9001=" + b}
+	out := runClient(t, clientDir, env, "node", "--test", "tests/readme.test.js")
+	if !strings.Contains(out, "# fail 0") {
+		t.Errorf("the README's examples failed:\n%s", out)
 	}
 }

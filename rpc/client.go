@@ -335,6 +335,11 @@ func (c *Client) answer(id int64, m Message, err error) {
 			err = c.reply(m, &k.reply)
 		}
 		k.finish(err)
+		if c.loop != nil {
+			// Its caller may call again at once, through the loop: let it
+			// run before the loop sleeps.
+			c.loop.YieldBeforeWait()
+		}
 		return
 	}
 	r := c.pending[id]

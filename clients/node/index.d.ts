@@ -60,6 +60,8 @@ export interface ClientOptions {
 }
 
 export interface ConnectOptions extends ClientOptions {
+  /** Connect over TLS: true, or tls.connect's options (ca, cert, key, servername...). */
+  tls?: boolean | import('node:tls').ConnectionOptions;
   /** Default 'localhost'. */
   host?: string;
   /** The TCP port; needed unless `path` is given. */
@@ -125,3 +127,52 @@ export declare class Client extends EventEmitter {
 
 /** Connects over TCP or a Unix socket. */
 export declare function connect(options: ConnectOptions): Promise<Client>;
+
+/** An address of a pool: 'host:port', '[::1]:port', a Unix socket path, or an object. */
+export type Address = string | { host?: string; port: number } | { path: string };
+
+/** The back-off of a pool's reconnections, in milliseconds. */
+export interface ReconnectOptions {
+  /** The delay after the first failure. Default 100. */
+  initialDelay?: number;
+  /** The longest delay. Default 30000. */
+  maxDelay?: number;
+  /** How much the delay grows after each failure. Default 2. */
+  factor?: number;
+  /** The delay varies at random by this fraction of it, either way. Default 0.1. */
+  jitter?: number;
+}
+
+export interface PoolOptions extends ClientOptions {
+  addresses: Address[];
+  tls?: boolean | import('node:tls').ConnectionOptions;
+  reconnect?: ReconnectOptions;
+  /** How long one attempt to connect may take, in milliseconds. Default 10000. */
+  connectTimeout?: number;
+}
+
+export interface ConnectPoolOptions extends PoolOptions {
+  /** Aborts connectPool before the first connection. */
+  signal?: AbortSignal;
+}
+
+/** Calls spread over one connection to each address, each made again when it drops. */
+export declare class Pool extends EventEmitter {
+  constructor(options: PoolOptions);
+  /** The number of addresses connected now. */
+  readonly connected: number;
+  call<T = any>(name: string, ...args: unknown[]): Promise<T>;
+  callWithOptions(name: string, args: unknown[], options: CallWithOptions & { noreply: true }): Promise<undefined>;
+  callWithOptions<T = any>(name: string, args?: unknown[], options?: CallWithOptions): Promise<T>;
+  info(options?: CallOptions): Promise<ServerInfo>;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+
+  on(event: 'connect', listener: (address: Address) => void): this;
+  on(event: 'disconnect', listener: (address: Address, reason: ConnectionError | null) => void): this;
+  on(event: 'connectError', listener: (err: Error, address: Address) => void): this;
+  on(event: 'protocolError', listener: (err: RpcError, address: Address) => void): this;
+}
+
+/** Makes a Pool and resolves once one of its addresses is connected. */
+export declare function connectPool(options: ConnectPoolOptions): Promise<Pool>;

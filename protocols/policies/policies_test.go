@@ -373,3 +373,36 @@ func TestNestedPolicies(t *testing.T) {
 		t.Errorf("Count = %d after the close", n)
 	}
 }
+
+// A protocol that registered a producer is closed by a time-out all the
+// same: the producer is unregistered first, as the transport waits for it.
+func TestTimeoutUnregistersProducer(t *testing.T) {
+	clk := twisttest.NewClock()
+	inner := &recorder{}
+	p := Timeout(factoryOf(inner), TimeoutConfig{Idle: time.Minute, Clock: clk}).BuildProtocol(peerA)
+	tr := &twisttest.StringTransport{}
+	p.ConnectionMade(tr)
+	inner.Transport.RegisterProducer(&producer{}, true)
+	clk.Advance(time.Minute)
+	if !tr.Disconnecting() || tr.Producer() != nil {
+		t.Fatalf("disconnecting %v, producer %v: the close would wait for ever", tr.Disconnecting(), tr.Producer())
+	}
+	inner.Transport.UnregisterProducer() // what the protocol does when lost: harmless now
+}
+
+// The read time-out works for a receiver that reports only PartialMessage.
+func TestTimeoutReadWithoutPending(t *testing.T) {
+	clk := twisttest.NewClock()
+	inner := &onlyPartial{}
+	inner.Handler = inner
+	p, tr := connect(t, Timeout(factoryOf(inner), TimeoutConfig{Idle: time.Hour, Read: 30 * time.Second, Clock: clk}), peerA)
+	p.DataReceived([]byte{0, 0})
+	clk.Advance(30 * time.Second)
+	if !tr.Disconnecting() {
+		t.Fatal("half a prefix was held past the read time-out")
+	}
+}
+
+type onlyPartial struct{ basic.Int32StringReceiver }
+
+func (*onlyPartial) StringReceived([]byte) {}

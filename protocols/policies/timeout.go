@@ -85,13 +85,16 @@ type TimeoutConfig struct {
 // counts only while no message is partly received and no request is
 // pending, and the read time-out runs from the first byte of a message to
 // its last, however slowly the bytes come: that is what stops a peer from
-// holding a connection with a byte now and then. Without MessageState, any
-// byte read or written restarts the idle time-out, as in Twisted, and there
-// is no read time-out.
+// holding a connection with a byte now and then. A protocol with only
+// PartialMessage (the receivers of package basic) gets the read time-out,
+// and counts as having nothing pending. Without either, any byte read or
+// written restarts the idle time-out, as in Twisted, and there is no read
+// time-out.
 //
-// A connection that times out is closed once its output is written; if it
-// is still open one idle period later (its peer does not read), it is
-// aborted.
+// A connection that times out is closed once its output is written, with
+// the producer the wrapped protocol registered unregistered first (a
+// transport waits for that before it closes); if it is still open one idle
+// period later (its peer does not read), it is aborted.
 func Timeout(f internet.Factory, cfg TimeoutConfig) *WrappingFactory {
 	return &WrappingFactory{Wrapped: f, Policy: &timeoutPolicy{cfg: cfg}}
 }
@@ -116,12 +119,7 @@ type timeoutProtocol struct {
 }
 
 func (p *timeoutProtocol) ConnectionMade(t internet.Transport) {
-	p.clk = p.cfg.Clock
-	if p.clk == nil {
-		if l, ok := t.(internet.Looper); ok {
-			p.clk = l.Loop()
-		}
-	}
+	p.clk = ConnectionClock(p.cfg.Clock, t)
 	p.state = messageState(p.Wrapped)
 	p.ProtocolWrapper.ConnectionMade(t)
 	if p.clk != nil && !p.lost {
@@ -216,5 +214,6 @@ func (p *timeoutProtocol) timedOut(why string) {
 		grace = p.cfg.Read
 	}
 	p.idle.SetTimeout(p.clk, grace, p.idleTimedOut)
+	p.UnregisterProducer()
 	p.LoseConnection()
 }

@@ -3,6 +3,7 @@ package policies
 import (
 	"net"
 
+	"github.com/twistgo/twist/clock"
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
 )
@@ -18,18 +19,45 @@ type MessageState interface {
 	Pending() int
 }
 
+// partialReporter is the half of MessageState that the read time-out needs:
+// every receiver of package basic has it.
+type partialReporter interface{ PartialMessage() bool }
+
 // messageState returns the MessageState of p or of the innermost protocol it
-// wraps that has one, or nil.
+// wraps that reports partial messages, or nil. A protocol that reports them
+// without Pending counts as having nothing pending.
 func messageState(p internet.Protocol) MessageState {
 	for p != nil {
 		if ms, ok := p.(MessageState); ok {
 			return ms
+		}
+		if pr, ok := p.(partialReporter); ok {
+			return nonePending{pr}
 		}
 		w, ok := p.(interface{ WrappedProtocol() internet.Protocol })
 		if !ok {
 			return nil
 		}
 		p = w.WrappedProtocol()
+	}
+	return nil
+}
+
+// nonePending is the MessageState of a protocol that reports only partial
+// messages.
+type nonePending struct{ partialReporter }
+
+func (nonePending) Pending() int { return 0 }
+
+// ConnectionClock returns c, or if it is nil the loop of the connection t
+// (an internet.Looper), or nil if t has none: the clock a per-connection
+// timer runs on, so that it fires on the connection's loop.
+func ConnectionClock(c clock.Clock, t internet.Transport) clock.Clock {
+	if c != nil {
+		return c
+	}
+	if l, ok := t.(internet.Looper); ok && l.Loop() != nil {
+		return l.Loop()
 	}
 	return nil
 }

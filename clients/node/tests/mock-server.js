@@ -6,6 +6,7 @@
 // second implementation.
 
 const net = require('node:net');
+const tls = require('node:tls');
 const bson = require('bson');
 
 function frame(doc) {
@@ -43,8 +44,11 @@ const builtins = {
 };
 
 class MockServer {
-  constructor({ functions = {}, onMessage, maxMessageSize = 16 * 1024 * 1024 } = {}) {
+  // tls ({key, cert}) serves over TLS; infoFunctions, if given, is the
+  // functions list of info answers.
+  constructor({ functions = {}, onMessage, maxMessageSize = 16 * 1024 * 1024, tls: tlsOptions, infoFunctions } = {}) {
     this.functions = { ...builtins, ...functions };
+    this.infoFunctions = infoFunctions;
     this.onMessage = onMessage; // (msg, conn) => true when it answered itself
     this.maxMessageSize = maxMessageSize;
     this.received = []; // every message, decoded, in order
@@ -52,7 +56,8 @@ class MockServer {
     this.held = []; // Held calls to 'hold', in order
     this.conns = new Set();
     this.waiters = [];
-    this.server = net.createServer((socket) => this.#serve(socket));
+    const serve = (socket) => this.#serve(socket);
+    this.server = tlsOptions ? tls.createServer(tlsOptions, serve) : net.createServer(serve);
   }
 
   // listen starts the server on a free loopback port, or on a Unix
@@ -117,9 +122,11 @@ class MockServer {
 
   #answer(msg, conn, body) {
     if (msg.info) {
-      const functions = Object.keys(this.functions)
-        .sort()
-        .map((name) => ({ name, arity: 2, params: ['int', 'int'] }));
+      const functions =
+        this.infoFunctions ??
+        Object.keys(this.functions)
+          .sort()
+          .map((name) => ({ name, arity: 2, params: ['int', 'int'] }));
       conn.send({ info: { name: 'mock', version: '1.0', maxMessageSize: this.maxMessageSize, functions }, id: msg.id });
       return;
     }

@@ -1,13 +1,21 @@
 // Compiled, not run, by `npm run typecheck`: it checks index.d.ts against
 // the uses the README shows. Lines marked @ts-expect-error must not compile.
 
-import { connect, Client, RpcError, ConnectionError, ErrorKind, DEFAULT_MAX_MESSAGE_SIZE } from 'twist-rpc';
+import { connect, connectPool, Client, Pool, RpcError, ConnectionError, ErrorKind, DEFAULT_MAX_MESSAGE_SIZE } from 'twist-rpc';
 import type { ServerInfo, ConnectionErrorCode, ErrorKindName } from 'twist-rpc';
 import * as net from 'node:net';
 
 async function main(): Promise<void> {
   const client: Client = await connect({ host: '127.0.0.1', port: 9000, timeout: 5000, maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE });
   const sum = await client.call<number>('add', 1, 2);
+  const secure: Client = await connect({ host: 'localhost', port: 9000, tls: { ca: 'PEM' } });
+  await secure.close();
+  const pool: Pool = await connectPool({ addresses: ['127.0.0.1:9000', { host: 'b', port: 9001 }, { path: '/run/rpc.sock' }], tls: true, reconnect: { maxDelay: 5000 }, signal: AbortSignal.timeout(1000) });
+  const spread: number = await pool.call<number>('add', 1, 2);
+  const live: number = pool.connected;
+  pool.on('disconnect', (address, reason) => void [address, reason?.code]);
+  await pool.close();
+  void [spread, live];
   const n: number = sum;
   const none: undefined = await client.callWithOptions('log', ['hello'], { noreply: true });
   const slow: string = await client.callWithOptions<string>('slow', [], { timeout: 100, signal: AbortSignal.timeout(50) });
