@@ -2,6 +2,7 @@ package mongowire
 
 import (
 	"context"
+	"github.com/twistgo/twist/protocols/policies"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -48,3 +49,7 @@ func TestDrainThroughRPCServer(t *testing.T) {
 		t.Fatal("Drain's channel is open once every connection closed")
 	}
 }
+
+// The wire protocol's connections report their message state to the
+// time-out policy.
+var _ policies.MessageState = (*conn)(nil)
