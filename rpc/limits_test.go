@@ -2,9 +2,10 @@ package rpc
 
 import (
 	"context"
-	"github.com/twistgo/twist/protocols/policies"
 	"io"
 	"testing"
+
+	"github.com/twistgo/twist/protocols/policies"
 )
 
 func TestLimitsDefaults(t *testing.T) {

@@ -2,12 +2,12 @@ package mongowire
 
 import (
 	"context"
-	"github.com/twistgo/twist/protocols/policies"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/protocols/policies"
 	"github.com/twistgo/twist/rpc"
 	"github.com/twistgo/twist/twisttest"
 )
