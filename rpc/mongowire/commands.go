@@ -3,6 +3,7 @@ package mongowire
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -101,6 +102,11 @@ func (c *conn) handle(req *request) {
 // registered function: it is an unknown command, CommandNotFound.
 func (c *conn) call(req *request, name string, arg bson.RawValue) {
 	to := req.to
+	if field, ok := unknownField(req.cmd); ok {
+		c.reply(to, 0, errorDoc(&rpc.Error{Message: rpc.BadArguments, Detail: fmt.Sprintf(
+			"%.64s: unknown field %.64q: the arguments are the value of the first field", name, field)}))
+		return
+	}
 	args, ok := arg.ArrayOK()
 	if !ok {
 		b, err := bson.Marshal(bson.D{{Key: "0", Value: arg}})
@@ -135,6 +141,41 @@ func (c *conn) call(req *request, name string, arg bson.RawValue) {
 		return nil, nil
 	})
 	c.throttle()
+}
+
+// unknownField returns the first field of the call cmd that is neither its
+// first, which names the function and holds the arguments, nor one of the
+// generic fields that drivers and mongosh add to any command.
+func unknownField(cmd bson.Raw) (string, bool) {
+	rem := bsoncore.Document(cmd)
+	if len(rem) < 5 {
+		return "", false
+	}
+	rem = rem[4 : len(rem)-1]
+	for first := true; len(rem) > 0; first = false {
+		elem, r, ok := bsoncore.ReadElement(rem)
+		if !ok {
+			return "", false // cannot be: the message was checked
+		}
+		rem = r
+		if !first && !genericField(elem.KeyBytes()) {
+			return string(elem.KeyBytes()), true
+		}
+	}
+	return "", false
+}
+
+// genericField reports whether key is a field that MongoDB takes with any
+// command: the database, sessions and transactions, cluster time, read and
+// write concerns, the API version, the time limit, a comment.
+func genericField(key []byte) bool {
+	switch string(key) {
+	case "$db", "lsid", "txnNumber", "autocommit", "startTransaction", "$clusterTime",
+		"$readPreference", "readConcern", "writeConcern", "apiVersion", "apiStrict",
+		"apiDeprecationErrors", "maxTimeMS", "comment", "$audit", "$client":
+		return true
+	}
+	return false
 }
 
 // appendCaller is a Dispatcher that can also append a result that is ready

@@ -263,6 +263,7 @@ func TestCommandErrors(t *testing.T) {
 		{"bad arguments", bson.D{{Key: "add", Value: bson.A{"one", 2}}}, CodeBadArguments, "BadArguments"},
 		{"too many arguments", bson.D{{Key: "add", Value: bson.A{1, 2, 3}}}, CodeBadArguments, "BadArguments"},
 		{"a single argument where two are needed", bson.D{{Key: "add", Value: 1}}, CodeBadArguments, "BadArguments"},
+		{"an unknown field", bson.D{{Key: "add", Value: bson.A{1, 2}}, {Key: "b", Value: 2}, {Key: "$db", Value: "test"}}, CodeBadArguments, "BadArguments"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -397,4 +398,23 @@ func TestServerStatusCountsCallsAndConnections(t *testing.T) {
 		}
 	}
 	other.ConnectionLost(nil)
+}
+
+// The fields drivers add to every command are taken with a call.
+func TestCallTakesTheGenericFields(t *testing.T) {
+	f := newFixture(t)
+	r := f.send(command(t, 1, bson.D{
+		{Key: "add", Value: bson.A{1, 2}},
+		{Key: "lsid", Value: bson.D{{Key: "id", Value: bson.Binary{Subtype: 4, Data: make([]byte, 16)}}}},
+		{Key: "$clusterTime", Value: bson.D{}},
+		{Key: "$readPreference", Value: bson.D{{Key: "mode", Value: "primaryPreferred"}}},
+		{Key: "maxTimeMS", Value: int32(1000)},
+		{Key: "comment", Value: "hi"},
+		{Key: "apiVersion", Value: "1"},
+		{Key: "$db", Value: "test"},
+	}))
+	checkOK(t, r.doc)
+	if got := field(t, r.doc, bson.TypeInt32, "reply").Int32(); got != 3 {
+		t.Fatalf("reply = %d", got)
+	}
 }
