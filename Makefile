@@ -47,8 +47,11 @@ bench-test:
 # the core. Its tests peer with real BIRD 2 and GoBGP daemons (Debian's bird2
 # and gobgpd, installed by .ci/run; a test skips, saying why, if they cannot be
 # had).
+# protocols/bgp/gobgpdiff, a module of tests only, decodes the same bytes with
+# protocols/bgp and GoBGP's packet package (its fuzz corpus runs as tests).
 bgpprobe-test:
 	cd cmd/bgpprobe && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	cd protocols/bgp/gobgpdiff && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # The Node.js client's own tests (node's test runner) and its type check.
 node-test:

@@ -514,3 +514,42 @@ func TestTLSKeyUpdateFromOpenSSL(t *testing.T) {
 		t.Errorf("the server did not get the line after the KeyUpdate; reason %v", server.reason)
 	}
 }
+
+// rawPeer writes its bytes in the clear to a TLS server, then closes.
+type rawPeer struct {
+	BaseProtocol
+	data []byte
+}
+
+func (p *rawPeer) ConnectionMade(t Transport) {
+	_, _ = t.Write(p.data)
+	t.LoseConnection()
+}
+
+// FuzzTLSServerInput gives a TLS server whatever a peer may send before and
+// instead of a handshake: the connection ends, once, with an error, and the
+// protocol is never connected.
+func FuzzTLSServerInput(f *testing.F) {
+	for _, seed := range []string{
+		"",
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"\x16\x03\x01\x00\x05hello",
+		"\x16\x03\x01\xff\xff",
+		"\x80\x2e\x01\x00\x02",
+		"\x15\x03\x03\x00\x02\x02\x28",
+		"\x16\x03\x01\x00\x04\x01\x00\x00\x00\x17\x03\x03\x00\x01x",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		server := &tlsRecorder{}
+		runLoopForTest(t, func(loop *reactor.Reactor) {
+			server.onLost = func(error) { loop.Stop() }
+			sl := newTLSLayer(nil, server, tlsMinVersion(serverConfig()), false)
+			memPipe(loop, &rawPeer{data: data}, sl)
+		})
+		if server.made != 0 || server.lost != 1 || server.reason == nil {
+			t.Errorf("made %d, lost %d times, reason %v", server.made, server.lost, server.reason)
+		}
+	})
+}

@@ -54,7 +54,7 @@ func TestMongosh(t *testing.T) {
 		"2 true true",
 		"0 true",
 		"0",
-		`BadArguments add: unknown field "b": the arguments are the value of the first field`,
+		`BadMessage unknown field "b" in a call of add: a call takes its arguments and the generic command fields only`,
 		"MongoServerError[HandlerError]: rpcdemo: failed as asked: on purpose",
 	}, "\n") + "\n"
 	// mongosh starts an error's line with a carriage return, for the REPL.

@@ -194,7 +194,9 @@ func TestMalformedUpdate(t *testing.T) {
 		{"withdrawn prefix truncated", &updateBuilder{withdrawn: []byte{8}, nlri: nil}, SessionReset, SubInvalidNetworkField},
 		{"withdrawn prefix too long", &updateBuilder{withdrawn: []byte{33, 1, 2, 3, 4, 5}}, SessionReset, SubInvalidNetworkField},
 		{"nlri prefix overruns", &updateBuilder{nlri: []byte{24, 10, 0}}, SessionReset, SubInvalidNetworkField},
-		{"attribute overruns", base(0, func(b *updateBuilder) { b.raw(FlagOptional, AttrMED, 9, 0) }), SessionReset, SubMalformedAttributeList},
+		{"attribute overruns", base(0, func(b *updateBuilder) { b.raw(FlagOptional, AttrMED, 9, 0) }), TreatAsWithdraw, SubMalformedAttributeList},
+		{"mp_reach overruns", base(0, func(b *updateBuilder) { b.raw(FlagOptional, AttrMPReach, 9, 0) }), SessionReset, SubMalformedAttributeList},
+		{"two bytes left", base(0, func(b *updateBuilder) { b.raw(FlagOptional, AttrMED) }), TreatAsWithdraw, SubMalformedAttributeList},
 		{"unrecognized well-known", base(0, func(b *updateBuilder) { b.attr(FlagTransitive, 99) }), SessionReset, SubUnrecognizedWellKnownAttr},
 		{"missing origin", base(AttrOrigin, nil), TreatAsWithdraw, SubMissingWellKnownAttr},
 		{"missing as_path", base(AttrASPath, nil), TreatAsWithdraw, SubMissingWellKnownAttr},
@@ -202,6 +204,7 @@ func TestMalformedUpdate(t *testing.T) {
 		{"bad origin", base(AttrOrigin, func(b *updateBuilder) { b.attr(FlagTransitive, AttrOrigin, 3) }), TreatAsWithdraw, SubInvalidOrigin},
 		{"origin flags", base(AttrOrigin, func(b *updateBuilder) { b.attr(FlagOptional|FlagTransitive, AttrOrigin, 0) }), TreatAsWithdraw, SubAttributeFlagsError},
 		{"as_path segment type", base(AttrASPath, func(b *updateBuilder) { b.attr(FlagTransitive, AttrASPath, 9, 1, 0, 1) }), TreatAsWithdraw, SubMalformedASPath},
+		{"as_path confed from eBGP", base(AttrASPath, func(b *updateBuilder) { b.attr(FlagTransitive, AttrASPath, 3, 1, 0, 0, 0, 1) }), TreatAsWithdraw, SubMalformedASPath},
 		{"as_path zero count", base(AttrASPath, func(b *updateBuilder) { b.attr(FlagTransitive, AttrASPath, 2, 0) }), TreatAsWithdraw, SubMalformedASPath},
 		{"as_path overrun", base(AttrASPath, func(b *updateBuilder) { b.attr(FlagTransitive, AttrASPath, 2, 2, 0, 0, 0, 1) }), TreatAsWithdraw, SubMalformedASPath},
 		{"next_hop length", base(AttrNextHop, func(b *updateBuilder) { b.attr(FlagTransitive, AttrNextHop, 1, 2, 3) }), TreatAsWithdraw, SubAttributeLengthError},
@@ -221,11 +224,12 @@ func TestMalformedUpdate(t *testing.T) {
 			b.attr(FlagOptional, AttrMPUnreach, 0, 2, 1)
 			b.attr(FlagOptional, AttrMPUnreach, 0, 2, 1)
 		}), SessionReset, SubMalformedAttributeList},
-		{"mp_unreach flags", base(0, func(b *updateBuilder) { b.attr(FlagOptional|FlagTransitive, AttrMPUnreach, 0, 2, 1) }), SessionReset, SubAttributeFlagsError},
+		{"mp_unreach flags", base(0, func(b *updateBuilder) { b.attr(FlagOptional|FlagTransitive, AttrMPUnreach, 0, 2, 1) }), TreatAsWithdraw, SubAttributeFlagsError},
+		{"mp_unreach flags, bad prefix", base(0, func(b *updateBuilder) { b.attr(FlagOptional|FlagTransitive, AttrMPUnreach, 0, 2, 1, 200) }), SessionReset, SubOptionalAttributeError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := ParseMessage(tt.b.message(), Options{AS4: true})
+			_, _, err := ParseMessage(tt.b.message(), Options{AS4: true, EBGP: true})
 			var ue *UpdateError
 			if !errors.As(err, &ue) {
 				t.Fatalf("error %v, want an *UpdateError", err)

@@ -776,7 +776,7 @@ func (p *Peer) openReceived(o *Open, ev Event) {
 		}
 	}
 	_, as4 := o.Capability(CapAS4)
-	p.opts = Options{AS4: as4, Limits: p.cfg.Limits}
+	p.opts = Options{AS4: as4, EBGP: o.AS() != p.cfg.LocalAS, Limits: p.cfg.Limits}
 	local := max(p.duration(p.cfg.HoldTime, DefaultHoldTime), 0)
 	p.holdTime = min(local, time.Duration(o.HoldTime)*time.Second)
 	p.send(p.conn, Keepalive{})

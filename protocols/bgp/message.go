@@ -220,6 +220,9 @@ type Options struct {
 	// AS4 says both sides sent the 4-octet AS capability: AS_PATH and
 	// AGGREGATOR carry 4-octet AS numbers.
 	AS4 bool
+	// EBGP says the peer is in another AS: an AS_PATH with confederation
+	// segments is then malformed (RFC 7606 §7.2).
+	EBGP bool
 	// Limits bound the message size.
 	Limits Limits
 }

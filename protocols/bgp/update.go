@@ -3,6 +3,7 @@ package bgp
 import (
 	"encoding/binary"
 	"net/netip"
+	"slices"
 )
 
 // Action is how RFC 7606 handles a malformed UPDATE.
@@ -121,9 +122,16 @@ func (it *AttrIter) Next() (RawAttribute, bool) {
 }
 
 func (it *AttrIter) fail() (RawAttribute, bool) {
-	// The attributes that follow cannot be found, and one of them may be an
-	// MP_REACH_NLRI: RFC 7606 §4 leaves only a session reset.
-	it.err = updateError(SessionReset, SubMalformedAttributeList, nil)
+	// RFC 7606 §4: an attribute that overruns the list makes the UPDATE
+	// treat-as-withdraw, the Total Attribute Length still locating the
+	// NLRI; but if the broken attribute is the one that holds NLRI
+	// (MP_REACH_NLRI, MP_UNREACH_NLRI), its routes cannot be found to be
+	// withdrawn, and only a session reset is left (§3.j).
+	action := TreatAsWithdraw
+	if len(it.b) >= 2 && (it.b[1] == AttrMPReach || it.b[1] == AttrMPUnreach) {
+		action = SessionReset
+	}
+	it.err = updateError(action, SubMalformedAttributeList, nil)
 	return RawAttribute{}, false
 }
 
@@ -253,7 +261,19 @@ func (u *Update) Decode(body []byte, opts Options) error {
 		}
 		if raw.Flags&(FlagOptional|FlagTransitive) != rule.flags ||
 			(raw.Flags&FlagPartial != 0 && rule.flags != FlagOptional|FlagTransitive) {
-			d.note(&UpdateError{rule.action, Notification{CodeUpdate, SubAttributeFlagsError, rawAttrBytes(raw)}})
+			action := rule.action
+			switch raw.Type {
+			case AttrMPReach, AttrMPUnreach:
+				// RFC 7606 §3.c: treat-as-withdraw, which needs the
+				// attribute's routes; only if they cannot be read is
+				// the session reset.
+				action = TreatAsWithdraw
+				if raw.Type == AttrMPReach && !d.mpReach(u, new(Attributes), raw.Value) ||
+					raw.Type == AttrMPUnreach && !d.mpUnreach(u, raw.Value) {
+					action = SessionReset
+				}
+			}
+			d.note(&UpdateError{action, Notification{CodeUpdate, SubAttributeFlagsError, rawAttrBytes(raw)}})
 			continue
 		}
 		v := raw.Value
@@ -271,6 +291,9 @@ func (u *Update) Decode(body []byte, opts Options) error {
 				asSize = 4
 			}
 			segs, ok := decodeASPath(v, asSize)
+			for _, s := range segs {
+				ok = ok && !(opts.EBGP && (s.Type == ASConfedSequence || s.Type == ASConfedSet))
+			}
 			if !ok {
 				bad()
 				continue
@@ -281,12 +304,13 @@ func (u *Update) Decode(body []byte, opts Options) error {
 				d.note(updateError(TreatAsWithdraw, SubAttributeLengthError, rawAttrBytes(raw)))
 				continue
 			}
-			nh := netip.AddrFrom4([4]byte(v))
-			if nh.IsUnspecified() || nh.IsMulticast() || nh == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+			// Not a host's address: "this network" (0/8), multicast and
+			// reserved (224/3, broadcast included).
+			if v[0] == 0 || v[0] >= 224 {
 				bad()
 				continue
 			}
-			a.NextHop = nh
+			a.NextHop = netip.AddrFrom4([4]byte(v))
 		case AttrMED, AttrLocalPref:
 			if len(v) != 4 {
 				bad()
@@ -422,6 +446,13 @@ func (d *updateDecoder) note(e *UpdateError) {
 }
 
 func (d *updateDecoder) prefixes(dst []netip.Prefix, it PrefixIter) []netip.Prefix {
+	// Count first, so that the slice is allocated once: growing it is
+	// most of the cost of a big UPDATE otherwise.
+	n, count := 0, it
+	for _, ok := count.Next(); ok; _, ok = count.Next() {
+		n++
+	}
+	dst = slices.Grow(dst, n)
 	for p, ok := it.Next(); ok; p, ok = it.Next() {
 		dst = append(dst, p)
 	}

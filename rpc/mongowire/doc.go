@@ -18,7 +18,7 @@
 // The value of the command's first key is the argument array; a value that
 // is not an array is the only argument. The fields MongoDB takes with any
 // command ($db, lsid, maxTimeMS, $readPreference, apiVersion, comment, ...)
-// are taken; any other field is a BadArguments error, rather than an
+// are taken; any other field is a BadMessage error, rather than an
 // argument silently dropped. A built-in command takes
 // precedence over a function of the same name. Errors come back as
 // {ok: 0, errmsg, code, codeName}: an unknown command is CommandNotFound

@@ -21,22 +21,6 @@ import (
 	"github.com/twistgo/twist/web/webtest"
 )
 
-// runLoop runs a loop for the test.
-func runLoop(t *testing.T) *reactor.Reactor {
-	loop, err := reactor.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- loop.Run() }()
-	t.Cleanup(func() {
-		loop.CallFromThread(func() { _ = loop.Stop() })
-		<-done
-		_ = loop.Close()
-	})
-	return loop
-}
-
 // on runs f on loop and waits for its Deferred.
 func on(loop *reactor.Reactor, f func() *deferred.Deferred) (any, error) {
 	return threads.BlockingCallFromThread(loop, func() (any, error) { return f(), nil })
@@ -78,7 +62,7 @@ func TestAgentAgainstNetHTTP(t *testing.T) {
 	}
 	srv.Start()
 	defer srv.Close()
-	loop := runLoop(t)
+	loop := webtest.RunLoop(t)
 	a := client.NewAgent(loop)
 	cases := []struct{ method, path, body, want string }{
 		{"GET", "/chunked", "", "200 part1 part2"},
@@ -124,7 +108,7 @@ func TestAgentAgainstOurServer(t *testing.T) {
 		return append([]byte(r.Method+" "), r.Content...), nil
 	}))
 	addr := webtest.Serve(t, web.NewSite(root))
-	loop := runLoop(t)
+	loop := webtest.RunLoop(t)
 	a := client.NewAgent(loop)
 	for i := range 3 {
 		v, err := on(loop, fetch(a, "PUT", "http://"+addr+"/echo", []byte(fmt.Sprint(i))))
@@ -140,7 +124,7 @@ func TestAgentAgainstOurServer(t *testing.T) {
 }
 
 func TestAgentFailures(t *testing.T) {
-	loop := runLoop(t)
+	loop := webtest.RunLoop(t)
 	a := &client.Agent{Loop: loop, Limits: client.Limits{ConnectTimeout: 5 * time.Second}}
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()

@@ -11,6 +11,8 @@ import (
 
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/service"
+	"github.com/twistgo/twist/threads"
+	"github.com/twistgo/twist/web/webtest"
 )
 
 // start makes and starts the plugin's service on a loop that runs for the
@@ -22,33 +24,23 @@ func start(t *testing.T, args ...string) string {
 	if err := fs.Parse(append([]string{"--port", "0", "--interface", "127.0.0.1"}, args...)); err != nil {
 		t.Fatal(err)
 	}
-	loop, err := reactor.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := mk(loop)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- loop.Run() }()
-	t.Cleanup(func() {
-		loop.CallFromThread(func() { svc.StopService(); loop.Stop() })
-		<-done
+	loop := webtest.RunLoop(t)
+	v, err := threads.BlockingCallFromThread(loop, func() (any, error) {
+		svc, err := mk(loop)
+		if err != nil {
+			return nil, err
+		}
+		return svc, svc.StartService()
 	})
-	started := make(chan error, 1)
-	loop.CallFromThread(func() { started <- svc.StartService() })
-	if err := <-started; err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
-	switch s := svc.(type) {
-	case *closing:
-		return s.Addr().String()
-	case *service.StreamServer:
-		return s.Addr().String()
+	svc := v.(service.Service)
+	t.Cleanup(func() { loop.CallFromThread(func() { svc.StopService() }) })
+	if c, ok := svc.(*closing); ok {
+		return c.Addr().String()
 	}
-	t.Fatalf("service of type %T", svc)
-	return ""
+	return svc.(*service.StreamServer).Addr().String()
 }
 
 func TestServesADirectory(t *testing.T) {

@@ -5,19 +5,15 @@ import (
 
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
+	"github.com/twistgo/twist/threads"
 	"github.com/twistgo/twist/web"
 )
 
-// Serve serves site on a loop of its own on a loopback port, for tests
-// that use real clients, and returns the address. The loop stops when the
-// test ends.
-func Serve(tb testing.TB, site *web.Site) string {
+// RunLoop runs a new loop until the test ends, for tests that use real
+// sockets.
+func RunLoop(tb testing.TB) *reactor.Reactor {
 	tb.Helper()
 	loop, err := reactor.New()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	port, err := internet.ListenTCP(loop, "127.0.0.1:0", site)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -30,5 +26,20 @@ func Serve(tb testing.TB, site *web.Site) string {
 		}
 		_ = loop.Close()
 	})
-	return port.Addr().String()
+	return loop
+}
+
+// Serve serves site on a loop of its own on a loopback port, for tests
+// that use real clients, and returns the address. The loop stops when the
+// test ends.
+func Serve(tb testing.TB, site *web.Site) string {
+	tb.Helper()
+	loop := RunLoop(tb)
+	port, err := threads.BlockingCallFromThread(loop, func() (any, error) {
+		return internet.ListenTCP(loop, "127.0.0.1:0", site)
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return port.(*internet.Port).Addr().String()
 }
