@@ -58,9 +58,9 @@ func TestFullOutputPausesReading(t *testing.T) {
 	}
 }
 
-// Reading resumes only once neither the output queue nor the outstanding
-// calls hold it, whichever clears first.
-func TestReadingResumesWhenNeitherReasonHolds(t *testing.T) {
+// Calls are taken again only once neither the output queue nor the
+// outstanding calls hold them back, whichever clears first.
+func TestCallsResumeWhenNeitherReasonHolds(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		outputFirst bool
@@ -71,8 +71,10 @@ func TestReadingResumesWhenNeitherReasonHolds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, ds := asyncServer(t, WithMaxPending(1))
 			c := connect(t, s)
-			c.send(call(t, 1, "later", 1))
-			c.wantState(twisttest.Paused)
+			c.send(call(t, 1, "later", 1), call(t, 2, "later", 2))
+			if len(*ds) != 1 {
+				t.Fatalf("%d calls made, want 1 at the cap", len(*ds))
+			}
 			c.producer().PauseProducing()
 			c.wantState(twisttest.Paused)
 			first, second := func() { c.producer().ResumeProducing() }, func() { (*ds)[0].Callback(1) }
@@ -80,9 +82,14 @@ func TestReadingResumesWhenNeitherReasonHolds(t *testing.T) {
 				first, second = second, first
 			}
 			first()
-			c.wantState(twisttest.Paused)
+			if len(*ds) != 1 {
+				t.Fatal("a held call ran while one reason holds")
+			}
 			second()
 			c.wantState(twisttest.Producing)
+			if len(*ds) != 2 {
+				t.Fatal("the held call did not run once neither reason holds")
+			}
 			if ms := c.take(); len(ms) != 1 || idOf(t, ms[0]) != 1 {
 				t.Fatalf("answers %+v", ms)
 			}
@@ -91,9 +98,9 @@ func TestReadingResumesWhenNeitherReasonHolds(t *testing.T) {
 }
 
 // Every kind of call counts toward the limit while its Deferred has not
-// fired: reading pauses at the limit, the messages read meanwhile wait,
-// and each call that finishes lets one more in.
-func TestOutstandingCallsPauseReading(t *testing.T) {
+// fired: calls are held back at the limit, the messages read meanwhile
+// wait, and each call that finishes lets one more in.
+func TestOutstandingCallsHoldCalls(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		call    func(i int) []byte
@@ -107,23 +114,43 @@ func TestOutstandingCallsPauseReading(t *testing.T) {
 			s, ds := asyncServer(t, WithMaxPending(2))
 			c := connect(t, s)
 			c.send(tc.call(0), tc.call(1), tc.call(2))
-			c.wantState(twisttest.Paused)
 			if len(*ds) != 2 {
-				t.Fatalf("%d calls made, want 2 before reading pauses", len(*ds))
+				t.Fatalf("%d calls made, want 2 before calls are held", len(*ds))
 			}
 			(*ds)[0].Callback(0)
 			if len(*ds) != 3 {
 				t.Fatalf("%d calls made, want the third once the first finished", len(*ds))
 			}
-			c.wantState(twisttest.Paused)
 			(*ds)[1].Callback(1)
-			c.wantState(twisttest.Producing)
 			(*ds)[2].Callback(2)
 			c.wantState(twisttest.Producing)
 			if ms := c.take(); len(ms) != tc.answers {
 				t.Fatalf("%d answers, want %d: %+v", len(ms), tc.answers, ms)
 			}
 		})
+	}
+}
+
+// A connection at the pending cap reads on, so that a peer that closes is
+// noticed, until 64 KiB of calls wait: then it pauses its transport.
+func TestHeldCallsPauseReadingPastABound(t *testing.T) {
+	s, ds := asyncServer(t, WithMaxPending(1))
+	c := connect(t, s)
+	c.send(call(t, 0, "later", 0))
+	one := call(t, 1, "now", 1)
+	sent := 0
+	for ; sent < 64<<10; sent += len(one) {
+		c.wantState(twisttest.Producing)
+		c.send(one)
+	}
+	c.wantState(twisttest.Paused)
+	if len(*ds) != 1 {
+		t.Fatalf("%d calls made, want 1", len(*ds))
+	}
+	(*ds)[0].Callback(0)
+	c.wantState(twisttest.Producing)
+	if ms := c.take(); len(ms) != 1+sent/len(one) {
+		t.Fatalf("%d answers, want %d", len(ms), 1+sent/len(one))
 	}
 }
 
@@ -216,7 +243,7 @@ func TestPipeliningClientIsSlowedDownNotCut(t *testing.T) {
 // maximum is outstanding, over a real connection: the server never runs a
 // call while the maximum is outstanding, and every call is answered.
 func TestOutstandingCallsPauseReadingOverTCP(t *testing.T) {
-	const maxPending, calls = 100, 1000
+	const maxPending, calls = 100, 5000 // past the 64 KiB a held connection reads on
 	held := looptest.NewHeld(maxPending, calls)
 	s := NewServer(WithMaxPending(maxPending))
 	if err := s.Register("later", func(n int) *deferred.Deferred { return held.Call() }); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -49,7 +50,84 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		shortArgumentsCall(),
 		{5, 0, 0, 0, 0},
 		{9, 0, 0, 0, 0},
+		callDoc("add", bson.A{1, 2}, bson.E{Key: "id", Value: 7}, bson.E{Key: "maxTimeMS", Value: int32(100)}),
+		callDoc("add", bson.A{1, 2}, bson.E{Key: "id", Value: bson.D{{Key: "x", Value: 1}}}),
+		callDoc("add", bson.A{1, 2}, bson.E{Key: "extra", Value: 1}),
+		doc(bson.D{{Key: "call", Value: bson.D{{Key: "funcname", Value: "add"}}}, {Key: "id", Value: bson.RawValue{Type: bson.TypeArray, Value: nestedArrays(300)}}}),
+		rawCallDoc("add", nestedArrays(300)),
 	}
+}
+
+// rawCallDoc is {call: {funcname: name, arguments: args}}.
+func rawCallDoc(name string, args bson.RawArray) []byte {
+	b, _ := AppendMessage(nil, &Message{Kind: KindCall, Func: name, Args: args})
+	return b
+}
+
+// FuzzCallArguments dispatches one argument array to functions of every
+// kind of parameter the registry decodes: whatever the array holds,
+// however deep or wrong-typed, the call succeeds or fails with an *Error of
+// a kind a call can fail with, whose detail is bounded, and never panics or
+// overflows the stack.
+func FuzzCallArguments(f *testing.F) {
+	s := NewServer(WithMaxDepth(20))
+	type point struct {
+		X, Y int
+		Tags []string
+	}
+	fns := map[string]any{
+		"ints":    func(a int, b int8, c uint) {},
+		"float":   func(x float64) {},
+		"string":  func(s string, b bool) {},
+		"bytes":   func(b []byte) {},
+		"slice":   func(xs []any) {},
+		"map":     func(m map[string]any) {},
+		"struct":  func(p point) {},
+		"pointer": func(p *int) {},
+		"raw":     func(v bson.RawValue) {},
+		"any":     func(v any) {},
+		"add":     func(a, b int) (int, error) { return a + b, nil },
+	}
+	names := make([]string, 0, len(fns))
+	for name, fn := range fns {
+		if err := s.Register(name, fn); err != nil {
+			f.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	arr := func(v ...any) []byte {
+		_, b, err := bson.MarshalValue(bson.A(v))
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b
+	}
+	for i, args := range [][]byte{
+		arr(1, int8(2), uint(3)), arr(1.5), arr("s", true), arr([]byte("b")), arr(bson.A{1, "x"}),
+		arr(bson.D{{Key: "k", Value: 1}}), arr(bson.D{{Key: "x", Value: 1}, {Key: "tags", Value: bson.A{"a"}}}),
+		arr(nil), arr(bson.D{{Key: "$numberLong", Value: "x"}}), arr(1, 2), arr(int64(1)<<40, 2.5),
+		arr("x", 1), arr(bson.A{bson.A{bson.A{}}}), nestedArrays(25), nestedArrays(1000), nestedArgs(30),
+		{4, 0, 0, 0}, {5, 0, 0, 0, 0}, {12, 0, 0, 0, 4, '0', 0, 5, 0, 0, 0, 0},
+	} {
+		f.Add(uint8(i), args)
+	}
+	f.Fuzz(func(t *testing.T, which uint8, args []byte) {
+		name := names[int(which)%len(names)]
+		d := s.Dispatch(context.Background(), nil, name, args)
+		_, err := d.Result()
+		if err == nil {
+			return
+		}
+		d.AddErrback(ignore)
+		var e *Error
+		if !errors.As(err, &e) || (e.Message != BadArguments && e.Message != HandlerError) {
+			t.Fatalf("%s: %v, want BadArguments or HandlerError", name, err)
+		}
+		if len(e.Detail) > 1024 {
+			t.Fatalf("%s: a %d-byte detail", name, len(e.Detail))
+		}
+	})
 }
 
 func TestShortArgumentArrayIsBadMessage(t *testing.T) {
@@ -117,7 +195,13 @@ func FuzzServer(f *testing.F) {
 			return
 		}
 		c := connect(t, s)
-		ms := c.send(binary.BigEndian.AppendUint32(nil, uint32(len(doc))), doc)
+		c.p.DataReceived(binary.BigEndian.AppendUint32(nil, uint32(len(doc))))
+		c.p.DataReceived(doc)
+		n := len(c.tr.Value())
+		ms := c.take()
+		if len(ms) == 1 && ms[0].Kind == KindError && n > 1024 {
+			t.Fatalf("a %d-byte error answer", n)
+		}
 		m, err := ParseMessage(doc)
 		switch {
 		case err != nil:

@@ -5,9 +5,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/twistgo/twist/rpc/internal/session"
 )
 
 // The kinds of error, the message field of an error reply.
@@ -58,8 +62,10 @@ var (
 	ErrBadMessage     = &Error{Message: BadMessage}
 )
 
+// errorf makes an *Error whose detail is bounded (session.Bound): a
+// detail may quote what a peer sent, and an answer must not grow with it.
 func errorf(kind, format string, args ...any) *Error {
-	return &Error{Message: kind, Detail: fmt.Sprintf(format, args...)}
+	return &Error{Message: kind, Detail: session.Bound(fmt.Sprintf(format, args...))}
 }
 
 // Kind tells what a Message is.
@@ -98,13 +104,17 @@ func (k Kind) String() string {
 type Message struct {
 	Kind Kind
 	// ID pairs a call with its answer; its zero value (Type 0) means no id.
-	// Any BSON value is allowed, and an answer carries its call's id as is.
+	// It is a plain scalar (see ParseMessage), and an answer carries its
+	// call's id as is.
 	ID bson.RawValue
 	// Func and Args are a call's function name and arguments.
 	Func string
 	Args bson.RawArray
 	// NoReply marks a call that gets no answer.
 	NoReply bool
+	// MaxTime is how long the caller still allows a call, sent as the
+	// field maxTimeMS in whole milliseconds; 0 means no limit.
+	MaxTime time.Duration
 	// Value is a reply's result (BSON null for a function without one).
 	Value bson.RawValue
 	// Err is an error reply's error.
@@ -159,7 +169,47 @@ func AppendMessage(dst []byte, m *Message) ([]byte, error) {
 	if m.NoReply {
 		dst = bsoncore.AppendBooleanElement(dst, "noreply", true)
 	}
+	if m.MaxTime > 0 {
+		ms := (m.MaxTime + time.Millisecond - 1) / time.Millisecond // rounded up: 0 would mean none
+		dst = bsoncore.AppendInt64Element(dst, "maxTimeMS", int64(ms))
+	}
 	return bsoncore.AppendDocumentEnd(dst, idx)
+}
+
+// maxIDString is the longest string id a message may carry.
+const maxIDString = session.MaxText
+
+// plainID reports whether v may be a message's id: an integer, a double,
+// an ObjectId, or a string of at most maxIDString bytes. An answer echoes
+// its call's id, so an id must be small and simple, never a document or
+// an array a peer could make huge or deep.
+func plainID(v bsoncore.Value) bool {
+	switch v.Type {
+	case bsoncore.TypeInt32, bsoncore.TypeInt64, bsoncore.TypeDouble, bsoncore.TypeObjectID:
+		return true
+	case bsoncore.TypeString:
+		s, ok := v.StringValueOK()
+		return ok && len(s) <= maxIDString
+	}
+	return false
+}
+
+// maxTime reads a maxTimeMS value: an int32 or int64 of milliseconds, at
+// least 0.
+func maxTime(v bsoncore.Value) (time.Duration, bool) {
+	var ms int64
+	switch v.Type {
+	case bsoncore.TypeInt32:
+		ms = int64(v.Int32())
+	case bsoncore.TypeInt64:
+		ms = v.Int64()
+	default:
+		return 0, false
+	}
+	if ms < 0 || ms > math.MaxInt64/int64(time.Millisecond) {
+		return 0, false
+	}
+	return time.Duration(ms) * time.Millisecond, true
 }
 
 func appendID(dst []byte, id bson.RawValue) []byte {
@@ -173,6 +223,12 @@ func appendID(dst []byte, id bson.RawValue) []byte {
 // document, or one that is not a message, gives an *Error of kind
 // BadMessage. The Message shares doc's bytes.
 //
+// An id that is not a plain scalar (an integer, a double, an ObjectId, or
+// a string of at most 256 bytes) is BadMessage, and the Message has no id,
+// so that no answer echoes it. A call with a top-level field other than
+// call, id, noreply and maxTimeMS is BadMessage, as is a maxTimeMS that is
+// not a non-negative int32 or int64.
+//
 // The document is read in one pass: each element is checked as it is read,
 // and the call document and its argument array are checked as a whole; the
 // arguments themselves are checked as they are decoded.
@@ -182,7 +238,8 @@ func ParseMessage(doc []byte) (Message, error) {
 	if !ok {
 		return m, errorf(BadMessage, "malformed BSON document")
 	}
-	var body bsoncore.Value
+	var body, id, maxTimeMS bsoncore.Value
+	var unknown []byte
 	for len(rem) > 0 {
 		key, v, r, ok := readElement(rem)
 		if !ok {
@@ -199,13 +256,33 @@ func ParseMessage(doc []byte) (Message, error) {
 		case "info":
 			m.Kind, body = KindInfo, v
 		case "id":
-			m.ID = bson.RawValue{Type: bson.Type(v.Type), Value: v.Data}
+			id = v
 		case "noreply":
 			m.NoReply = v.Type == bsoncore.TypeBoolean && v.Boolean()
+		case "maxTimeMS":
+			maxTimeMS = v
+		default:
+			if unknown == nil {
+				unknown = key
+			}
+		}
+	}
+	if id.Type != 0 {
+		if !plainID(id) {
+			return m, errorf(BadMessage, "id is %v: want an integer, a double, an ObjectId or a string of at most %d bytes", id.Type, maxIDString)
+		}
+		m.ID = bson.RawValue{Type: bson.Type(id.Type), Value: id.Data}
+	}
+	if maxTimeMS.Type != 0 {
+		if m.MaxTime, ok = maxTime(maxTimeMS); !ok {
+			return m, errorf(BadMessage, "maxTimeMS is %v: want a non-negative int32 or int64", maxTimeMS.Type)
 		}
 	}
 	switch m.Kind {
 	case KindCall:
+		if unknown != nil {
+			return m, errorf(BadMessage, "unknown field %q in a call: a call has call, id, noreply and maxTimeMS", session.Bound(string(unknown)))
+		}
 		return m, parseCall(&m, body)
 	case KindReply:
 		m.Value = bson.RawValue{Type: bson.Type(body.Type), Value: body.Data}

@@ -9,6 +9,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/twistgo/twist/rpc/internal/session"
 )
 
 // param is the plan for one parameter: its type and the decoder from a BSON
@@ -18,9 +20,6 @@ type param struct {
 	decode func(v bson.RawValue) (reflect.Value, error)
 	// kind is the scalar kind of typ, for calls without reflection.
 	kind scalarKind
-	// nested is set for the types whose values may nest documents and
-	// arrays: their depth is checked before they are decoded.
-	nested bool
 }
 
 var (
@@ -33,7 +32,6 @@ func paramFor(t reflect.Type) param {
 	p := param{typ: t}
 	switch {
 	case t == rawValueType:
-		p.nested = true
 		p.decode = func(v bson.RawValue) (reflect.Value, error) {
 			// The value outlives the message's buffer in asynchronous calls.
 			v.Value = bytes.Clone(v.Value)
@@ -113,7 +111,6 @@ func paramFor(t reflect.Type) param {
 	default:
 		// Structs, maps, slices, pointers, interfaces and the bson types
 		// go through the bson package's own decoders.
-		p.nested = true
 		p.decode = func(v bson.RawValue) (reflect.Value, error) {
 			r := reflect.New(t)
 			if err := bson.UnmarshalValue(v.Type, v.Value, r.Interface()); err != nil {
@@ -123,17 +120,6 @@ func paramFor(t reflect.Type) param {
 		}
 	}
 	return p
-}
-
-// value decodes v with p's decoder, after checking that v nests at most
-// maxDepth levels if p's type may nest.
-func (p *param) value(v bson.RawValue, maxDepth int) (reflect.Value, error) {
-	if p.nested {
-		if err := checkDepth(bsoncore.Type(v.Type), v.Value, maxDepth); err != nil {
-			return reflect.Value{}, err
-		}
-	}
-	return p.decode(v)
 }
 
 // The decoders of the scalar kinds, shared by both ways of calling: t is
@@ -212,46 +198,34 @@ func integer(v bson.RawValue) (int64, bool) {
 const DefaultMaxDepth = 100
 
 // checkDepth returns an error if the BSON value of type t in data nests
-// documents and arrays more than max levels deep, or is malformed. The bson
+// documents and arrays more than max levels deep, or is malformed. It
+// walks the value without recursion (see session.CheckDepth): the bson
 // package's decoders recurse once per level, and a message of a few
-// megabytes can nest millions deep: past the goroutine stack's limit, a
-// fatal error that no recover catches. checkDepth itself recurses at most
-// max levels.
+// megabytes can nest millions deep, past the goroutine stack's limit, a
+// fatal error that no recover catches.
 func checkDepth(t bsoncore.Type, data []byte, max int) error {
-	body := data
-	switch t {
-	case bsoncore.TypeEmbeddedDocument, bsoncore.TypeArray:
-	case bsoncore.TypeCodeWithScope:
-		_, scope, ok := bsoncore.Value{Type: t, Data: data}.CodeWithScopeOK()
-		if !ok {
-			return errors.New("malformed code with scope")
-		}
-		body = scope
-	default:
-		return nil
-	}
-	if max <= 0 {
-		return errTooDeep
-	}
-	rem, ok := elements(body)
-	if !ok {
+	err := session.CheckDepth(t, data, max)
+	if errors.Is(err, session.ErrMalformed) {
 		return fmt.Errorf("malformed %v", t)
 	}
-	for len(rem) > 0 {
-		_, v, r, ok := readElement(rem)
-		if !ok {
-			return fmt.Errorf("malformed %v", t)
-		}
-		if err := checkDepth(v.Type, v.Data, max-1); err != nil {
-			return err
-		}
-		rem = r
-	}
-	return nil
+	return err
 }
 
-var errTooDeep = errors.New("documents and arrays nested too deeply")
+// maxQuoted is the largest argument, in bytes of BSON, that an error
+// quotes.
+const maxQuoted = 40
 
+// mismatch is the error of an argument of the wrong type. It quotes a small
+// scalar only: quoting any value would make an error answer as large as the
+// call (or, escaped, several times larger), and rendering one nested a
+// million deep would overflow the stack.
 func mismatch(v bson.RawValue, t reflect.Type) error {
-	return fmt.Errorf("want %v, got BSON %v %s", t, v.Type, v.String())
+	switch v.Type {
+	case bson.TypeEmbeddedDocument, bson.TypeArray, bson.TypeCodeWithScope, bson.TypeBinary:
+	default:
+		if len(v.Value) <= maxQuoted {
+			return fmt.Errorf("want %v, got BSON %v %s", t, v.Type, v.String())
+		}
+	}
+	return fmt.Errorf("want %v, got BSON %v", t, v.Type)
 }

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/twistgo/twist/clock"
 	"github.com/twistgo/twist/deferred"
@@ -43,6 +44,8 @@ type Server struct {
 	funcs   map[string]*function
 	// group holds the live connections, for Drain.
 	group session.Group
+	// framed is the session configuration of the framed protocol.
+	framed session.Config
 }
 
 // A ServerOption configures a Server.
@@ -96,6 +99,15 @@ func NewServer(opts ...ServerOption) *Server {
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
+	s.framed = session.Config{
+		Name:       "rpc",
+		MaxMessage: s.limits.MaxMessage,
+		MaxPending: s.limits.MaxPending,
+		MaxOutput:  s.limits.MaxOutput,
+		Logger:     s.logger,
+		Group:      &s.group,
+		Clock:      s.clock,
+	}
 	return s
 }
 
@@ -106,7 +118,7 @@ type function struct {
 	fn      reflect.Value
 	withCtx bool
 	params  []param
-	// maxDepth bounds the nesting of arguments that may nest.
+	// maxDepth bounds the nesting of every argument.
 	maxDepth int
 	results  resultShape
 	// shim calls fn without reflection, if its type has one (see fast.go);
@@ -231,36 +243,49 @@ func (s *Server) plan(name string, v reflect.Value) (*function, error) {
 // Timeout.
 //
 // args may be reused once Dispatch returns: the arguments are decoded
-// before it does. ctx is given to functions that take one. clk times the
-// call out when the server has a call time-out (WithClock overrides it);
-// nil means no time-out.
+// before it does. ctx is given to functions that take one; if it is the
+// context of a call with maxTimeMS, the call times out then. clk times the
+// call out, when the server has a call time-out or the call a maxTimeMS
+// (WithClock overrides it); nil means no time-out.
 func (s *Server) Dispatch(ctx context.Context, clk clock.Clock, name string, args bson.RawArray) *deferred.Deferred {
 	f := s.funcs[name]
 	if f == nil {
 		return deferred.Fail(noSuchFunction(name))
 	}
 	f.calls.count()
-	return s.timed(f.call(ctx, args), clk, name)
+	return s.timed(f.call(ctx, args), ctx, clk, name)
 }
 
 func noSuchFunction(name string) *Error {
-	return errorf(NoSuchFunction, "no function named %s", name)
+	return errorf(NoSuchFunction, "no function named %s", session.Bound(name))
 }
 
-// timed adds the server's call time-out to d, a call's Deferred, unless it
-// has fired.
-func (s *Server) timed(d *deferred.Deferred, clk clock.Clock, name string) *deferred.Deferred {
+// timed adds a time-out to d, a call's Deferred, unless it has fired: the
+// server's call time-out, or the call's maxTimeMS (carried by ctx) if it
+// is shorter, by clk. At expiry d is cancelled, which cancels the
+// handler's Deferred, and fails with a Timeout error; a result that comes
+// later is dropped.
+func (s *Server) timed(d *deferred.Deferred, ctx context.Context, clk clock.Clock, name string) *deferred.Deferred {
 	if s.clock != nil {
 		clk = s.clock
 	}
-	if d.Called() || s.timeout <= 0 || clk == nil {
+	if d.Called() || clk == nil {
 		return d
 	}
-	return d.AddTimeout(s.timeout, clk, func(result any, timeout time.Duration) (any, error) {
+	timeout := s.timeout
+	if ctx != nil {
+		if left, ok := session.MaxTime(ctx); ok && (timeout <= 0 || left < timeout) {
+			timeout = left
+		}
+	}
+	if timeout <= 0 {
+		return d
+	}
+	return d.AddTimeout(timeout, clk, func(result any, timeout time.Duration) (any, error) {
 		if fl, ok := result.(*deferred.Failure); ok && !errors.Is(fl, deferred.ErrCancelled) {
 			return nil, fl
 		}
-		return nil, errorf(Timeout, "%s did not answer within %v", name, timeout)
+		return nil, errorf(Timeout, "%s did not answer within %v", session.Bound(name), timeout)
 	})
 }
 
@@ -289,7 +314,7 @@ func (s *Server) AppendCall(dst []byte, ctx context.Context, clk clock.Clock, ke
 		}
 		return out, nil, nil
 	}
-	d := s.timed(f.call(ctx, args), clk, name)
+	d := s.timed(f.call(ctx, args), ctx, clk, name)
 	if !d.Called() {
 		return dst, d, nil
 	}
@@ -403,6 +428,14 @@ func (f *function) decode(ctx context.Context, args bson.RawArray, sc *[maxShimP
 	if !ok && len(args) > 0 {
 		return nil, errorf(BadArguments, "malformed argument array")
 	}
+	// Every argument's depth is bounded before any is decoded, whatever
+	// its parameter's type: even the error of a scalar parameter must not
+	// walk a value nested a million deep. The array is one level.
+	if ok {
+		if err := checkDepth(bsoncore.TypeArray, args, f.maxDepth+1); err != nil {
+			return nil, errorf(BadArguments, "%s: %v", f.name, err)
+		}
+	}
 	for len(rem) > 0 {
 		_, v, r, ok := readElement(rem)
 		if !ok {
@@ -416,7 +449,7 @@ func (f *function) decode(ctx context.Context, args bson.RawArray, sc *[maxShimP
 				err = f.params[i].scalar(rv, &sc[i])
 			} else {
 				var a reflect.Value
-				a, err = f.params[i].value(rv, f.maxDepth)
+				a, err = f.params[i].decode(rv)
 				in = append(in, a)
 			}
 			if err != nil {

@@ -364,22 +364,6 @@ func TestCallTimeout(t *testing.T) {
 	}
 }
 
-func TestPendingLimitPausesReading(t *testing.T) {
-	s, ds := asyncServer(t, WithMaxPending(2))
-	c := connect(t, s)
-	c.send(call(t, nil, "later", 1), call(t, nil, "later", 2))
-	if c.tr.ProducerState() != twisttest.Paused {
-		t.Fatalf("state %v, want paused", c.tr.ProducerState())
-	}
-	(*ds)[0].Callback(1)
-	if c.tr.ProducerState() != twisttest.Producing {
-		t.Fatalf("state %v, want producing", c.tr.ProducerState())
-	}
-	if ms := c.take(); len(ms) != 1 {
-		t.Fatalf("answers %+v", ms)
-	}
-}
-
 func TestAnswerAfterConnectionLostIsDropped(t *testing.T) {
 	s, ds := asyncServer(t)
 	c := connect(t, s)

@@ -34,10 +34,11 @@ type LengthLimitExceededHandler interface {
 }
 
 // IntStringReceiver is a protocol that receives strings, each prefixed by its
-// length as an unsigned big-endian integer of type P (Twisted's
-// IntNStringReceiver). Use it through Int32StringReceiver,
-// Int16StringReceiver and Int8StringReceiver: embed one in a protocol and set
-// Handler to that protocol.
+// length as an unsigned integer of type P, big-endian unless LittleEndian is
+// set (Twisted's IntNStringReceiver, whose structFormat chooses the byte
+// order). Use it through Int32StringReceiver, Int16StringReceiver and
+// Int8StringReceiver: embed one in a protocol and set Handler to that
+// protocol.
 //
 // Each string goes to Handler.StringReceived. A length prefix over MaxLength
 // goes to Handler.LengthLimitExceeded if the handler has that method;
@@ -45,21 +46,43 @@ type LengthLimitExceededHandler interface {
 //
 // It is a PushProducer of its strings: PauseProducing stops their delivery and
 // pauses the transport; ResumeProducing resumes both, delivering first what
-// arrived meanwhile.
+// arrived meanwhile. HoldStrings stops their delivery alone.
+//
+// Twisted's recvd attribute, the bytes received and not yet parsed, is
+// Recvd here, and its length Buffered.
 type IntStringReceiver[P uint8 | uint16 | uint32] struct {
 	internet.BaseProtocol
 	// Handler receives the strings. It must be set before data arrives.
 	Handler StringHandler
 	// MaxLength is the longest string accepted; 0 means
-	// DefaultMaxStringLength.
+	// DefaultMaxStringLength. With PrefixIncluded it bounds the length
+	// field, prefix included.
 	MaxLength int
+	// LittleEndian makes the length prefix little-endian, as in MongoDB's
+	// wire protocol.
+	LittleEndian bool
+	// PrefixIncluded makes the length prefix count its own bytes too, as
+	// MongoDB's messageLength does. A length shorter than the prefix is
+	// then over the limit. Strings are delivered and sent without the
+	// prefix either way.
+	PrefixIncluded bool
+	// MinLength is the shortest length prefix accepted, as a protocol
+	// whose messages have a fixed header needs: a shorter one is over the
+	// limit too, as soon as it is read.
+	MinLength int
 
 	in     stream
 	broken bool
+	held   bool
 	flow
 	prefix [4]byte
 	out    seqWriter
 }
+
+// retainBuffer is the largest input buffer a receiver keeps between reads:
+// a bigger one, grown by one big string, is given back once the string is
+// delivered, so that an idle connection holds little.
+const retainBuffer = 64 << 10
 
 // Int32StringReceiver receives strings prefixed by a 4-byte length
 // (Twisted's Int32StringReceiver).
@@ -89,35 +112,80 @@ func (r *IntStringReceiver[P]) DataReceived(data []byte) {
 		return
 	}
 	size, max := r.prefixSize(), r.maxLength()
-	defer r.in.end(2 * (size + max))
+	defer r.end()
 	if r.Handler == nil {
 		panic(noHandler("IntStringReceiver"))
 	}
-	for !r.paused && !r.broken {
+	for !r.paused && !r.held && !r.broken {
 		prefix, ok := r.in.peek(size)
 		if !ok {
 			return
 		}
-		var n uint64
-		switch size {
-		case 1:
-			n = uint64(prefix[0])
-		case 2:
-			n = uint64(binary.BigEndian.Uint16(prefix))
-		default:
-			n = uint64(binary.BigEndian.Uint32(prefix))
+		n := r.length(prefix)
+		whole := n + uint64(size)
+		if r.PrefixIncluded {
+			whole = n
 		}
-		if n > uint64(max) {
+		if n > uint64(max) || whole < uint64(size) || n < uint64(r.MinLength) {
 			r.lengthLimitExceeded(n)
 			return
 		}
-		msg, ok := r.in.peek(size + int(n))
+		msg, ok := r.in.peek(int(whole))
 		if !ok {
 			return
 		}
 		r.in.skip(len(msg))
 		r.Handler.StringReceived(msg[size:])
 	}
+}
+
+// end ends a DataReceived call and gives back a buffer grown past
+// retainBuffer once what it holds fits a small one.
+func (r *IntStringReceiver[P]) end() {
+	r.in.end(retainBuffer)
+	if cap(r.in.buf) > retainBuffer && len(r.in.buf)-r.in.off <= retainBuffer/2 {
+		r.in.buf = append(make([]byte, 0, retainBuffer/2), r.in.buf[r.in.off:]...)
+		r.in.off = 0
+	}
+}
+
+// length decodes a length prefix.
+func (r *IntStringReceiver[P]) length(prefix []byte) uint64 {
+	var order binary.ByteOrder = binary.BigEndian
+	if r.LittleEndian {
+		order = binary.LittleEndian
+	}
+	switch len(prefix) {
+	case 1:
+		return uint64(prefix[0])
+	case 2:
+		return uint64(order.Uint16(prefix))
+	}
+	return uint64(order.Uint32(prefix))
+}
+
+// Recvd returns a copy of the bytes received and not yet delivered
+// (Twisted's recvd): the start of a string still arriving, and any strings
+// held back by a pause.
+func (r *IntStringReceiver[P]) Recvd() []byte {
+	out := make([]byte, 0, r.in.len())
+	return append(append(out, r.in.buf[r.in.off:]...), r.in.data[r.in.pos:]...)
+}
+
+// Buffered returns how many bytes were received and not yet delivered.
+func (r *IntStringReceiver[P]) Buffered() int { return r.in.len() }
+
+// HoldStrings stops the delivery of strings while the transport goes on
+// reading, so that a close by the peer is still noticed; what arrives
+// meanwhile waits in the receiver, where Buffered counts it, and a caller
+// that holds for long pauses the transport once enough has arrived.
+func (r *IntStringReceiver[P]) HoldStrings() { r.held = true }
+
+// ReleaseStrings undoes HoldStrings and delivers the strings that arrived
+// meanwhile, unless the receiver is paused.
+func (r *IntStringReceiver[P]) ReleaseStrings() {
+	r.held = false
+	r.DataReceived(nil)
 }
 
 func (r *IntStringReceiver[P]) lengthLimitExceeded(n uint64) {
@@ -133,11 +201,20 @@ func (r *IntStringReceiver[P]) lengthLimitExceeded(n uint64) {
 // SendString writes s prefixed by its length. It returns an error wrapping
 // ErrStringTooLong, and writes nothing, if the length does not fit the prefix.
 func (r *IntStringReceiver[P]) SendString(s []byte) error {
-	if uint64(len(s)) > uint64(^P(0)) {
+	size := r.prefixSize()
+	n := uint64(len(s))
+	if r.PrefixIncluded {
+		n += uint64(size)
+	}
+	if n > uint64(^P(0)) {
 		return fmt.Errorf("%w: %d bytes, at most %d", ErrStringTooLong, len(s), uint64(^P(0)))
 	}
-	binary.BigEndian.PutUint32(r.prefix[:], uint32(len(s)))
-	return r.out.write(r.Transport, r.prefix[4-r.prefixSize():], s)
+	if r.LittleEndian {
+		binary.LittleEndian.PutUint32(r.prefix[:], uint32(n))
+		return r.out.write(r.Transport, r.prefix[:size], s)
+	}
+	binary.BigEndian.PutUint32(r.prefix[:], uint32(n))
+	return r.out.write(r.Transport, r.prefix[4-size:], s)
 }
 
 // Paused reports whether the receiver is paused or stopped.

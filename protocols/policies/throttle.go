@@ -51,12 +51,7 @@ type throttleProtocol struct {
 }
 
 func (p *throttleProtocol) ConnectionMade(t internet.Transport) {
-	p.clk = p.cfg.Clock
-	if p.clk == nil {
-		if l, ok := t.(internet.Looper); ok {
-			p.clk = l.Loop()
-		}
-	}
+	p.clk = ConnectionClock(p.cfg.Clock, t)
 	p.ProtocolWrapper.ConnectionMade(t)
 }
 

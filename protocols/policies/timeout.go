@@ -119,12 +119,7 @@ type timeoutProtocol struct {
 }
 
 func (p *timeoutProtocol) ConnectionMade(t internet.Transport) {
-	p.clk = p.cfg.Clock
-	if p.clk == nil {
-		if l, ok := t.(internet.Looper); ok {
-			p.clk = l.Loop()
-		}
-	}
+	p.clk = ConnectionClock(p.cfg.Clock, t)
 	p.state = messageState(p.Wrapped)
 	p.ProtocolWrapper.ConnectionMade(t)
 	if p.clk != nil && !p.lost {

@@ -3,6 +3,7 @@ package policies
 import (
 	"net"
 
+	"github.com/twistgo/twist/clock"
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
 )
@@ -47,6 +48,19 @@ func messageState(p internet.Protocol) MessageState {
 type nonePending struct{ partialReporter }
 
 func (nonePending) Pending() int { return 0 }
+
+// ConnectionClock returns c, or if it is nil the loop of the connection t
+// (an internet.Looper), or nil if t has none: the clock a per-connection
+// timer runs on, so that it fires on the connection's loop.
+func ConnectionClock(c clock.Clock, t internet.Transport) clock.Clock {
+	if c != nil {
+		return c
+	}
+	if l, ok := t.(internet.Looper); ok && l.Loop() != nil {
+		return l.Loop()
+	}
+	return nil
+}
 
 // A Wrapper stands between a transport and the protocol it wraps: a Protocol
 // to the transport, a Transport to the protocol.

@@ -100,13 +100,7 @@ const (
 
 func (s *server) ConnectionMade(t internet.Transport) {
 	s.Relay.ConnectionMade(t)
-	clk := s.f.Clock
-	if clk == nil {
-		if l, ok := t.(internet.Looper); ok && l.Loop() != nil {
-			clk = l.Loop()
-		}
-	}
-	if clk != nil {
+	if clk := policies.ConnectionClock(s.f.Clock, t); clk != nil {
 		d := s.f.HandshakeTimeout
 		if d <= 0 {
 			d = DefaultHandshakeTimeout

@@ -11,6 +11,7 @@ import (
 	"github.com/twistgo/twist/clock"
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/rpc"
+	"github.com/twistgo/twist/rpc/internal/session"
 )
 
 // collectionName is the collection the older RPC style queries.
@@ -101,6 +102,11 @@ func (c *conn) handle(req *request) {
 // registered function: it is an unknown command, CommandNotFound.
 func (c *conn) call(req *request, name string, arg bson.RawValue) {
 	to := req.to
+	maxTime, err := callOptions(req.cmd, name)
+	if err != nil {
+		c.reply(to, 0, errorDoc(err))
+		return
+	}
 	args, ok := arg.ArrayOK()
 	if !ok {
 		b, err := bson.Marshal(bson.D{{Key: "0", Value: arg}})
@@ -110,31 +116,32 @@ func (c *conn) call(req *request, name string, arg bson.RawValue) {
 		}
 		args = bson.RawArray(b)
 	}
+	ctx, release := c.CallContext(maxTime)
 	var d *deferred.Deferred
 	if a, ok := c.s.d.(appendCaller); ok {
-		if d = c.appendCall(a, to, name, args); d == nil {
+		if d = c.appendCall(a, ctx, to, name, args); d == nil {
+			release()
 			return
 		}
 	} else {
-		d = c.s.d.Dispatch(c.ctx, c.clk, name, args)
+		d = c.s.d.Dispatch(ctx, c.Clock(), name, args)
 		if _, err := d.Result(); d.Called() && errors.Is(err, rpc.ErrNoSuchFunction) {
+			release()
 			d.AddErrback(ignore)
 			c.commandNotFound(to, name)
 			return
 		}
 	}
-	// Outstanding until it fires; counted before, as it may have fired.
-	c.waiting++
-	d.AddBoth(func(r any) (any, error) {
-		if f, ok := r.(*deferred.Failure); ok {
-			c.reply(to, 0, errorDoc(f))
-		} else {
-			c.reply(to, 0, bson.D{{Key: "reply", Value: r}, {Key: "ok", Value: 1.0}})
+	c.Await(d, false, func(r any) []byte {
+		release()
+		if to.moreToCome {
+			return nil
 		}
-		c.done()
-		return nil, nil
+		if f, ok := r.(*deferred.Failure); ok {
+			return c.encode(to, 0, errorDoc(f))
+		}
+		return c.encode(to, 0, bson.D{{Key: "reply", Value: r}, {Key: "ok", Value: 1.0}})
 	})
-	c.throttle()
 }
 
 // appendCaller is a Dispatcher that can also append a result that is ready
@@ -148,12 +155,12 @@ type appendCaller interface {
 // answers at once with {reply: result, ok: 1.0}, the result appended where
 // it belongs in the reply message. It returns the Deferred of a call that
 // answers later, and nil once it has answered.
-func (c *conn) appendCall(a appendCaller, to replyTo, name string, args bson.RawArray) *deferred.Deferred {
+func (c *conn) appendCall(a appendCaller, ctx context.Context, to replyTo, name string, args bson.RawArray) *deferred.Deferred {
 	b := appendReplyPrefix(c.buf[:0], 0, to, 0)
 	start := len(b)
 	idx, b := bsoncore.AppendDocumentStart(b)
-	b, d, err := a.AppendCall(b, c.ctx, c.clk, "reply", name, args)
-	c.buf = b
+	b, d, err := a.AppendCall(b, ctx, c.Clock(), "reply", name, args)
+	c.buf = session.Trim(b)
 	switch {
 	case d != nil:
 		return d
@@ -164,7 +171,7 @@ func (c *conn) appendCall(a appendCaller, to replyTo, name string, args bson.Raw
 	default:
 		b = bsoncore.AppendDoubleElement(b, "ok", 1.0)
 		b, _ = bsoncore.AppendDocumentEnd(b, idx)
-		c.buf = b
+		c.buf = session.Trim(b)
 		if len(b)-start > maxBSONObjectSize {
 			c.reply(to, 0, errorDoc(errReplyTooLarge))
 			return nil
@@ -175,7 +182,7 @@ func (c *conn) appendCall(a appendCaller, to replyTo, name string, args bson.Raw
 }
 
 func (c *conn) commandNotFound(to replyTo, name string) {
-	c.reply(to, 0, commandError("no such command: '"+name+"'", CodeCommandNotFound, "CommandNotFound"))
+	c.reply(to, 0, commandError("no such command: '"+session.Bound(name)+"'", CodeCommandNotFound, "CommandNotFound"))
 }
 
 // oldStyleCall calls the function that filter, {funcname: name, argstr:
@@ -189,7 +196,7 @@ func (c *conn) oldStyleCall(filter bson.Raw) *deferred.Deferred {
 	if err != nil {
 		return deferred.Succeed(oldStyleError(err))
 	}
-	return c.s.d.Dispatch(c.ctx, c.clk, name, args).AddCallbacks(func(v any) (any, error) {
+	return c.s.d.Dispatch(c.Context(), c.Clock(), name, args).AddCallbacks(func(v any) (any, error) {
 		return bson.D{{Key: "$result", Value: v}}, nil
 	}, func(f *deferred.Failure) (any, error) {
 		return oldStyleError(f), nil
@@ -247,13 +254,7 @@ func (c *conn) query(req *request) {
 		})
 		return
 	}
-	c.waiting++
-	c.oldStyleCall(req.cmd).AddCallback(func(doc any) (any, error) {
-		c.reply(to, 0, doc)
-		c.done()
-		return nil, nil
-	})
-	c.throttle()
+	c.Await(c.oldStyleCall(req.cmd), false, func(doc any) []byte { return c.encode(to, 0, doc) })
 }
 
 // database returns the database a command is for: its $db, or the database
@@ -382,9 +383,13 @@ func (c *conn) find(req *request, _ string, arg bson.RawValue) {
 		return
 	}
 	filter, _ := req.cmd.Lookup("filter").DocumentOK()
-	c.oldStyleCall(filter).AddCallback(func(doc any) (any, error) {
-		c.reply(to, 0, cursorReply(ns, bson.A{doc}))
-		return nil, nil
+	// A pending call like any other: counted toward the cap, cancelled
+	// with the connection.
+	c.Await(c.oldStyleCall(filter), false, func(doc any) []byte {
+		if to.moreToCome {
+			return nil
+		}
+		return c.encode(to, 0, cursorReply(ns, bson.A{doc}))
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/twistgo/twist/rpc"
+	"github.com/twistgo/twist/rpc/internal/session"
 )
 
 // Error codes of the {ok: 0, errmsg, code, codeName} replies. Each kind of
@@ -72,11 +73,12 @@ func rpcError(err error) *rpc.Error {
 	return &rpc.Error{Message: rpc.HandlerError, Detail: err.Error()}
 }
 
-// errorDoc is the command reply for err.
+// errorDoc is the command reply for err, its text bounded
+// (session.Bound): it may quote what the peer sent.
 func errorDoc(err error) bson.D {
 	e := rpcError(err)
 	code := kindCodes[e.Message]
-	return commandError(e.Detail, code.code, code.name)
+	return commandError(session.Bound(e.Detail), code.code, code.name)
 }
 
 // commandError is the error reply of a command.

@@ -56,9 +56,12 @@ func TestFullOutputPausesReading(t *testing.T) {
 	}
 }
 
-// Reading resumes only once neither the output queue nor the outstanding
-// calls hold it, whichever clears first.
-func TestReadingResumesWhenNeitherReasonHolds(t *testing.T) {
+// Calls are taken again only once neither the output queue nor the
+// outstanding calls hold them back, whichever clears first.
+func TestCallsResumeWhenNeitherReasonHolds(t *testing.T) {
+	later := func(i int32) []byte {
+		return command(t, i, bson.D{{Key: "later", Value: bson.A{}}, {Key: "$db", Value: "test"}})
+	}
 	for _, tc := range []struct {
 		name        string
 		outputFirst bool
@@ -68,17 +71,25 @@ func TestReadingResumesWhenNeitherReasonHolds(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, WithMaxPending(1))
-			f.proto.DataReceived(command(t, 1, bson.D{{Key: "later", Value: bson.A{}}, {Key: "$db", Value: "test"}}))
-			f.wantState(twisttest.Paused)
+			f.proto.DataReceived(append(later(1), later(2)...))
+			if len(f.later) != 1 {
+				t.Fatalf("%d calls made, want 1 at the cap", len(f.later))
+			}
 			f.proto.PauseProducing()
+			f.wantState(twisttest.Paused)
 			first, second := f.proto.ResumeProducing, func() { f.later[0].Callback(1) }
 			if !tc.outputFirst {
 				first, second = second, first
 			}
 			first()
-			f.wantState(twisttest.Paused)
+			if len(f.later) != 1 {
+				t.Fatal("a held call ran while one reason holds")
+			}
 			second()
 			f.wantState(twisttest.Producing)
+			if len(f.later) != 2 {
+				t.Fatal("the held call did not run once neither reason holds")
+			}
 			if rs := replies(t, f.tr); len(rs) != 1 || rs[0].responseTo != 1 {
 				t.Fatalf("replies %v", rs)
 			}
@@ -86,10 +97,11 @@ func TestReadingResumesWhenNeitherReasonHolds(t *testing.T) {
 	}
 }
 
-// Every kind of call counts toward the limit while its Deferred has not
-// fired: reading pauses at the limit, the messages read meanwhile wait,
-// and each call that finishes lets one more in.
-func TestOutstandingCallsPauseReading(t *testing.T) {
+// Every kind of call counts toward the one limit while its Deferred has
+// not fired, find included: calls are held back at the limit, the
+// messages read meanwhile wait, and each call that finishes lets one more
+// in.
+func TestOutstandingCallsHoldCalls(t *testing.T) {
 	later := bson.D{{Key: "later", Value: bson.A{}}, {Key: "$db", Value: "test"}}
 	for _, tc := range []struct {
 		name    string
@@ -101,21 +113,24 @@ func TestOutstandingCallsPauseReading(t *testing.T) {
 		{"OP_QUERY", func(i int32) []byte {
 			return opQueryMsg(t, i, "test.rpc", bson.D{{Key: "funcname", Value: "later"}})
 		}, 3},
+		{"find", func(i int32) []byte {
+			return command(t, i, bson.D{{Key: "find", Value: "rpc"}, {Key: "filter", Value: bson.D{{Key: "funcname", Value: "later"}}}, {Key: "$db", Value: "test"}})
+		}, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, WithMaxPending(2))
 			f.proto.DataReceived(append(append(tc.call(1), tc.call(2)...), tc.call(3)...))
-			f.wantState(twisttest.Paused)
 			if len(f.later) != 2 {
-				t.Fatalf("%d calls made, want 2 before reading pauses", len(f.later))
+				t.Fatalf("%d calls made, want 2 before calls are held", len(f.later))
+			}
+			if f.proto.Pending() != 2 {
+				t.Fatalf("Pending() = %d, want 2", f.proto.Pending())
 			}
 			f.later[0].Callback(0)
 			if len(f.later) != 3 {
 				t.Fatalf("%d calls made, want the third once the first finished", len(f.later))
 			}
-			f.wantState(twisttest.Paused)
 			f.later[1].Callback(1)
-			f.wantState(twisttest.Producing)
 			f.later[2].Callback(2)
 			f.wantState(twisttest.Producing)
 			if rs := replies(t, f.tr); len(rs) != tc.replies {
@@ -214,7 +229,7 @@ func readMessage(r io.Reader) ([]byte, error) {
 // maximum is outstanding, over a real connection: the server never runs a
 // call while the maximum is outstanding, and every call is answered.
 func TestOutstandingCallsPauseReadingOverTCP(t *testing.T) {
-	const maxPending, calls = 100, 1000
+	const maxPending, calls = 100, 5000 // past the 64 KiB a held connection reads on
 	held := looptest.NewHeld(maxPending, calls)
 	r := rpc.NewServer()
 	must(t, r.Register("later", held.Call))

@@ -166,7 +166,7 @@ func replies(t testing.TB, tr *twisttest.StringTransport) []reply {
 		default:
 			t.Fatalf("reply opcode %d", h.opCode)
 		}
-		doc, rest, err := readDocument(body)
+		doc, rest, err := parser{maxDepth: rpc.DefaultMaxDepth}.readDocument(body)
 		if err != nil || len(rest) != 0 {
 			t.Fatalf("reply document: %v, %d bytes after it", err, len(rest))
 		}
@@ -223,4 +223,29 @@ func checkOK(t testing.TB, doc bson.Raw) {
 	if ok := field(t, doc, bson.TypeDouble, "ok").Double(); ok != 1 {
 		t.Fatalf("ok = %v in %v", ok, doc)
 	}
+}
+
+// header is the standard message header.
+type header struct {
+	length     int32
+	requestID  int32
+	responseTo int32
+	opCode     int32
+}
+
+func readHeader(b []byte) header {
+	return header{
+		length:     int32(binary.LittleEndian.Uint32(b)),
+		requestID:  int32(binary.LittleEndian.Uint32(b[4:])),
+		responseTo: int32(binary.LittleEndian.Uint32(b[8:])),
+		opCode:     int32(binary.LittleEndian.Uint32(b[12:])),
+	}
+}
+
+// parseMessage parses one whole message, its length field included.
+func parseMessage(msg []byte) (request, error) {
+	if len(msg) < 4 || int(binary.LittleEndian.Uint32(msg)) != len(msg) {
+		return request{}, malformed("length field does not match %d bytes", len(msg))
+	}
+	return parseFrame(msg[4:], rpc.DefaultMaxDepth+cmdLevels)
 }

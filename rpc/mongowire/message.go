@@ -6,8 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/twistgo/twist/rpc"
+	"github.com/twistgo/twist/rpc/internal/session"
 )
 
 // Operation codes of the messages this server reads and writes.
@@ -35,29 +41,17 @@ const (
 // castagnoli is the CRC-32C table of the OP_MSG checksum.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// errMalformed is the root of every error parseMessage returns: the peer
+// errMalformed is the root of every error parseFrame returns: the peer
 // broke the protocol, so its connection is closed.
 var errMalformed = errors.New("mongowire: malformed message")
 
+// errTooDeep is the error of a message with a document nested deeper than
+// the parser checks: the message is well framed, so it is answered, and
+// the connection goes on.
+var errTooDeep = session.ErrTooDeep
+
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{errMalformed}, args...)...)
-}
-
-// header is the standard message header.
-type header struct {
-	length     int32
-	requestID  int32
-	responseTo int32
-	opCode     int32
-}
-
-func readHeader(b []byte) header {
-	return header{
-		length:     int32(binary.LittleEndian.Uint32(b)),
-		requestID:  int32(binary.LittleEndian.Uint32(b[4:])),
-		responseTo: int32(binary.LittleEndian.Uint32(b[8:])),
-		opCode:     int32(binary.LittleEndian.Uint32(b[12:])),
-	}
 }
 
 // request is a parsed OP_MSG or OP_QUERY.
@@ -70,35 +64,43 @@ type request struct {
 	collection string
 }
 
-// parseMessage parses one whole message, header included. The returned
-// request refers to msg unless kind-1 sections had to be folded in. Opcodes
-// other than OP_MSG and OP_QUERY are malformed here: nothing else is
-// advertised, OP_COMPRESSED included.
-func parseMessage(msg []byte) (request, error) {
-	if len(msg) < headerLen {
-		return request{}, malformed("%d bytes is shorter than a header", len(msg))
+// parseFrame parses one message given without its length field, as the
+// framing delivers it: the rest of the header, then the body. Every
+// document is checked to nest at most maxDepth levels, without recursion,
+// before it is validated. The returned request refers to frame unless
+// kind-1 sections had to be folded in. Opcodes other than OP_MSG and
+// OP_QUERY are malformed here: nothing else is advertised, OP_COMPRESSED
+// included.
+func parseFrame(frame []byte, maxDepth int) (request, error) {
+	if len(frame) < headerLen-4 {
+		return request{}, malformed("%d bytes is shorter than a header", len(frame)+4)
 	}
-	h := readHeader(msg)
-	if int(h.length) != len(msg) {
-		return request{}, malformed("length field %d does not match %d bytes", h.length, len(msg))
-	}
-	body := msg[headerLen:]
-	req := request{to: replyTo{requestID: h.requestID, opCode: h.opCode}}
+	requestID := int32(binary.LittleEndian.Uint32(frame))
+	opCode := int32(binary.LittleEndian.Uint32(frame[8:]))
+	body := frame[headerLen-4:]
+	req := request{to: replyTo{requestID: requestID, opCode: opCode}}
+	p := parser{maxDepth: maxDepth}
 	var err error
-	switch h.opCode {
+	switch opCode {
 	case opMsg:
-		err = parseMsg(&req, msg, body)
+		err = p.parseMsg(&req, frame, body)
 	case opQuery:
-		err = parseQuery(&req, body)
+		err = p.parseQuery(&req, body)
 	default:
-		err = malformed("unsupported opcode %d", h.opCode)
+		err = malformed("unsupported opcode %d", opCode)
 	}
 	return req, err
 }
 
-// parseMsg parses an OP_MSG body into req; msg is the whole message, over
-// which the checksum is computed.
-func parseMsg(req *request, msg, body []byte) error {
+// parser holds what parsing a message needs to know.
+type parser struct {
+	// maxDepth bounds the nesting of every document.
+	maxDepth int
+}
+
+// parseMsg parses an OP_MSG body into req; frame is the whole message but
+// its length field: the checksum covers both.
+func (p parser) parseMsg(req *request, frame, body []byte) error {
 	if len(body) < 4 {
 		return malformed("OP_MSG without flag bits")
 	}
@@ -112,8 +114,11 @@ func parseMsg(req *request, msg, body []byte) error {
 		if len(sections) < 4 {
 			return malformed("OP_MSG too short for its checksum")
 		}
-		n := len(msg) - 4
-		if want, got := binary.LittleEndian.Uint32(msg[n:]), crc32.Checksum(msg[:n], castagnoli); want != got {
+		n := len(frame) - 4
+		var length [4]byte
+		binary.LittleEndian.PutUint32(length[:], uint32(len(frame)+4))
+		got := crc32.Update(crc32.Checksum(length[:], castagnoli), castagnoli, frame[:n])
+		if want := binary.LittleEndian.Uint32(frame[n:]); want != got {
 			return malformed("OP_MSG checksum %#08x, computed %#08x", want, got)
 		}
 		sections = sections[:len(sections)-4]
@@ -127,13 +132,13 @@ func parseMsg(req *request, msg, body []byte) error {
 			if req.cmd != nil {
 				return malformed("OP_MSG with two kind-0 sections")
 			}
-			doc, rest, err := readDocument(sections)
+			doc, rest, err := p.readDocument(sections)
 			if err != nil {
 				return err
 			}
 			req.cmd, sections = doc, rest
 		case 1:
-			seq, rest, err := readSequence(sections)
+			seq, rest, err := p.readSequence(sections)
 			if err != nil {
 				return err
 			}
@@ -170,7 +175,7 @@ type sequence struct {
 }
 
 // readSequence reads a kind-1 section from b, after its kind byte.
-func readSequence(b []byte) (sequence, []byte, error) {
+func (p parser) readSequence(b []byte) (sequence, []byte, error) {
 	if len(b) < 4 {
 		return sequence{}, nil, malformed("kind-1 section without a size")
 	}
@@ -187,7 +192,7 @@ func readSequence(b []byte) (sequence, []byte, error) {
 	seq := sequence{identifier: id, docs: []bson.Raw{}}
 	for len(sec) > 0 {
 		var doc bson.Raw
-		if doc, sec, err = readDocument(sec); err != nil {
+		if doc, sec, err = p.readDocument(sec); err != nil {
 			return sequence{}, nil, err
 		}
 		seq.docs = append(seq.docs, doc)
@@ -219,7 +224,7 @@ func foldSequences(cmd bson.Raw, seqs []sequence) (bson.Raw, error) {
 // parseQuery parses an OP_QUERY body into req. An OP_QUERY for a command may
 // wrap it as {$query: cmd, $readPreference: ...}, as drivers talking to a
 // mongos did: the wrapped command is unwrapped.
-func parseQuery(req *request, body []byte) error {
+func (p parser) parseQuery(req *request, body []byte) error {
 	if len(body) < 4 {
 		return malformed("OP_QUERY without flags")
 	}
@@ -232,27 +237,33 @@ func parseQuery(req *request, body []byte) error {
 	}
 	// The optional field selector after the query is read for validity and
 	// otherwise ignored: replies are whole.
-	query, rest, err := readDocument(rest[8:])
+	query, rest, err := p.readDocument(rest[8:])
 	if err != nil {
 		return err
 	}
 	if len(rest) > 0 {
-		if _, rest, err = readDocument(rest); err != nil {
+		if _, rest, err = p.readDocument(rest); err != nil {
 			return err
 		}
 		if len(rest) > 0 {
 			return malformed("%d bytes after the OP_QUERY field selector", len(rest))
 		}
 	}
-	if inner, ok := query.Lookup("$query").DocumentOK(); ok {
+	if v, err := query.LookupErr("$query"); err == nil {
+		inner, ok := v.DocumentOK()
+		if !ok {
+			return malformed("$query is %v, not a document", v.Type)
+		}
 		query = inner
 	}
 	req.collection, req.cmd = coll, query
 	return nil
 }
 
-// readDocument reads one validated BSON document from the start of b.
-func readDocument(b []byte) (bson.Raw, []byte, error) {
+// readDocument reads one validated BSON document from the start of b. Its
+// depth is checked first, without recursion: the bson package's validator
+// recurses once per level.
+func (p parser) readDocument(b []byte) (bson.Raw, []byte, error) {
 	if len(b) < 5 {
 		return nil, nil, malformed("document needs 5 bytes, %d left", len(b))
 	}
@@ -261,6 +272,11 @@ func readDocument(b []byte) (bson.Raw, []byte, error) {
 		return nil, nil, malformed("document size %d with %d bytes left", size, len(b))
 	}
 	doc := bson.Raw(b[:size])
+	if err := session.CheckDepth(bsoncore.TypeEmbeddedDocument, doc, p.maxDepth); errors.Is(err, session.ErrTooDeep) {
+		return nil, nil, fmt.Errorf("%w: at most %d levels", errTooDeep, p.maxDepth)
+	} else if err != nil {
+		return nil, nil, malformed("%v", err)
+	}
 	if err := doc.Validate(); err != nil {
 		return nil, nil, malformed("invalid document: %v", err)
 	}
@@ -274,6 +290,43 @@ func readCString(b []byte) (string, []byte, error) {
 		return "", nil, malformed("unterminated cstring")
 	}
 	return string(b[:i]), b[i+1:], nil
+}
+
+// genericArgs are the top-level fields a driver may add to any command,
+// beside the command itself: a call accepts these and no others.
+var genericArgs = map[string]bool{
+	"$db": true, "lsid": true, "$clusterTime": true, "$readPreference": true,
+	"maxTimeMS": true, "comment": true, "apiVersion": true, "apiStrict": true,
+	"apiDeprecationErrors": true, "readConcern": true, "writeConcern": true,
+	"txnNumber": true, "autocommit": true, "startTransaction": true,
+}
+
+// callOptions checks the fields of cmd, a call of the function name, after
+// its first: each must be one of genericArgs, so that a misspelt option is
+// an error rather than ignored. It returns the call's maxTimeMS.
+func callOptions(cmd bson.Raw, name string) (time.Duration, error) {
+	elems, err := cmd.Elements()
+	if err != nil {
+		return 0, &rpc.Error{Message: rpc.BadMessage, Detail: "malformed command"}
+	}
+	var maxTime time.Duration
+	for _, e := range elems[1:] {
+		key := e.Key()
+		if !genericArgs[key] {
+			return 0, &rpc.Error{Message: rpc.BadMessage, Detail: session.Bound(fmt.Sprintf(
+				"unknown field %q in a call of %s: a call takes its arguments and the generic command fields only", session.Bound(key), session.Bound(name)))}
+		}
+		if key != "maxTimeMS" {
+			continue
+		}
+		v := e.Value()
+		ms, ok := v.AsInt64OK()
+		if !ok || ms < 0 || ms > math.MaxInt64/int64(time.Millisecond) || v.Type == bson.TypeDouble && float64(ms) != v.Double() {
+			return 0, &rpc.Error{Message: rpc.BadMessage, Detail: fmt.Sprintf("maxTimeMS is %v: want a non-negative whole number", v.Type)}
+		}
+		maxTime = time.Duration(ms) * time.Millisecond
+	}
+	return maxTime, nil
 }
 
 // appendReplyPrefix appends the header and body prefix of the reply to a

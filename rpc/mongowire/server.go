@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"log/slog"
 	"net"
 	"sync/atomic"
@@ -14,7 +15,6 @@ import (
 	"github.com/twistgo/twist/clock"
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/internet"
-	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/rpc"
 	"github.com/twistgo/twist/rpc/internal/session"
 )
@@ -46,14 +46,20 @@ const maxBSONObjectSize = 16 * 1024 * 1024
 // A Server answers the MongoDB wire protocol on each connection it builds a
 // protocol for: it is an internet.Factory, safe for use from several loops.
 //
-// A connection stops reading, and so slows its client down, while its
-// transport's queued output is past the high-water mark (the protocol is
-// the transport's streaming producer) and while the maximum of calls is
-// outstanding (see WithMaxPending); it reads again once neither holds.
+// Each connection is a codec on the session engine shared with the framed
+// protocol: its pending calls (functions, find and the older-style
+// queries alike) count toward one cap, are cancelled when it is lost, and
+// their answers produced by one read go out in one write. It stops taking
+// calls, and so slows its client down, while its transport's queued output
+// is past the high-water mark, while the maximum of calls is outstanding
+// (see WithMaxPending) and while too many bytes of answers wait for the
+// peer; it takes them again once none holds.
 type Server struct {
 	d              Dispatcher
 	maxMessageSize int32
 	maxPending     int
+	maxOutput      int
+	maxDepth       int
 	logger         *slog.Logger
 	now            func() time.Time
 	lastConnID     atomic.Int32
@@ -61,6 +67,7 @@ type Server struct {
 	// group is the connection group of the rpc.Server dispatching, if d is
 	// one, so that its Drain drains these connections too.
 	group *session.Group
+	cfg   session.Config
 }
 
 var _ internet.Factory = (*Server)(nil)
@@ -69,13 +76,19 @@ var _ internet.Factory = (*Server)(nil)
 type Option func(*Server)
 
 // WithLimits sets the limits of rpc.Limits that apply to the wire
-// protocol: MaxWireMessage and MaxPending (zero fields keep their
-// defaults). A server whose Dispatcher is an *rpc.Server has that server's
-// limits unless told otherwise.
+// protocol: MaxWireMessage, MaxPending, MaxOutput and MaxDepth (zero
+// fields keep their defaults). A server whose Dispatcher is an *rpc.Server
+// has that server's limits unless told otherwise.
 func WithLimits(l rpc.Limits) Option {
 	return func(s *Server) {
 		WithMaxMessageSize(l.MaxWireMessage)(s)
 		WithMaxPending(l.MaxPending)(s)
+		if l.MaxOutput > 0 {
+			s.maxOutput = l.MaxOutput
+		}
+		if l.MaxDepth > 0 {
+			s.maxDepth = l.MaxDepth
+		}
 	}
 }
 
@@ -111,7 +124,14 @@ func WithLogger(l *slog.Logger) Option {
 // *rpc.Server, the server has its limits (see WithLimits) and its Drain
 // drains this server's connections too.
 func NewServer(d Dispatcher, opts ...Option) *Server {
-	s := &Server{d: d, maxMessageSize: DefaultMaxMessageSize, maxPending: DefaultMaxPending, now: time.Now}
+	s := &Server{
+		d:              d,
+		maxMessageSize: DefaultMaxMessageSize,
+		maxPending:     DefaultMaxPending,
+		maxOutput:      rpc.DefaultMaxOutput,
+		maxDepth:       rpc.DefaultMaxDepth,
+		now:            time.Now,
+	}
 	if l, ok := d.(interface{ Limits() rpc.Limits }); ok {
 		WithLimits(l.Limits())(s)
 	}
@@ -121,6 +141,17 @@ func NewServer(d Dispatcher, opts ...Option) *Server {
 	}
 	if s.logger == nil {
 		s.logger = slog.Default()
+	}
+	s.cfg = session.Config{
+		Name:           "mongowire",
+		LittleEndian:   true,
+		PrefixIncluded: true,
+		MinMessage:     headerLen,
+		MaxMessage:     int(s.maxMessageSize),
+		MaxPending:     s.maxPending,
+		MaxOutput:      s.maxOutput,
+		Logger:         s.logger,
+		Group:          s.group,
 	}
 	s.stats.started = s.now()
 	return s
@@ -132,20 +163,18 @@ func (s *Server) LogPrefix() string { return "MongoWireServer" }
 // BuildProtocol returns the protocol for a new connection. Each connection
 // gets its own connectionId, counting from 1.
 func (s *Server) BuildProtocol(addr net.Addr) internet.Protocol {
-	return &conn{s: s, id: s.lastConnID.Add(1)}
+	c := &conn{s: s, id: s.lastConnID.Add(1)}
+	c.Init(c, &s.cfg)
+	c.SetLogAttrs(slog.Int("connectionId", int(c.id)))
+	return c
 }
 
-// conn is the protocol of one connection.
+// conn is the protocol of one connection: a codec on the session engine,
+// which owns the connection.
 type conn struct {
-	s      *Server
-	t      internet.Transport
-	id     int32
-	ctx    context.Context
-	cancel context.CancelFunc
-	clk    clock.Clock
-	// pending holds the start of a message split across reads, and the
-	// messages that arrived while reading was paused.
-	pending []byte
+	session.Conn
+	s  *Server
+	id int32
 	// out is the reply being encoded, reused from one reply to the next;
 	// enc writes documents into it.
 	out bytes.Buffer
@@ -154,191 +183,39 @@ type conn struct {
 	buf []byte
 	// lastRequestID numbers the replies.
 	lastRequestID int32
-	// waiting counts the calls whose Deferred has not fired.
-	waiting int
-	// full is set while the transport's queued output is past its
-	// high-water mark, between its PauseProducing and ResumeProducing.
-	full bool
-	// paused is set while reading from the transport is paused.
-	paused bool
-	// busy is set while DataReceived handles messages.
-	busy bool
-	// registered is set while the conn is the transport's producer.
-	registered bool
-	closed     bool
-	// draining is set once Drain was called: reading stops, and the
-	// connection closes when nothing is outstanding.
-	draining bool
 }
 
+// ConnectionMade counts the connection for serverStatus and starts it.
 func (c *conn) ConnectionMade(t internet.Transport) {
-	c.t = t
 	c.s.stats.opened()
-	c.ctx, c.cancel = context.WithCancel(context.Background())
-	var loop *reactor.Reactor
-	if l, ok := t.(internet.Looper); ok {
-		loop = l.Loop()
-		c.clk = loop
-	}
-	c.registered = true // first: on a closed transport, RegisterProducer stops c at once
-	if err := t.RegisterProducer(c, true); err != nil {
-		c.registered = false
-		c.s.logger.Warn("mongowire: replies go out without flow control", "connectionId", c.id, "peer", t.RemoteAddr().String(), "error", err)
-	}
-	if c.s.group != nil && c.s.group.Add(c, loop) {
-		c.Drain()
-	}
+	c.Conn.ConnectionMade(t)
 }
 
-// Drain stops reading and closes the connection once every outstanding
-// call is answered (see rpc.Server.Drain).
-func (c *conn) Drain() {
-	if c.closed || c.draining {
-		return
-	}
-	c.draining = true
-	c.throttle()
-	c.closeIfDrained()
-}
-
-// Abort closes the connection at once (see rpc.Server.Drain).
-func (c *conn) Abort() {
-	if !c.closed {
-		c.t.AbortConnection()
-	}
-}
-
-// closeIfDrained closes a draining connection once nothing is outstanding.
-func (c *conn) closeIfDrained() {
-	if !c.draining || c.closed || c.waiting > 0 {
-		return
-	}
-	c.closed = true
-	c.pending = nil
-	c.unregister()
-	c.t.LoseConnection()
-}
-
+// ConnectionLost counts the connection's end and cancels its calls.
 func (c *conn) ConnectionLost(reason error) {
 	c.s.stats.closed()
-	if c.s.group != nil {
-		c.s.group.Remove(c)
-	}
-	c.closed = true
-	c.pending = nil
-	c.unregister()
-	c.cancel()
+	c.Conn.ConnectionLost(reason)
 }
 
-// unregister stops being the transport's producer, which a LoseConnection
-// waits for.
-func (c *conn) unregister() {
-	if c.registered {
-		c.registered = false
-		c.t.UnregisterProducer()
-	}
-}
-
-// PauseProducing is called by the transport when its queued output passes
-// the high-water mark: reading pauses until it drains.
-func (c *conn) PauseProducing() {
-	c.full = true
-	c.throttle()
-}
-
-// ResumeProducing is called by the transport when its queued output has
-// drained below the low-water mark.
-func (c *conn) ResumeProducing() {
-	c.full = false
-	c.throttle()
-}
-
-// StopProducing is called by a transport that stops taking output: the
-// connection stops reading for good and closes.
-func (c *conn) StopProducing() {
-	c.registered = false // the transport has dropped it
-	c.closed = true
-	c.pending = nil
-	c.t.LoseConnection()
-}
-
-// held reports whether reading must pause: the output queue is full or the
-// maximum of calls is outstanding, two independent reasons.
-func (c *conn) held() bool { return c.full || c.draining || c.waiting >= c.s.maxPending }
-
-// throttle pauses reading while held and resumes it once not, handling
-// first the messages that arrived meanwhile.
-func (c *conn) throttle() {
-	hold := c.held()
-	if hold == c.paused || c.closed {
-		return
-	}
-	c.paused = hold
-	if hold {
-		c.t.PauseProducing()
-		return
-	}
-	c.t.ResumeProducing()
-	if !c.busy {
-		c.DataReceived(nil)
-	}
-}
-
-// done ends an outstanding call once its reply is sent.
-func (c *conn) done() {
-	c.waiting--
-	c.throttle()
-	c.closeIfDrained()
-}
-
-// DataReceived handles every whole message in the bytes received so far,
-// until reading pauses. Messages that arrive whole are parsed in place; only
-// the tail of a message split across reads, or the rest of a read cut short
-// by a pause, is copied.
-func (c *conn) DataReceived(data []byte) {
-	if c.closed {
-		return
-	}
-	if len(c.pending) > 0 {
-		c.pending = append(c.pending, data...)
-		data = c.pending
-	}
-	c.busy = true
-	for !c.closed && !c.held() && len(data) >= 4 {
-		n := int32(binary.LittleEndian.Uint32(data))
-		if n < headerLen || n > c.s.maxMessageSize {
-			c.fail("message length out of bounds", slog.Int("length", int(n)), slog.Int("max", int(c.s.maxMessageSize)))
-			return
-		}
-		if int(n) > len(data) {
-			break
-		}
-		req, err := parseMessage(data[:n])
-		if err != nil {
-			c.fail("malformed message", slog.Any("error", err))
-			return
-		}
+// Message handles one message, the bytes after its length field. A
+// malformed one closes the connection: the peer broke the protocol. One
+// nested too deeply to be checked is answered BadArguments, and the
+// connection goes on.
+func (c *conn) Message(msg []byte) {
+	req, err := parseFrame(msg, c.s.maxDepth+cmdLevels)
+	switch {
+	case errors.Is(err, errTooDeep):
+		c.reply(req.to, 0, errorDoc(&rpc.Error{Message: rpc.BadArguments, Detail: err.Error()}))
+	case err != nil:
+		c.Fail("malformed message", slog.String("error", session.Bound(err.Error())))
+	default:
 		c.handle(&req)
-		data = data[n:]
 	}
-	c.busy = false
-	if c.closed {
-		return
-	}
-	// append copies forward, so data may overlap c.pending.
-	c.pending = append(c.pending[:0], data...)
 }
 
-// fail closes the connection after a protocol error, logging why; replies
-// already written still go out.
-func (c *conn) fail(reason string, attrs ...slog.Attr) {
-	c.closed = true
-	c.pending = nil
-	c.unregister()
-	attrs = append(attrs, slog.Int("connectionId", int(c.id)), slog.String("peer", c.t.RemoteAddr().String()))
-	c.s.logger.LogAttrs(context.Background(), slog.LevelWarn, "mongowire: closing connection: "+reason, attrs...)
-	c.t.LoseConnection()
-}
+// TooLarge has nothing to answer: a reply needs a request id, and the
+// header of an oversized message is not read.
+func (c *conn) TooLarge(uint64) {}
 
 // reply sends doc as the answer to a request: an OP_MSG for an OP_MSG, an
 // OP_REPLY with responseFlags for an OP_QUERY. A request with moreToCome
@@ -346,17 +223,22 @@ func (c *conn) fail(reason string, attrs ...slog.Attr) {
 // encoded, or is larger than a BSON object may be, is replaced by the error
 // saying so.
 func (c *conn) reply(to replyTo, responseFlags int32, doc any) {
-	if c.closed || to.moreToCome {
+	if c.Lost() || to.moreToCome {
 		return
 	}
+	c.Send(c.encode(to, responseFlags, doc))
+}
+
+// encode returns the reply message to a request, in c.out: valid until the
+// next reply is encoded.
+func (c *conn) encode(to replyTo, responseFlags int32, doc any) []byte {
 	if err := c.encodeReply(to, responseFlags, doc); err != nil {
 		if err = c.encodeReply(to, responseFlags, errorDoc(err)); err != nil {
 			// An error document always encodes; this is a bug, not a peer.
 			panic(err)
 		}
 	}
-	// Write copies what it cannot send at once, so out is free again.
-	c.t.Write(c.out.Bytes())
+	return c.out.Bytes()
 }
 
 // errReplyTooLarge replaces a reply document larger than a BSON object may be.
@@ -365,6 +247,9 @@ var errReplyTooLarge = &rpc.Error{Message: rpc.TooLarge, Detail: "the reply is l
 // encodeReply encodes the whole reply message into c.out.
 func (c *conn) encodeReply(to replyTo, responseFlags int32, doc any) error {
 	c.lastRequestID++
+	if c.out.Cap() > maxKeptReply {
+		c.out, c.enc = bytes.Buffer{}, nil // give back what a big reply grew
+	}
 	c.out.Reset()
 	var hdr [36]byte
 	c.out.Write(appendReplyPrefix(hdr[:0], c.lastRequestID, to, responseFlags))
@@ -387,11 +272,22 @@ func (c *conn) encodeReply(to replyTo, responseFlags int32, doc any) error {
 // send numbers and sends msg, a reply message that appendReplyPrefix began,
 // unless the request wants no reply or the connection is closed.
 func (c *conn) send(to replyTo, msg []byte) {
-	if c.closed || to.moreToCome {
+	if c.Lost() || to.moreToCome {
 		return
 	}
 	c.lastRequestID++
 	binary.LittleEndian.PutUint32(msg[4:], uint32(c.lastRequestID))
 	finishMessage(msg)
-	c.t.Write(msg)
+	c.Send(msg)
 }
+
+// maxKeptReply is the largest reply buffer a connection keeps between
+// replies.
+const maxKeptReply = 64 << 10
+
+// cmdLevels is how many levels of nesting a command adds above the
+// arguments of the call it makes: an older-style find's filter holds argstr,
+// which holds the argument array. Messages are bounded to the arguments'
+// depth plus these before any document is validated; the function's
+// arguments are then bounded exactly.
+const cmdLevels = 4

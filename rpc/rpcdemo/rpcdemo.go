@@ -26,7 +26,7 @@ var ErrFailed = errors.New("rpcdemo: failed as asked")
 
 // Register registers the demo functions on s:
 //
-//	add(a, b int) int                 a + b
+//	add(a, b int) int                 a + b; BadArguments if it overflows
 //	echo(v any) any                   v, whatever BSON value it is
 //	sleep(seconds float64) null       answers after the given time, without blocking the loop
 //	poetry.get() string               Shakespeare's Sonnet 18
@@ -56,8 +56,15 @@ func Register(s *rpc.Server, clk clock.Clock) error {
 	return nil
 }
 
-// Add returns a + b.
-func Add(a, b int) int { return a + b }
+// Add returns a + b, or a BadArguments error if the sum overflows an int
+// rather than a wrapped sum.
+func Add(a, b int) (int, error) {
+	sum := a + b
+	if (sum > a) != (b > 0) {
+		return 0, &rpc.Error{Message: rpc.BadArguments, Detail: fmt.Sprintf("add: %d + %d overflows int", a, b)}
+	}
+	return sum, nil
+}
 
 // Echo returns v unchanged.
 func Echo(v bson.RawValue) bson.RawValue { return v }

@@ -98,6 +98,8 @@ func TestErrors(t *testing.T) {
 		{"sleep a negative time", "sleep", []any{-1}, rpc.ErrBadArguments, "-1"},
 		{"sleep forever", "sleep", []any{math.Inf(1)}, rpc.ErrBadArguments, "+Inf"},
 		{"add a string", "add", []any{1, "2"}, rpc.ErrBadArguments, "string"},
+		{"add past the largest int", "add", []any{int64(math.MaxInt64), 1}, rpc.ErrBadArguments, "overflows"},
+		{"add past the smallest int", "add", []any{int64(math.MinInt64), -1}, rpc.ErrBadArguments, "overflows"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := twisttest.FailureResultOf(t, s.Dispatch(context.Background(), nil, tt.fn, args(t, tt.args...)))

@@ -15,13 +15,16 @@ type Held struct {
 	max, calls                  int
 	unfired                     []*deferred.Deferred
 	outstanding, over, received int
-	all                         chan struct{}
+	// all is told when every call has arrived, atMax each time the
+	// maximum is outstanding: the server then holds further calls back,
+	// whether or not it has paused reading yet.
+	all, atMax chan struct{}
 }
 
 // NewHeld returns a Held for a server that allows max outstanding calls,
 // and a test that makes calls of them.
 func NewHeld(max, calls int) *Held {
-	return &Held{max: max, calls: calls, all: make(chan struct{}, 1)}
+	return &Held{max: max, calls: calls, all: make(chan struct{}, 1), atMax: make(chan struct{}, 1)}
 }
 
 // Call is the function to register: it records the call and returns the
@@ -30,7 +33,12 @@ func (h *Held) Call() *deferred.Deferred {
 	if h.outstanding >= h.max {
 		h.over++
 	}
-	h.outstanding++
+	if h.outstanding++; h.outstanding == h.max {
+		select {
+		case h.atMax <- struct{}{}:
+		default:
+		}
+	}
 	if h.received++; h.received == h.calls {
 		h.all <- struct{}{}
 	}
@@ -40,7 +48,8 @@ func (h *Held) Call() *deferred.Deferred {
 }
 
 // Drain fires the held calls on loop each time the connection pauses
-// reading (reported on paused) or every call has arrived, until all are
+// reading (reported on paused), the maximum is outstanding, or every call
+// has arrived, until all are
 // fired; then it waits for answered, where the test's reader reports
 // whether every answer came. It fails the test if the connection is lost,
 // if reading never paused, or if a call ran while the maximum was
@@ -53,6 +62,7 @@ func (h *Held) Drain(t *testing.T, loop *reactor.Reactor, paused <-chan struct{}
 		case <-paused:
 			pauses++
 		case <-h.all:
+		case <-h.atMax:
 		case err := <-lost:
 			t.Fatalf("connection lost: %v", err)
 		}
