@@ -169,26 +169,14 @@ func TestConnLoseConnectionWaitsForTheProducerToUnregister(t *testing.T) {
 	}
 }
 
-func TestConnAbortDropsTheQueueAndResetsThePeer(t *testing.T) {
-	client := &recorder{}
-	var server *recorder
+// closedByServer connects a client to a server whose protocol runs onMade
+// once connected, and runs the loop until both sides have lost the
+// connection.
+func closedByServer(t *testing.T, onMade func(r *recorder)) (server, client *recorder) {
+	client = &recorder{}
 	runStreamTest(t, func(loop *reactor.Reactor) {
 		port := mustListenTCP(t, loop, FactoryFunc(func(net.Addr) Protocol {
-			server = &recorder{onMade: func(r *recorder) {
-				c := r.Transport.(*Conn)
-				_, _ = c.Write(pattern(8 << 20))
-				r.inWrite = true
-				c.AbortConnection()
-				c.AbortConnection()
-				c.LoseConnection()
-				r.inWrite = false
-				if c.queued() != 0 {
-					t.Errorf("%d bytes still queued after AbortConnection", c.queued())
-				}
-				if _, err := c.Write([]byte("x")); err != ErrConnectionClosed {
-					t.Errorf("Write after AbortConnection returned %v", err)
-				}
-			}}
+			server = &recorder{onMade: onMade}
 			server.onLost = func(*recorder) {
 				if client.lost == 1 {
 					_ = loop.Stop()
@@ -202,6 +190,25 @@ func TestConnAbortDropsTheQueueAndResetsThePeer(t *testing.T) {
 			}
 		}
 		ConnectProtocol(loop, port.Addr().String(), client)
+	})
+	return server, client
+}
+
+func TestConnAbortDropsTheQueueAndResetsThePeer(t *testing.T) {
+	server, client := closedByServer(t, func(r *recorder) {
+		c := r.Transport.(*Conn)
+		_, _ = c.Write(pattern(8 << 20))
+		r.inWrite = true
+		c.AbortConnection()
+		c.AbortConnection()
+		c.LoseConnection()
+		r.inWrite = false
+		if c.queued() != 0 {
+			t.Errorf("%d bytes still queued after AbortConnection", c.queued())
+		}
+		if _, err := c.Write([]byte("x")); err != ErrConnectionClosed {
+			t.Errorf("Write after AbortConnection returned %v", err)
+		}
 	})
 	if server.lost != 1 || !errors.Is(server.reason, ErrConnectionAborted) || !errors.Is(server.reason, ErrConnectionLost) {
 		t.Errorf("the server lost its connection %d times with %v", server.lost, server.reason)
@@ -519,26 +526,8 @@ var errProtocolReason = errors.New("the protocol's own reason")
 // AbortConnectionWith closes at once, and the protocol's ConnectionLost gets
 // the reason as given; the peer reads the end of the stream.
 func TestConnAbortConnectionWithGivesTheReason(t *testing.T) {
-	client := &recorder{}
-	var server *recorder
-	runStreamTest(t, func(loop *reactor.Reactor) {
-		port := mustListenTCP(t, loop, FactoryFunc(func(net.Addr) Protocol {
-			server = &recorder{onMade: func(r *recorder) {
-				r.Transport.(ReasonAborter).AbortConnectionWith(errProtocolReason)
-			}}
-			server.onLost = func(*recorder) {
-				if client.lost == 1 {
-					_ = loop.Stop()
-				}
-			}
-			return server
-		}))
-		client.onLost = func(*recorder) {
-			if server.lost == 1 {
-				_ = loop.Stop()
-			}
-		}
-		ConnectProtocol(loop, port.Addr().String(), client)
+	server, client := closedByServer(t, func(r *recorder) {
+		r.Transport.(ReasonAborter).AbortConnectionWith(errProtocolReason)
 	})
 	if server.lost != 1 || server.reason != errProtocolReason {
 		t.Errorf("the server lost its connection %d times with %v", server.lost, server.reason)

@@ -235,16 +235,16 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 			port.StopListening()
 			_ = loop.Stop()
 		}
-		var err error
-		port, err = ListenTLS(loop, "127.0.0.1:0", serverConfig(), FactoryFunc(func(net.Addr) Protocol { return server }))
-		if err != nil {
-			t.Fatal(err)
-		}
+		tf := TLSFactory(serverConfig(), FactoryFunc(func(net.Addr) Protocol { return server }), false)
+		var layer *tlsLayer
+		port = mustListenTCP(t, loop, FactoryFunc(func(addr net.Addr) Protocol {
+			p := tf.BuildProtocol(addr)
+			layer = p.(*tlsLayer)
+			return p
+		}))
 		silent.onMade = func(Transport) {
 			loop.CallLater(20*time.Millisecond, func() {
-				tlsPool.mu.Lock()
-				startedWhileSilent = tlsPool.running > 0
-				tlsPool.mu.Unlock()
+				startedWhileSilent = layer == nil || layer.hs == nil || layer.hs.submitted
 			})
 		}
 		ConnectProtocol(loop, port.Addr().String(), silent)
@@ -552,4 +552,78 @@ func FuzzTLSServerInput(f *testing.F) {
 			t.Errorf("made %d, lost %d times, reason %v", server.made, server.lost, server.reason)
 		}
 	})
+}
+
+// puller writes a chunk each time it is asked, until total, then
+// unregisters and closes.
+type puller struct {
+	t           Transport
+	sent, total int
+	asked       int
+}
+
+func (p *puller) ResumeProducing() {
+	p.asked++
+	if p.sent == p.total {
+		return
+	}
+	chunk := make([]byte, min(64<<10, p.total-p.sent))
+	for i := range chunk {
+		chunk[i] = byte((p.sent + i) % 251)
+	}
+	p.sent += len(chunk)
+	_, _ = p.t.Write(chunk)
+	if p.sent == p.total {
+		p.t.UnregisterProducer()
+		p.t.LoseConnection()
+	}
+}
+
+func (p *puller) StopProducing() {}
+
+// A pull producer on a TLS connection is asked for more each time the
+// socket has taken what it wrote, as on a plain connection: after the
+// handshake it is the socket's producer.
+func TestTLSPullProducerOverLoopback(t *testing.T) {
+	const total = 2 << 20
+	client, server := &tlsRecorder{}, &tlsRecorder{}
+	p := &puller{total: total}
+	client.onMade = func(tr Transport) {
+		p.t = tr
+		if err := tr.RegisterProducer(p, false); err != nil {
+			t.Error(err)
+		}
+	}
+	_, pool := testCert()
+	tlsOverLoopback(t, client, server, &tls.Config{RootCAs: pool})
+	got := server.received.Bytes()
+	if len(got) != total {
+		t.Fatalf("server got %d bytes, want %d", len(got), total)
+	}
+	for i, b := range got {
+		if b != byte(i%251) {
+			t.Fatalf("byte %d is %d, want %d", i, b, i%251)
+		}
+	}
+	if p.asked < total/(64<<10) {
+		t.Errorf("the producer was asked %d times for %d chunks", p.asked, total/(64<<10))
+	}
+	if !errors.Is(server.reason, ErrConnectionDone) || !errors.Is(client.reason, ErrConnectionDone) {
+		t.Errorf("reasons: client %v, server %v", client.reason, server.reason)
+	}
+}
+
+// Renegotiation would run a handshake inside Read, on the loop: the layer's
+// configuration refuses it whatever the caller's says.
+func TestTLSRefusesRenegotiation(t *testing.T) {
+	cfg := clientConfig()
+	cfg.MinVersion = tls.VersionTLS12
+	cfg.Renegotiation = tls.RenegotiateFreelyAsClient
+	if got := tlsMinVersion(cfg); got.Renegotiation != tls.RenegotiateNever || cfg.Renegotiation != tls.RenegotiateFreelyAsClient {
+		t.Errorf("the layer's renegotiation %v, the caller's now %v", got.Renegotiation, cfg.Renegotiation)
+	}
+	f := TLSClientFactory(cfg, &tlsClientRecorder{}).(*tlsClientFactory)
+	if f.cfg.Renegotiation != tls.RenegotiateNever {
+		t.Errorf("TLSClientFactory keeps renegotiation %v", f.cfg.Renegotiation)
+	}
 }

@@ -3,23 +3,17 @@
 package endpoints
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/internal/testcert"
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/twisttest"
@@ -30,32 +24,7 @@ import (
 // both.pem.
 func writeCert(t *testing.T, dir string) (cert, key, both string) {
 	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "localhost"},
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+	certPEM, keyPEM := testcert.PEM(first(testcert.New("localhost", "127.0.0.1", "::1")))
 	cert, key, both = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "both.pem")
 	for name, data := range map[string][]byte{cert: certPEM, key: keyPEM, both: append(keyPEM, certPEM...)} {
 		if err := os.WriteFile(name, data, 0o600); err != nil {
@@ -64,6 +33,8 @@ func writeCert(t *testing.T, dir string) (cert, key, both string) {
 	}
 	return cert, key, both
 }
+
+func first[T, U any](t T, _ U) T { return t }
 
 // echo sends back what it receives, and fires lost when its connection
 // is gone.

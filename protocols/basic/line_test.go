@@ -374,8 +374,11 @@ type quitter struct {
 
 func (p *quitter) LineReceived(line []byte) {
 	p.received = append(p.received, bytes.Clone(line))
-	if string(line) == "quit" {
+	switch string(line) {
+	case "quit":
 		p.Transport.LoseConnection()
+	case "bad":
+		p.AbortWith(errBadLine)
 	}
 }
 
@@ -501,8 +504,11 @@ type onlyLines struct {
 
 func (p *onlyLines) LineReceived(line []byte) {
 	p.received = append(p.received, bytes.Clone(line))
-	if string(line) == "quit" {
+	switch string(line) {
+	case "quit":
 		p.Transport.LoseConnection()
+	case "bad":
+		p.AbortWith(errBadLine)
 	}
 }
 
@@ -606,45 +612,31 @@ func TestLineOnlyReceiverUnterminatedBufferToHandler(t *testing.T) {
 
 var errBadLine = errors.New("bad line")
 
-// aborter aborts on a line "bad", as a Twisted handler returns a reason.
-type aborter struct {
-	basic.LineOnlyReceiver
-	received []string
-}
-
-func (p *aborter) LineReceived(line []byte) {
-	p.received = append(p.received, string(line))
-	if string(line) == "bad" {
-		p.AbortWith(errBadLine)
+// No line is delivered once the transport is closing, nor after a handler's
+// AbortWith, which closes the transport with its reason at once (Twisted's
+// lineReceived returning a reason) and drops the data that comes later.
+func TestLineOnlyReceiverStopsDelivering(t *testing.T) {
+	tests := []struct {
+		input  string
+		want   string
+		reason error
+	}{
+		{"one\nquit\nthree\n", `["one" "quit"]`, nil},
+		{"one\nbad\nthree\n", `["one" "bad"]`, errBadLine},
 	}
-}
-
-// A handler's AbortWith stops the parsing: the lines after it are not
-// delivered, now or later, and the transport is closed with the reason
-// (Twisted's lineReceived returning a reason).
-func TestLineOnlyReceiverAbortWith(t *testing.T) {
-	for name, chunks := range splits([]byte("one\r\nbad\r\nthree\r\n")) {
-		p := &aborter{}
-		p.Handler = p
-		tr := &twisttest.StringTransport{}
-		p.ConnectionMade(tr)
-		deliver(p.DataReceived, chunks)
-		p.DataReceived([]byte("four\r\n"))
-		if got := strings.Join(p.received, ","); got != "one,bad" {
-			t.Errorf("%s: received %s", name, got)
-		}
-		if !tr.Aborted() || tr.Reason() != errBadLine {
-			t.Errorf("%s: aborted %v, reason %v", name, tr.Aborted(), tr.Reason())
-		}
-	}
-}
-
-func TestLineOnlyReceiverStopsDeliveringWhenDisconnecting(t *testing.T) {
-	for name, chunks := range splits([]byte("one\nquit\nthree\n")) {
-		p, _ := newOnlyLines()
-		deliver(p.DataReceived, chunks)
-		if got, want := show(p.received), `["one" "quit"]`; got != want {
-			t.Errorf("%s: received %s, want %s", name, got, want)
+	for _, tt := range tests {
+		for name, chunks := range splits([]byte(tt.input)) {
+			p, tr := newOnlyLines()
+			deliver(p.DataReceived, chunks)
+			if tt.reason != nil {
+				p.DataReceived([]byte("four\n"))
+			}
+			if got := show(p.received); got != tt.want {
+				t.Errorf("%q, %s: received %s, want %s", tt.input, name, got, tt.want)
+			}
+			if tr.Aborted() != (tt.reason != nil) || tr.Reason() != tt.reason {
+				t.Errorf("%q, %s: aborted %v, reason %v", tt.input, name, tr.Aborted(), tr.Reason())
+			}
 		}
 	}
 }

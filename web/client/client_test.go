@@ -27,7 +27,7 @@ func on(loop *reactor.Reactor, f func() *deferred.Deferred) (any, error) {
 }
 
 // fetch makes a request and reads the body.
-func fetch(a *client.Agent, method, url string, body []byte) func() *deferred.Deferred {
+func fetch(a client.Requester, method, url string, body []byte) func() *deferred.Deferred {
 	return func() *deferred.Deferred {
 		return a.Request(method, url, nil, body).AddCallback(func(v any) (any, error) {
 			r := v.(*client.Response)
