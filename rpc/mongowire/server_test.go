@@ -398,3 +398,22 @@ func TestServerStatusCountsCallsAndConnections(t *testing.T) {
 	}
 	other.ConnectionLost(nil)
 }
+
+// The fields drivers add to every command are taken with a call.
+func TestCallTakesTheGenericFields(t *testing.T) {
+	f := newFixture(t)
+	r := f.send(command(t, 1, bson.D{
+		{Key: "add", Value: bson.A{1, 2}},
+		{Key: "lsid", Value: bson.D{{Key: "id", Value: bson.Binary{Subtype: 4, Data: make([]byte, 16)}}}},
+		{Key: "$clusterTime", Value: bson.D{}},
+		{Key: "$readPreference", Value: bson.D{{Key: "mode", Value: "primaryPreferred"}}},
+		{Key: "maxTimeMS", Value: int32(1000)},
+		{Key: "comment", Value: "hi"},
+		{Key: "apiVersion", Value: "1"},
+		{Key: "$db", Value: "test"},
+	}))
+	checkOK(t, r.doc)
+	if got := field(t, r.doc, bson.TypeInt32, "reply").Int32(); got != 3 {
+		t.Fatalf("reply = %d", got)
+	}
+}
