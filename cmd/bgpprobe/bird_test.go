@@ -64,7 +64,7 @@ protocol bgp probe {
   passive %s;
   hold time %d;
   connect retry time 1;
-  start delay time 1;
+  connect delay time 1;
   error wait time 1, 2;
   ipv4 { import all; export filter tagged; };
   ipv6 { import all; export filter tagged; next hop address 2001:db8:ffff::2; };
@@ -115,8 +115,7 @@ func TestBIRDSessions(t *testing.T) {
 				t.Errorf("stored %+v, want established at %v", s, established)
 			}
 			eventually(t, 10*time.Second, "not every IPv4 route arrived", func() bool {
-				v4, _ := pr.call(func() any { return pr.peer().RIB() }).(*bgp.AdjRIBIn).Count()
-				return v4 == 10000
+				return pr.call(func() any { v4, _ := pr.peer().RIB().Count(); return v4 }).(int) == 10000
 			})
 			t.Logf("10,000 IPv4 routes from BIRD %v after the probe started (%v after Established)",
 				time.Since(start).Round(time.Millisecond), time.Since(established).Round(time.Millisecond))
@@ -139,6 +138,7 @@ func TestBIRDSessions(t *testing.T) {
 				ss, _ := pr.store.Sessions()
 				return ss[0].Received == 11000 && ss[0].Sent == 2
 			})
+			checkStatusPage(t, pr, "127.0.0.2", "65001", "Established", "11000")
 		})
 	}
 }
