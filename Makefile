@@ -9,7 +9,7 @@ CROSS_OS := darwin freebsd windows
 # server: they run once, in their own target, not with the unit tests.
 UNIT_PKGS = $$($(GO) list $(PKGS) | grep -v '/interop$$')
 
-.PHONY: fuzz test fmt-check tidy-check vet cross test-go bench-test bgpprobe-test node-test interop bench rpcbench
+.PHONY: fuzz test fmt-check tidy-check vet cross test-go bench-test bgpprobe-test node-test interop bench rpcbench httpbench
 
 test: fmt-check tidy-check vet cross test-go bench-test bgpprobe-test node-test interop
 
@@ -68,6 +68,11 @@ bench:
 # The side-by-side RPC measurement against net/rpc and gRPC (a few minutes).
 rpcbench:
 	cd bench && $(GO) run ./cmd/rpcbench
+
+# The HTTP server against net/http, fasthttp and nbhttp under wrk (about a
+# minute and a half; needs wrk and taskset).
+httpbench:
+	cd bench && $(GO) run ./cmd/httpbench
 
 # Every fuzz target of the module (found with go test -list, so that new
 # ones are included), each run for FUZZTIME. `make test` runs their seed

@@ -1,4 +1,4 @@
-package bench_test
+package bench
 
 import (
 	"context"
@@ -9,37 +9,27 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/twistgo/twist/internet"
-	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/rpc"
-	"github.com/twistgo/twist/rpc/mongowire"
 )
 
 // mongowire.NewServer serves an rpc.Server's functions over the MongoDB
-// wire protocol, so that a stock driver, here the official Go driver, calls
-// them as commands. (The example lives in bench/, which has the driver in
-// its go.mod; the core module does not.)
+// wire protocol (startTwist listens with mongowire.NewServer(s)), so that a
+// stock driver, here the official Go driver, calls them as commands. (The
+// example lives in bench/, which has the driver in its go.mod; the core
+// module does not.)
 func Example_mongoDriver() {
 	s := rpc.NewServer()
 	if err := s.Register("add", func(a, b int) int { return a + b }); err != nil {
 		panic(err)
 	}
-	loop, err := reactor.New()
+	_, addr, stop, err := startTwist(s)
 	if err != nil {
 		panic(err)
 	}
-	port, err := internet.ListenTCP(loop, "127.0.0.1:0", mongowire.NewServer(s))
-	if err != nil {
-		panic(err)
-	}
-	go func() { _ = loop.Run() }()
-	defer func() {
-		loop.CallFromThread(func() { _ = loop.Stop() })
-		<-loop.Done()
-	}()
+	defer stop()
 
 	ctx := context.Background()
-	client, err := mongo.Connect(options.Client().ApplyURI("mongodb://" + port.Addr().String() + "/?directConnection=true"))
+	client, err := mongo.Connect(options.Client().ApplyURI("mongodb://" + addr.String() + "/?directConnection=true"))
 	if err != nil {
 		panic(err)
 	}

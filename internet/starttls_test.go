@@ -352,6 +352,8 @@ func TestStartTLSProducerIsTheLayers(t *testing.T) {
 			}
 			defer loop.Close()
 			c, _ := socketPair(t, loop, &recorder{})
+			// The loop never runs: end the handshake's goroutine.
+			defer c.AbortConnection()
 			p := &stopper{}
 			register := func() {
 				if err := c.RegisterProducer(p, tt.streaming); err != nil {
@@ -443,6 +445,8 @@ func TestStartTLSRefusesAProducerOfTheWrongKind(t *testing.T) {
 	}
 	defer loop.Close()
 	c, _ := socketPair(t, loop, &recorder{})
+	// The loop never runs: end the handshake's goroutine.
+	defer c.AbortConnection()
 	p := &onlyStop{}
 	if err := c.RegisterProducer(p, true); err != nil {
 		t.Fatal(err)

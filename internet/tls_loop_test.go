@@ -1,3 +1,5 @@
+//go:build unix
+
 package internet
 
 import (
@@ -235,16 +237,16 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 			port.StopListening()
 			_ = loop.Stop()
 		}
-		var err error
-		port, err = ListenTLS(loop, "127.0.0.1:0", serverConfig(), FactoryFunc(func(net.Addr) Protocol { return server }))
-		if err != nil {
-			t.Fatal(err)
-		}
+		tf := TLSFactory(serverConfig(), FactoryFunc(func(net.Addr) Protocol { return server }), false)
+		var layer *tlsLayer
+		port = mustListenTCP(t, loop, FactoryFunc(func(addr net.Addr) Protocol {
+			p := tf.BuildProtocol(addr)
+			layer = p.(*tlsLayer)
+			return p
+		}))
 		silent.onMade = func(Transport) {
 			loop.CallLater(20*time.Millisecond, func() {
-				tlsPool.mu.Lock()
-				startedWhileSilent = tlsPool.running > 0
-				tlsPool.mu.Unlock()
+				startedWhileSilent = layer == nil || layer.hs == nil || layer.hs.submitted
 			})
 		}
 		ConnectProtocol(loop, port.Addr().String(), silent)

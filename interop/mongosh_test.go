@@ -12,7 +12,8 @@ import (
 // calls whose replies it prints, the older find style, the database list,
 // an unknown command, what describes the server (listCommands,
 // serverStatus, dbStats, connectionStatus, no databases or collections of
-// data), and a failing call as the script's result, which mongosh shows as
+// data), a call with a field it does not take, and a failing call as the
+// script's result, which mongosh shows as
 // MongoServerError[codeName]: errmsg.
 func TestMongosh(t *testing.T) {
 	requireNode(t)
@@ -38,6 +39,7 @@ func TestMongosh(t *testing.T) {
 		`const st = db.serverStatus(); print(Number(st.rpc.functions.add.calls), st.connections.current >= 1, st.uptime >= 0)`,
 		`print(db.stats().collections, db.stats().functions > 0)`,
 		`print(db.runCommand({connectionStatus: 1}).authInfo.authenticatedUsers.length)`,
+		`try { db.runCommand({add: [1], b: 2}) } catch (e) { print(e.codeName, e.message) }`,
 		`try { db.runCommand({fail: ["on purpose"]}) } catch (e) { e }`,
 	}, "\n")
 	stdout := runClient(t, nodeDir, []string{"HOME=" + home},
@@ -52,6 +54,7 @@ func TestMongosh(t *testing.T) {
 		"2 true true",
 		"0 true",
 		"0",
+		`BadMessage unknown field "b" in a call of add: a call takes its arguments and the generic command fields only`,
 		"MongoServerError[HandlerError]: rpcdemo: failed as asked: on purpose",
 	}, "\n") + "\n"
 	// mongosh starts an error's line with a carriage return, for the REPL.

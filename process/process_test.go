@@ -258,3 +258,33 @@ func TestSpawnErrors(t *testing.T) {
 		t.Errorf("%d descriptors open: pipes leak", len(fds))
 	}
 }
+
+// TestChildClosingStdin checks that the parent hears when the child closes
+// its standard input, while it runs: the pipe's write end becomes readable.
+func TestChildClosingStdin(t *testing.T) {
+	r := newRecorder()
+	var tr Transport
+	r.onMade = func(r *recorder) { tr = r.Transport }
+	in := &stdinWatcher{recorder: r}
+	reason := twisttest.Run(t, func(loop *reactor.Reactor) *deferred.Deferred {
+		if _, err := SpawnProcess(loop, in, sh("exec 0<&-; exec sleep 30"), nil, ""); err != nil {
+			return deferred.Fail(err)
+		}
+		return r.ended
+	})
+	var pt *ProcessTerminated
+	if err, _ := reason.(error); !errors.As(err, &pt) || pt.Signal != syscall.SIGKILL {
+		t.Fatalf("ended with %v, events %v", reason, r.events)
+	}
+	if _, err := tr.Write([]byte("x")); err != ErrStdinClosed {
+		t.Errorf("Write after the child closed stdin: %v", err)
+	}
+}
+
+// stdinWatcher kills the child once its stdin is closed.
+type stdinWatcher struct{ *recorder }
+
+func (w *stdinWatcher) InConnectionLost() {
+	w.recorder.InConnectionLost()
+	_ = w.Transport.SignalProcess(syscall.SIGKILL)
+}

@@ -299,3 +299,18 @@ func TestReconnectBackOffIsCappedByDefault(t *testing.T) {
 		t.Fatalf("cap %v", c.maxDelay)
 	}
 }
+
+func TestAnswerOverTheLimitClosesTheConnection(t *testing.T) {
+	p := listen(t)
+	c := dialPeer(t, p, WithClientMaxMessageSize(64), WithReconnectDelay(time.Millisecond, time.Millisecond))
+	errc := make(chan error, 1)
+	go func() { errc <- c.Call(context.Background(), "big", nil, nil) }()
+	p.read()
+	if _, err := p.c.Write([]byte{0, 0, 1, 0}); err != nil { // a 256-byte answer announced
+		t.Fatal(err)
+	}
+	if err := <-errc; !errors.Is(err, ErrConnectionLost) {
+		t.Fatalf("err %v", err)
+	}
+	p.accept() // and the client comes back
+}

@@ -49,12 +49,16 @@ func ExampleServer_AppendCall() {
 // Dial connects from any goroutine, and Call blocks only its caller: the
 // client runs on a loop that the clients of Dial share.
 func ExampleDial() {
-	addr, stop := serveAdd()
+	s := rpc.NewServer()
+	if err := s.Register("add", func(a, b int) int { return a + b }); err != nil {
+		panic(err)
+	}
+	addrs, stop := serve(s.Factory())
 	defer stop()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := rpc.Dial(ctx, addr)
+	c, err := rpc.Dial(ctx, addrs[0])
 	if err != nil {
 		panic(err)
 	}
@@ -83,26 +87,11 @@ func Example_bothProtocols() {
 	if err := s.Register("add", func(a, b int) int { return a + b }); err != nil {
 		panic(err)
 	}
-	loop, err := reactor.New()
-	if err != nil {
-		panic(err)
-	}
-	framed, err := internet.ListenTCP(loop, "127.0.0.1:0", s.Factory())
-	if err != nil {
-		panic(err)
-	}
-	wire, err := internet.ListenTCP(loop, "127.0.0.1:0", mongowire.NewServer(s))
-	if err != nil {
-		panic(err)
-	}
-	go func() { _ = loop.Run() }()
-	defer func() {
-		loop.CallFromThread(func() { _ = loop.Stop() })
-		<-loop.Done()
-	}()
+	addrs, stop := serve(s.Factory(), mongowire.NewServer(s))
+	defer stop()
 
 	ctx := context.Background()
-	c, err := rpc.Dial(ctx, framed.Addr().String())
+	c, err := rpc.Dial(ctx, addrs[0])
 	if err != nil {
 		panic(err)
 	}
@@ -112,30 +101,30 @@ func Example_bothProtocols() {
 	fmt.Println("framed:", sum, err)
 
 	// What mongosh sends for db.runCommand({add: [2, 3]}).
-	reply, err := runCommand(wire.Addr().String(), bson.D{{Key: "add", Value: bson.A{2, 3}}, {Key: "$db", Value: "test"}})
+	reply, err := runCommand(addrs[1], bson.D{{Key: "add", Value: bson.A{2, 3}}, {Key: "$db", Value: "test"}})
 	fmt.Println("wire:", reply, err)
 	// Output:
 	// framed: 3 <nil>
 	// wire: {"reply": {"$numberInt":"5"},"ok": {"$numberDouble":"1.0"}} <nil>
 }
 
-// serveAdd serves add on loopback on a loop of its own, and returns its
-// address and what stops it.
-func serveAdd() (string, func()) {
-	s := rpc.NewServer()
-	if err := s.Register("add", func(a, b int) int { return a + b }); err != nil {
-		panic(err)
-	}
+// serve listens with each factory on loopback, all on one loop of their
+// own, and returns their addresses and what stops the loop.
+func serve(factories ...internet.Factory) ([]string, func()) {
 	loop, err := reactor.New()
 	if err != nil {
 		panic(err)
 	}
-	port, err := internet.ListenTCP(loop, "127.0.0.1:0", s.Factory())
-	if err != nil {
-		panic(err)
+	var addrs []string
+	for _, f := range factories {
+		port, err := internet.ListenTCP(loop, "127.0.0.1:0", f)
+		if err != nil {
+			panic(err)
+		}
+		addrs = append(addrs, port.Addr().String())
 	}
 	go func() { _ = loop.Run() }()
-	return port.Addr().String(), func() {
+	return addrs, func() {
 		loop.CallFromThread(func() { _ = loop.Stop() })
 		<-loop.Done()
 	}

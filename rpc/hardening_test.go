@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -14,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/rpc/internal/looptest"
 	"github.com/twistgo/twist/twisttest"
 )
 
@@ -290,5 +292,65 @@ func TestMaxTimeMS(t *testing.T) {
 	d.Callback("late")
 	if ms := c.take(); len(ms) != 0 {
 		t.Fatalf("a late result was sent: %+v", ms)
+	}
+}
+
+// Drain over a real loop: the call in flight is answered, then the
+// connection closes and Drain's channel is closed.
+func TestDrainOverTCP(t *testing.T) {
+	s := NewServer()
+	started := make(chan *deferred.Deferred, 1)
+	if err := s.Register("wait", func() *deferred.Deferred {
+		d := deferred.New()
+		started <- d
+		return d
+	}); err != nil {
+		t.Fatal(err)
+	}
+	loop, addr := looptest.Serve(t, s.Factory())
+	c := looptest.Dial(t, addr)
+	if _, err := c.Write(call(t, 1, "wait")); err != nil {
+		t.Fatal(err)
+	}
+	d := <-started
+	done := s.Drain(context.Background())
+	loop.CallFromThread(func() { d.Callback("answered") })
+	r := bufio.NewReader(c)
+	m, _, err := readFrame(r, nil)
+	if err != nil || reply(t, m) != "answered" {
+		t.Fatalf("answer %+v, %v", m, err)
+	}
+	if _, err := r.ReadByte(); err != io.EOF {
+		t.Fatalf("after the answer: %v, want EOF", err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Drain's channel is still open after the connection closed")
+	}
+}
+
+// A framed connection at the pending cap still notices that its peer
+// closed, and cancels its calls.
+func TestHeldConnectionNoticesClose(t *testing.T) {
+	s := NewServer(WithMaxPending(1))
+	ctxs := make(chan context.Context, 2)
+	if err := s.Register("wait", func(ctx context.Context) *deferred.Deferred {
+		ctxs <- ctx
+		return deferred.New()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, addr := looptest.Serve(t, s.Factory())
+	c := looptest.Dial(t, addr)
+	if _, err := c.Write(append(call(t, 1, "wait"), call(t, 2, "wait")...)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := <-ctxs
+	c.Close()
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the close of a connection at the pending cap went unseen: its call's context is not done")
 	}
 }

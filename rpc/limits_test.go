@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"testing"
+
+	"github.com/twistgo/twist/protocols/policies"
 )
 
 func TestLimitsDefaults(t *testing.T) {
@@ -98,5 +100,26 @@ func TestDrainTimeoutAborts(t *testing.T) {
 	<-s.Drain(ctx)
 	if !c.tr.Disconnecting() {
 		t.Fatal("the connection stays open after Drain's context is done")
+	}
+}
+
+// Both RPC connection protocols report their message state to the
+// time-out policy.
+var _ policies.MessageState = (*serverProtocol)(nil)
+
+func TestMessageState(t *testing.T) {
+	s, ds := asyncServer(t)
+	c := connect(t, s)
+	p := c.p.(*serverProtocol)
+	c.send(call(t, 1, "later", 1))
+	frame := call(t, 2, "now", 2)
+	c.send(frame[:5])
+	if !p.PartialMessage() || p.Pending() != 1 {
+		t.Fatalf("PartialMessage %v, Pending %d: want true, 1", p.PartialMessage(), p.Pending())
+	}
+	c.send(frame[5:])
+	(*ds)[0].Callback(1)
+	if p.PartialMessage() || p.Pending() != 0 {
+		t.Fatalf("PartialMessage %v, Pending %d: want false, 0", p.PartialMessage(), p.Pending())
 	}
 }

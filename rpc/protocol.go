@@ -141,14 +141,6 @@ func (p *serverProtocol) call(m *Message) {
 
 func ignore(*deferred.Failure) (any, error) { return nil, nil }
 
-// split turns a Deferred's result into a value or an error.
-func split(r any) (any, error) {
-	if f, ok := r.(*deferred.Failure); ok {
-		return nil, f
-	}
-	return r, nil
-}
-
 // asError makes err, a call's failure, an *Error: the *Error it wraps, or a
 // HandlerError.
 func asError(err error) *Error {

@@ -99,13 +99,8 @@ export interface ServerInfo {
   [key: string]: unknown;
 }
 
-export declare class Client extends EventEmitter {
-  /** Wraps a connected duplex stream (net.Socket, tls.TLSSocket...). */
-  constructor(socket: Duplex, options?: ClientOptions);
-  /** Resolves once the connection is gone: null after close()/destroy(), else the ConnectionError. */
-  readonly closed: Promise<ConnectionError | null>;
-  /** The number of calls waiting for their answer. */
-  readonly pending: number;
+/** What a Client and a Pool both do: call, and close. */
+export interface Caller {
   call<T = any>(name: string, ...args: unknown[]): Promise<T>;
   callWithOptions(name: string, args: unknown[], options: CallWithOptions & { noreply: true }): Promise<undefined>;
   callWithOptions<T = any>(name: string, args?: unknown[], options?: CallWithOptions): Promise<T>;
@@ -114,6 +109,17 @@ export declare class Client extends EventEmitter {
   close(): Promise<void>;
   /** close() without flushing. */
   destroy(): Promise<void>;
+}
+
+export interface Client extends Caller {}
+
+export declare class Client extends EventEmitter {
+  /** Wraps a connected duplex stream (net.Socket, tls.TLSSocket...). */
+  constructor(socket: Duplex, options?: ClientOptions);
+  /** Resolves once the connection is gone: null after close()/destroy(), else the ConnectionError. */
+  readonly closed: Promise<ConnectionError | null>;
+  /** The number of calls waiting for their answer. */
+  readonly pending: number;
   ref(): this;
   unref(): this;
 
@@ -156,17 +162,13 @@ export interface ConnectPoolOptions extends PoolOptions {
   signal?: AbortSignal;
 }
 
+export interface Pool extends Caller {}
+
 /** Calls spread over one connection to each address, each made again when it drops. */
 export declare class Pool extends EventEmitter {
   constructor(options: PoolOptions);
   /** The number of addresses connected now. */
   readonly connected: number;
-  call<T = any>(name: string, ...args: unknown[]): Promise<T>;
-  callWithOptions(name: string, args: unknown[], options: CallWithOptions & { noreply: true }): Promise<undefined>;
-  callWithOptions<T = any>(name: string, args?: unknown[], options?: CallWithOptions): Promise<T>;
-  info(options?: CallOptions): Promise<ServerInfo>;
-  close(): Promise<void>;
-  destroy(): Promise<void>;
 
   on(event: 'connect', listener: (address: Address) => void): this;
   on(event: 'disconnect', listener: (address: Address, reason: ConnectionError | null) => void): this;

@@ -6,10 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -265,3 +267,29 @@ func writeFile(t *testing.T, name, content string) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// checkStatusPage serves the probe's status page and checks its one session
+// line: peer, AS, state and routes received.
+func checkStatusPage(t *testing.T, pr *probeRun, peer, as, state, received string) {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1"))
+	if err, _ := pr.call(func() any { return pr.probe.ServeStatus(addr) }).(error); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("status page: %v %v %v", resp.Status, resp.Header, err)
+	}
+	lines := strings.Split(string(body), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("status page:\n%s", body)
+	}
+	if f := strings.Fields(lines[2]); len(f) < 7 || f[0] != peer || f[1] != as || f[2] != state || f[5] != received {
+		t.Fatalf("status page line %q, want %s %s %s ... %s", lines[2], peer, as, state, received)
+	}
+}

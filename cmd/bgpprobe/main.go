@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	bgpprobe [run] -config probe.json [-db bgpprobe.db] [-listen ADDR] [-v]
+//	bgpprobe [run] -config probe.json [-db bgpprobe.db] [-listen ADDR] [-status ADDR] [-v]
 //	bgpprobe status [-db bgpprobe.db]
 //
 // The configuration is JSON:
@@ -63,6 +63,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	config := fs.String("config", "", "the configuration file (JSON)")
 	listen := fs.String("listen", "", "accept BGP connections on this address (overrides the file's)")
+	statusAddr := fs.String("status", "", "serve the sessions on a web page at this address")
 	verbose := fs.Bool("v", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -98,7 +99,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	var startErr error
 	loop.CallWhenRunning(func() {
-		if startErr = probe.Start(); startErr != nil {
+		if startErr = probe.Start(); startErr == nil && *statusAddr != "" {
+			startErr = probe.ServeStatus(*statusAddr)
+		}
+		if startErr != nil {
 			loop.Stop()
 		}
 	})
@@ -123,6 +127,11 @@ func status(path string, w io.Writer, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	return writeSessions(w, sessions, now)
+}
+
+// writeSessions prints sessions as a table.
+func writeSessions(w io.Writer, sessions []Session, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PEER\tAS\tSTATE\tFOR\tESTABLISHED\tRECEIVED\tSENT\tLAST ERROR")
 	for _, s := range sessions {

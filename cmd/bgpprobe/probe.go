@@ -1,7 +1,9 @@
 package main
 
 import (
+	"html"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/twistgo/twist/deferred"
@@ -9,6 +11,7 @@ import (
 	"github.com/twistgo/twist/protocols/bgp"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/task"
+	"github.com/twistgo/twist/web"
 )
 
 // Probe holds every configured session on one loop and records them in a
@@ -20,13 +23,15 @@ type Probe struct {
 	cfg   *Config
 	peers []*bgp.Peer
 	port  *internet.Port
+	web   *internet.Port
 	stats *task.LoopingCall
+	since map[*bgp.Peer]time.Time // when each peer entered its state
 }
 
 // NewProbe builds the peers of cfg on loop, recording into store. Call it on
 // the loop, or before the loop runs.
 func NewProbe(loop *reactor.Reactor, cfg *Config, store *Store, log *slog.Logger) (*Probe, error) {
-	pr := &Probe{loop: loop, store: store, log: log, cfg: cfg}
+	pr := &Probe{loop: loop, store: store, log: log, cfg: cfg, since: make(map[*bgp.Peer]time.Time)}
 	dial := func(addr string, f internet.ClientFactory, opts ...internet.ConnectOption) internet.Connector {
 		return internet.ConnectTCP(loop, addr, f, opts...)
 	}
@@ -69,6 +74,7 @@ func (pr *Probe) Start() error {
 	}
 	now := pr.loop.Now()
 	for _, p := range pr.peers {
+		pr.since[p] = now
 		pr.store.RecordTransition(pr.transition(p, now, bgp.Idle, "configured", nil))
 		p.Start()
 	}
@@ -105,8 +111,10 @@ func (pr *Probe) Stop() *deferred.Deferred {
 	if last != nil {
 		ds = append(ds, last)
 	}
-	if pr.port != nil {
-		ds = append(ds, pr.port.StopListening())
+	for _, port := range []*internet.Port{pr.port, pr.web} {
+		if port != nil {
+			ds = append(ds, port.StopListening())
+		}
 	}
 	return deferred.Gather(ds)
 }
@@ -124,6 +132,7 @@ func (pr *Probe) transition(p *bgp.Peer, at time.Time, to bgp.State, event strin
 }
 
 func (pr *Probe) stateChanged(p *bgp.Peer, from, to bgp.State, ev bgp.Event, err error) {
+	pr.since[p] = pr.loop.Now()
 	t := pr.transition(p, pr.loop.Now(), to, ev.String(), err)
 	t.From = from.String()
 	pr.store.RecordTransition(t)
@@ -131,4 +140,38 @@ func (pr *Probe) stateChanged(p *bgp.Peer, from, to bgp.State, ev bgp.Event, err
 
 func (pr *Probe) notification(p *bgp.Peer, n *bgp.Notification, received bool) {
 	pr.store.RecordNotification(p.Config().Address.String(), pr.loop.Now(), received, n.Code, n.Subcode, n.String())
+}
+
+// Sessions returns the sessions as they are now, from the peers themselves.
+func (pr *Probe) Sessions() []Session {
+	var out []Session
+	for _, p := range pr.peers {
+		s := Session{Peer: p.Config().Address.String(), RemoteAS: p.Config().RemoteAS, State: p.State().String(),
+			StateSince: pr.since[p], Received: p.RIB().Len(), Sent: p.Announced(), UpdatedAt: pr.loop.Now()}
+		if p.Counters().Established > 0 {
+			s.EstablishedAt = p.EstablishedAt()
+		}
+		if err := p.LastError(); err != nil {
+			s.LastError = err.Error()
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// ServeStatus serves the sessions on a web page at addr ("127.0.0.1:8179"),
+// from the loop's own state: the page never waits for the database.
+func (pr *Probe) ServeStatus(addr string) error {
+	page := web.RenderFunc(func(req *web.Request) ([]byte, error) {
+		var b strings.Builder
+		writeSessions(&b, pr.Sessions(), pr.loop.Now())
+		req.SetHeader("Content-Type", "text/html; charset=utf-8")
+		return []byte("<!doctype html><title>bgpprobe</title><pre>\n" + html.EscapeString(b.String()) + "</pre>\n"), nil
+	})
+	port, err := internet.ListenTCP(pr.loop, addr, web.NewSite(page))
+	if err != nil {
+		return err
+	}
+	pr.web = port
+	return nil
 }

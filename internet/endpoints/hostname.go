@@ -20,6 +20,11 @@ import (
 // Attempt Delay, as Twisted and Go's net use.
 const DefaultAttemptDelay = 300 * time.Millisecond
 
+// DefaultMaxAddresses is how many of a name's addresses a HostnameEndpoint
+// tries, at most: the answer comes from a name server, which could list
+// hundreds.
+const DefaultMaxAddresses = 16
+
 // HostnameEndpoint connects to a host name and port over TCP with happy
 // eyeballs (RFC 8305; Twisted's HostnameEndpoint): it resolves the name off
 // the loop, orders the addresses alternating between IPv6 and IPv4
@@ -38,6 +43,7 @@ type HostnameEndpoint struct {
 	port  int
 	opts  []internet.ConnectOption
 	delay time.Duration
+	most  int // addresses tried at most
 	net   dialNet
 	// resolve looks host up and calls done on the loop with the result.
 	resolve func(ctx context.Context, host string, done func([]netip.Addr, error))
@@ -64,7 +70,7 @@ func (n loopNet) ConnectTCP(addr string, f internet.ClientFactory, opts ...inter
 func NewHostnameEndpoint(loop *reactor.Reactor, host string, port int, opts ...internet.ConnectOption) *HostnameEndpoint {
 	return &HostnameEndpoint{
 		desc: "tcp:host=" + QuoteStringArgument(host) + ":port=" + strconv.Itoa(port),
-		host: host, port: port, opts: opts, delay: DefaultAttemptDelay, net: loopNet{loop},
+		host: host, port: port, opts: opts, delay: DefaultAttemptDelay, most: DefaultMaxAddresses, net: loopNet{loop},
 		resolve: func(ctx context.Context, host string, done func([]netip.Addr, error)) {
 			go func() {
 				addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
@@ -77,6 +83,10 @@ func NewHostnameEndpoint(loop *reactor.Reactor, host string, port int, opts ...i
 // SetAttemptDelay sets how long an attempt runs alone before the next
 // starts; RFC 8305 recommends 250 ms at least and 2 s at most.
 func (e *HostnameEndpoint) SetAttemptDelay(d time.Duration) { e.delay = d }
+
+// SetMaxAddresses sets how many addresses are tried at most, in the order
+// of HostnameEndpoint; the default is DefaultMaxAddresses.
+func (e *HostnameEndpoint) SetMaxAddresses(n int) { e.most = max(n, 1) }
 
 // String returns the endpoint's description.
 func (e *HostnameEndpoint) String() string { return e.desc }
@@ -138,6 +148,7 @@ func (r *race) resolved(ips []netip.Addr, err error) {
 		return
 	}
 	r.addrs = interleave(ips, uint16(r.e.port))
+	r.addrs = r.addrs[:min(len(r.addrs), r.e.most)]
 	r.startNext()
 }
 

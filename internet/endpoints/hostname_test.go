@@ -23,7 +23,7 @@ import (
 func fakeHostname(ips []string, err error) (*HostnameEndpoint, *twisttest.MemoryReactorClock) {
 	m := twisttest.NewMemoryReactorClock()
 	e := &HostnameEndpoint{desc: "tcp:host=example.test:port=80", host: "example.test", port: 80,
-		delay: DefaultAttemptDelay, net: m,
+		delay: DefaultAttemptDelay, most: DefaultMaxAddresses, net: m,
 		resolve: func(_ context.Context, host string, done func([]netip.Addr, error)) {
 			var addrs []netip.Addr
 			for _, s := range ips {
@@ -203,4 +203,17 @@ func TestHostnameEndpointOnLoopback(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestHappyEyeballsTriesAtMostMaxAddresses(t *testing.T) {
+	e, m := fakeHostname([]string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "::1"}, nil)
+	e.SetMaxAddresses(2)
+	d := e.Connect(oneProtocol(&internet.BaseProtocol{}))
+	m.Advance(10 * DefaultAttemptDelay)
+	if got := addresses(m); !slices.Equal(got, []string{"10.0.0.1:80", "[::1]:80"}) {
+		t.Fatalf("tried %v", got)
+	}
+	m.TCPClients[0].Fail(internet.ErrConnectionRefused)
+	m.TCPClients[1].Fail(internet.ErrConnectionRefused)
+	twisttest.FailureResultOf(t, d, internet.ErrConnectionRefused)
 }

@@ -138,3 +138,29 @@ func FuzzFramer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPeer feeds arbitrary bytes to an Established session: the peer must
+// never panic, must close the connection when it drops the session, and must
+// never write a message it could not decode itself.
+func FuzzPeer(f *testing.F) {
+	for _, s := range seedMessages() {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h := newHarness(t, func(c *PeerConfig) { c.Limits.MaxPrefixes = 50 })
+		tr, proto := h.toEstablished(90)
+		tr.Clear()
+		proto.DataReceived(b)
+		if h.p.State() != Established && !tr.Disconnecting() {
+			t.Fatalf("session %v but the connection is open", h.p.State())
+		}
+		for out := tr.Value(); len(out) > 0; {
+			_, n, err := ParseMessage(out, Options{AS4: true})
+			var ue *UpdateError
+			if err != nil && !(errors.As(err, &ue) && ue.Action != SessionReset) {
+				t.Fatalf("wrote a message that does not decode: %v", err)
+			}
+			out = out[n:]
+		}
+	})
+}

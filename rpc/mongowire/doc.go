@@ -16,8 +16,10 @@
 //	db.runCommand({add: [1, 2]})   ->  {reply: 3, ok: 1}
 //
 // The value of the command's first key is the argument array; a value that
-// is not an array is the only argument. Other fields ($db, lsid, maxTimeMS,
-// $readPreference, apiVersion, ...) are ignored. A built-in command takes
+// is not an array is the only argument. The fields MongoDB takes with any
+// command ($db, lsid, maxTimeMS, $readPreference, apiVersion, comment, ...)
+// are taken; any other field is a BadMessage error, rather than an
+// argument silently dropped. A built-in command takes
 // precedence over a function of the same name. Errors come back as
 // {ok: 0, errmsg, code, codeName}: an unknown command is CommandNotFound
 // (59), a call past its maxTimeMS is MaxTimeMSExpired (50), and every other

@@ -7,6 +7,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/protocols/policies"
 	"github.com/twistgo/twist/rpc"
 	"github.com/twistgo/twist/twisttest"
 )
@@ -48,3 +49,7 @@ func TestDrainThroughRPCServer(t *testing.T) {
 		t.Fatal("Drain's channel is open once every connection closed")
 	}
 }
+
+// The wire protocol's connections report their message state to the
+// time-out policy.
+var _ policies.MessageState = (*conn)(nil)

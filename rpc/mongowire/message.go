@@ -303,23 +303,29 @@ var genericArgs = map[string]bool{
 
 // callOptions checks the fields of cmd, a call of the function name, after
 // its first: each must be one of genericArgs, so that a misspelt option is
-// an error rather than ignored. It returns the call's maxTimeMS.
+// an error rather than ignored. It returns the call's maxTimeMS. It reads
+// cmd in place, allocating nothing.
 func callOptions(cmd bson.Raw, name string) (time.Duration, error) {
-	elems, err := cmd.Elements()
-	if err != nil {
-		return 0, &rpc.Error{Message: rpc.BadMessage, Detail: "malformed command"}
-	}
+	rem := cmd[4 : len(cmd)-1] // validated by readDocument
 	var maxTime time.Duration
-	for _, e := range elems[1:] {
-		key := e.Key()
-		if !genericArgs[key] {
-			return 0, &rpc.Error{Message: rpc.BadMessage, Detail: session.Bound(fmt.Sprintf(
-				"unknown field %q in a call of %s: a call takes its arguments and the generic command fields only", session.Bound(key), session.Bound(name)))}
+	for first := true; len(rem) > 0; first = false {
+		typ, val, rest, ok := session.ReadElement(rem)
+		if !ok {
+			return 0, &rpc.Error{Message: rpc.BadMessage, Detail: "malformed command"}
 		}
-		if key != "maxTimeMS" {
+		key := rem[1 : len(rem)-len(rest)-len(val)-1]
+		rem = rest
+		if first {
 			continue
 		}
-		v := e.Value()
+		if !genericArgs[string(key)] {
+			return 0, &rpc.Error{Message: rpc.BadMessage, Detail: session.Bound(fmt.Sprintf(
+				"unknown field %q in a call of %s: a call takes its arguments and the generic command fields only", session.Bound(string(key)), session.Bound(name)))}
+		}
+		if string(key) != "maxTimeMS" {
+			continue
+		}
+		v := bson.RawValue{Type: bson.Type(typ), Value: val}
 		ms, ok := v.AsInt64OK()
 		if !ok || ms < 0 || ms > math.MaxInt64/int64(time.Millisecond) || v.Type == bson.TypeDouble && float64(ms) != v.Double() {
 			return 0, &rpc.Error{Message: rpc.BadMessage, Detail: fmt.Sprintf("maxTimeMS is %v: want a non-negative whole number", v.Type)}

@@ -138,11 +138,6 @@ func TestMaxMessageSizeAdvertised(t *testing.T) {
 // TestBuiltinCommands sends each command that drivers and mongosh send on
 // their own and checks the reply field by field, types included.
 func TestBuiltinCommands(t *testing.T) {
-	type check struct {
-		key []string
-		typ bson.Type
-		val any // compared with the decoded value when not nil
-	}
 	tests := []struct {
 		name   string
 		cmd    bson.D
@@ -220,26 +215,7 @@ func TestBuiltinCommands(t *testing.T) {
 			if _, err := r.doc.LookupErr("reply"); err == nil {
 				t.Errorf("a function answered: %v", r.doc)
 			}
-			for _, c := range tt.checks {
-				v := field(t, r.doc, c.typ, c.key...)
-				if c.val == nil {
-					continue
-				}
-				var got any
-				switch c.typ {
-				case bson.TypeString:
-					got = v.StringValue()
-				case bson.TypeInt32:
-					got = v.Int32()
-				case bson.TypeInt64:
-					got = v.Int64()
-				case bson.TypeBoolean:
-					got = v.Boolean()
-				}
-				if got != c.val {
-					t.Errorf("%v = %v, want %v", c.key, got, c.val)
-				}
-			}
+			checkFields(t, r.doc, tt.checks)
 			if arr, ok := r.doc.Lookup("cursor", "firstBatch").ArrayOK(); ok && tt.cmd[0].Key != "listCollections" {
 				if vals, _ := arr.Values(); len(vals) != 0 {
 					t.Errorf("firstBatch %v, want empty", arr)
@@ -367,11 +343,7 @@ func TestServerStatusCountsCallsAndConnections(t *testing.T) {
 	gone.ConnectionLost(nil)
 	r := f.send(command(t, 3, bson.D{{Key: "serverStatus", Value: 1}, {Key: "$db", Value: "admin"}}))
 	checkOK(t, r.doc)
-	for _, c := range []struct {
-		key  []string
-		typ  bson.Type
-		want any
-	}{
+	checkFields(t, r.doc, []check{
 		{[]string{"rpc", "functions", "add", "calls"}, bson.TypeInt64, int64(2)},
 		{[]string{"rpc", "functions", "echo", "calls"}, bson.TypeInt64, int64(0)},
 		{[]string{"connections", "current"}, bson.TypeInt32, int32(2)},
@@ -379,22 +351,60 @@ func TestServerStatusCountsCallsAndConnections(t *testing.T) {
 		{[]string{"uptime"}, bson.TypeDouble, 90.0},
 		{[]string{"uptimeMillis"}, bson.TypeInt64, int64(90_000)},
 		{[]string{"version"}, bson.TypeString, serverVersion},
-	} {
-		v := field(t, r.doc, c.typ, c.key...)
+	})
+	other.ConnectionLost(nil)
+}
+
+// The fields drivers add to every command are taken with a call.
+func TestCallTakesTheGenericFields(t *testing.T) {
+	f := newFixture(t)
+	r := f.send(command(t, 1, bson.D{
+		{Key: "add", Value: bson.A{1, 2}},
+		{Key: "lsid", Value: bson.D{{Key: "id", Value: bson.Binary{Subtype: 4, Data: make([]byte, 16)}}}},
+		{Key: "$clusterTime", Value: bson.D{}},
+		{Key: "$readPreference", Value: bson.D{{Key: "mode", Value: "primaryPreferred"}}},
+		{Key: "maxTimeMS", Value: int32(1000)},
+		{Key: "comment", Value: "hi"},
+		{Key: "apiVersion", Value: "1"},
+		{Key: "$db", Value: "test"},
+	}))
+	checkOK(t, r.doc)
+	if got := field(t, r.doc, bson.TypeInt32, "reply").Int32(); got != 3 {
+		t.Fatalf("reply = %d", got)
+	}
+}
+
+// check is a field a reply must have: its path, its type and, when val is
+// not nil, its value.
+type check struct {
+	key []string
+	typ bson.Type
+	val any
+}
+
+// checkFields checks that doc has the fields of checks.
+func checkFields(t *testing.T, doc bson.Raw, checks []check) {
+	t.Helper()
+	for _, c := range checks {
+		v := field(t, doc, c.typ, c.key...)
+		if c.val == nil {
+			continue
+		}
 		var got any
 		switch c.typ {
-		case bson.TypeInt64:
-			got = v.Int64()
-		case bson.TypeInt32:
-			got = v.Int32()
-		case bson.TypeDouble:
-			got = v.Double()
 		case bson.TypeString:
 			got = v.StringValue()
+		case bson.TypeInt32:
+			got = v.Int32()
+		case bson.TypeInt64:
+			got = v.Int64()
+		case bson.TypeDouble:
+			got = v.Double()
+		case bson.TypeBoolean:
+			got = v.Boolean()
 		}
-		if got != c.want {
-			t.Errorf("%v = %v, want %v", c.key, got, c.want)
+		if got != c.val {
+			t.Errorf("%v = %v, want %v", c.key, got, c.val)
 		}
 	}
-	other.ConnectionLost(nil)
 }

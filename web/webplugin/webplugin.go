@@ -26,8 +26,9 @@ import (
 const DefaultPort = 8080
 
 // Web is the plugin: a static.File site over --path, with the server
-// flags every plugin has (--port, --interface, time-outs, connection caps)
-// and the HTTP limits of web.Limits.
+// flags every plugin has (--port, --interface, --listen endpoints such as
+// ssl:8443:privateKey=key.pem, time-outs, connection caps) and the HTTP
+// limits of web.Limits.
 var Web = twistd.ServiceMaker{
 	Name:        "web",
 	Description: "an HTTP/1.1 server of a directory's files (twisted.web's static.File)",
@@ -62,7 +63,10 @@ var Web = twistd.ServiceMaker{
 				return nil, err
 			}
 			site.AccessLog = log
-			srv := sf.Server(loop, site)
+			srv, err := sf.Service(loop, site)
+			if err != nil {
+				return nil, err
+			}
 			if c, ok := log.(io.Closer); ok && log != os.Stdout {
 				return &closing{srv, c}, nil
 			}
@@ -90,13 +94,13 @@ func openLog(name string) (io.Writer, error) {
 
 // closing closes the access log once the server has stopped.
 type closing struct {
-	*service.StreamServer
+	service.Service
 	log io.Closer
 }
 
 // StopService stops the server, then closes the log.
 func (c *closing) StopService() *deferred.Deferred {
-	d := c.StreamServer.StopService()
+	d := c.Service.StopService()
 	if d == nil {
 		c.log.Close()
 		return nil

@@ -38,7 +38,7 @@ func start(t *testing.T, args ...string) string {
 	svc := v.(service.Service)
 	t.Cleanup(func() { loop.CallFromThread(func() { svc.StopService() }) })
 	if c, ok := svc.(*closing); ok {
-		return c.Addr().String()
+		svc = c.Service
 	}
 	return svc.(*service.StreamServer).Addr().String()
 }
