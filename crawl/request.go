@@ -48,8 +48,8 @@ type Request struct {
 	// returns. The engine sets it.
 	Depth int
 
-	retries   int // retries made so far
-	redirects int // redirects followed to reach this request
+	retries   int                    // retries made so far
+	redirects int                    // redirects followed to reach this request
 	then      func(*Response, error) // the download's handler while it is queued in a slot
 }
 
