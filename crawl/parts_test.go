@@ -181,3 +181,20 @@ func TestFeeds(t *testing.T) {
 		t.Error("CSV took a string")
 	}
 }
+
+func FuzzResponseLinks(f *testing.F) {
+	f.Add("http://site/a/b", `<base href="../x/"><a href="y#z">y</a><a href="//other/p">o</a>`)
+	f.Add("http://site/", `<title>t</title><a href=":bad">b</a><a href="javascript:x">j</a>`)
+	f.Add("not a url", `<a href="/x">x</a>`)
+	f.Fuzz(func(t *testing.T, base, body string) {
+		r := &crawl.Response{URL: base, Body: []byte(body)}
+		r.Headers.Set("Content-Type", "text/html")
+		for _, l := range r.Links() {
+			if !strings.HasPrefix(l, "http://") && !strings.HasPrefix(l, "https://") {
+				t.Fatalf("link %q", l)
+			}
+			crawl.Fingerprint(crawl.NewRequest(l, nil))
+		}
+		r.Title()
+	})
+}

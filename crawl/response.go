@@ -159,7 +159,7 @@ func (r *Response) Links() []string {
 			continue
 		}
 		u, err := base.Parse(href)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			continue
 		}
 		u.Fragment, u.RawFragment = "", ""
@@ -181,7 +181,7 @@ func (r *Response) Follow(href string, cb Callback) *Request {
 		return nil
 	}
 	u, err := base.Parse(strings.TrimSpace(href))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil
 	}
 	u.Fragment, u.RawFragment = "", ""

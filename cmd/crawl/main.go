@@ -1,7 +1,7 @@
 // Command crawl crawls the web from the start URLs with a default spider
 // that follows the links within the start URLs' hosts, and writes one JSON
 // line per page (url, status, title, depth, links: the number of links on
-// it) to --out. Stats go to standard error at the end. The first Ctrl-C
+// it) to --out, or a CSV row with --format csv. Stats go to standard error at the end. The first Ctrl-C
 // lets the downloads in flight finish; a second stops at once.
 //
 //	go run ./cmd/crawl [flags] START_URL...
@@ -76,7 +76,8 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 	fs.IntVar(&set.MaxRetries, "retries", crawl.DefaultMaxRetries, "retries of a failed download (negative: none)")
 	fs.DurationVar(&set.RetryBackoff, "retry-backoff", crawl.DefaultRetryBackoff, "wait before the first retry; it doubles for each one after")
 	obey := fs.Bool("obey-robots", true, "obey robots.txt")
-	out := fs.String("out", "-", "where to write the JSON lines (-: standard output)")
+	out := fs.String("out", "-", "where to write the feed (-: standard output)")
+	format := fs.String("format", "jsonl", "the feed's format: jsonl (JSON Lines) or csv")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: crawl [flags] START_URL...")
 		fs.PrintDefaults()
@@ -95,6 +96,9 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 		}
 		set.AllowedDomains = append(set.AllowedDomains, u.Hostname())
 	}
+	if *format != "jsonl" && *format != "csv" {
+		return fmt.Errorf("unknown format %q (jsonl or csv)", *format)
+	}
 	set.IgnoreRobots = !*obey
 	set.AllowErrorStatus = true // every page gets its line, errors included
 
@@ -108,7 +112,11 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 		w = f
 	}
 	bw := bufio.NewWriter(w)
-	set.Pipelines = []crawl.Pipeline{crawl.NewJSONLines(bw)}
+	if *format == "csv" {
+		set.Pipelines = []crawl.Pipeline{crawl.NewCSV(bw, "url", "status", "title", "depth", "links")}
+	} else {
+		set.Pipelines = []crawl.Pipeline{crawl.NewJSONLines(bw)}
+	}
 
 	loop, err := reactor.New()
 	if err != nil {

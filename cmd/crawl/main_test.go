@@ -59,8 +59,22 @@ func TestCrawlCommand(t *testing.T) {
 	}
 }
 
+func TestCrawlCommandCSV(t *testing.T) {
+	site := crawltest.New(3)
+	addr := webtest.Serve(t, web.NewSite(site.Resource()))
+	var stdout bytes.Buffer
+	args := []string{"--format", "csv", "--max-pages", "1", "http://" + addr + "/page/0"}
+	if err := run(args, &stdout, &bytes.Buffer{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := "url,status,title,depth,links\nhttp://" + addr + "/page/0,200,Page 0,0,11\n"
+	if stdout.String() != want {
+		t.Errorf("CSV %q, want %q", stdout.String(), want)
+	}
+}
+
 func TestCrawlCommandErrors(t *testing.T) {
-	for _, args := range [][]string{nil, {"ftp://x/"}, {"--concurrency", "x", "http://a/"}} {
+	for _, args := range [][]string{nil, {"ftp://x/"}, {"--concurrency", "x", "http://a/"}, {"--format", "xml", "http://a/"}} {
 		if err := run(args, &bytes.Buffer{}, &bytes.Buffer{}, nil); err == nil {
 			t.Errorf("%q: no error", args)
 		}
