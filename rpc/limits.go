@@ -26,15 +26,18 @@ type Limits struct {
 	// answered BadArguments.
 	MaxDepth int
 	// MaxPending is how many calls a connection may have outstanding
-	// (DefaultMaxPending, 1024): calls whose result is awaited and answers
-	// held back for an earlier one. At the cap the connection stops taking
-	// calls until one finishes.
+	// (DefaultMaxPending, 1024), on every path of both protocols: calls
+	// whose result is awaited, one-way calls still running, and answers
+	// held back for an earlier one. At the cap the connection takes no
+	// call until one finishes; it reads on, up to 64 KiB, so that a peer
+	// that closes meanwhile is noticed and its calls cancelled.
 	MaxPending int
-	// MaxOutput is how many bytes of answers a connection may hold for
-	// its peer (DefaultMaxOutput, 64 MiB): answers held back for an
-	// earlier one plus output its transport has queued. Past it the
-	// connection stops reading; an answer that cannot be held then closes
-	// the connection, with a logged reason.
+	// MaxOutput bounds the bytes of answers a connection holds for its
+	// peer (DefaultMaxOutput, 64 MiB): answers held back behind an earlier
+	// call without an id, and answers written while the transport's queue
+	// is past its high-water mark (the peer does not read). At the cap of
+	// held answers the connection takes no call; past either bound it is
+	// closed, with a logged reason.
 	MaxOutput int
 }
 

@@ -22,13 +22,16 @@ func (outputPolicy) Wrap(w *ProtocolWrapper) Wrapper {
 	return &outputProtocol{w}
 }
 
-// outputProtocol registers the wrapper's output watch once the wrapped
-// protocol has started, unless that protocol registered a producer.
+// outputProtocol registers the wrapper's output watch as the connection
+// starts; the wrapped protocol's own producer takes its place.
 type outputProtocol struct{ *ProtocolWrapper }
 
 func (p *outputProtocol) ConnectionMade(t internet.Transport) {
-	p.ProtocolWrapper.ConnectionMade(t)
+	// First: a protocol that writes and closes in ConnectionMade must find
+	// the watch registered, so that its close unregisters it.
+	p.Transport = t
 	p.out.register(p.ProtocolWrapper)
+	p.ProtocolWrapper.ConnectionMade(t)
 }
 
 // outputWatch is the push producer a wrapper registers with its transport,
@@ -41,7 +44,7 @@ type outputWatch struct {
 // register makes o the transport's producer, if no producer is registered.
 // It does nothing on a nil o: the wrapper has no output limit.
 func (o *outputWatch) register(w *ProtocolWrapper) {
-	if o == nil || o.registered || w.producer != nil || w.lost {
+	if o == nil || o.registered || w.producer != nil || w.lost || w.closing {
 		return
 	}
 	o.w = w

@@ -406,3 +406,19 @@ func TestTimeoutReadWithoutPending(t *testing.T) {
 type onlyPartial struct{ basic.Int32StringReceiver }
 
 func (*onlyPartial) StringReceived([]byte) {}
+
+// closer writes and closes as soon as it is connected, as a poetry server does.
+type closer struct{ internet.BaseProtocol }
+
+func (c *closer) ConnectionMade(t internet.Transport) {
+	t.Write([]byte("bye"))
+	t.LoseConnection()
+	t.UnregisterProducer() // after the close: must not bring the watch back
+}
+
+func TestLimitQueuedOutputLetsAnEarlyCloseFinish(t *testing.T) {
+	_, tr := connect(t, LimitQueuedOutput(factoryOf(&closer{})), peerA)
+	if !tr.Disconnecting() || tr.Producer() != nil {
+		t.Fatalf("disconnecting %v, producer %T: the close would wait for ever", tr.Disconnecting(), tr.Producer())
+	}
+}

@@ -161,6 +161,7 @@ type ProtocolWrapper struct {
 	paused   uint8
 	producer internet.Producer // registered by Wrapped
 	out      *outputWatch      // set by LimitQueuedOutput
+	closing  bool              // LoseConnection was called
 	lost     bool
 }
 
@@ -200,6 +201,7 @@ func (w *ProtocolWrapper) WriteSequence(bufs [][]byte) error { return w.Transpor
 // producer the wrapper registered for itself is unregistered first, as the
 // transport waits for that.
 func (w *ProtocolWrapper) LoseConnection() {
+	w.closing = true
 	w.out.unregister(w)
 	w.Transport.LoseConnection()
 }

@@ -47,3 +47,19 @@ func TestListenBadDescription(t *testing.T) {
 		t.Fatalf("bad description: %v", err)
 	}
 }
+
+// The connection cap binds all of a plugin's ports together.
+func TestMaxConnsSharedByPorts(t *testing.T) {
+	ms := runPlugin(t, "echo", "--listen", "tcp:0:interface=127.0.0.1", "--max-conns", "1").(*service.MultiService)
+	var addrs []string
+	for s := range ms.Services() {
+		addrs = append(addrs, s.(*service.StreamServer).Addr().String())
+	}
+	first := dial(t, addrs[0])
+	io.WriteString(first, "x")
+	io.ReadFull(first, make([]byte, 1)) // the first connection is up
+	second := dial(t, addrs[1])
+	if n, err := second.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("a second connection, on the other port, read %d bytes, %v; want EOF", n, err)
+	}
+}

