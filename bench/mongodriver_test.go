@@ -5,22 +5,26 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/twistgo/twist/deferred"
 	twistrpc "github.com/twistgo/twist/rpc"
 	"github.com/twistgo/twist/rpc/mongowire"
 )
 
-// driverClient serves add and fail on a Twist MongoDB wire server and
-// connects the official Go driver to it.
+// driverClient serves add, fail and hang on a Twist MongoDB wire server
+// and connects the official Go driver to it. The server times calls out
+// after 5 s, so that no test waits for hang for ever.
 func driverClient(t *testing.T) *mongo.Client {
 	t.Helper()
-	s := twistrpc.NewServer()
+	s := twistrpc.NewServer(twistrpc.WithCallTimeout(5 * time.Second))
 	for name, fn := range map[string]any{
 		"add":  add,
 		"fail": func() error { return errors.New("boom") },
+		"hang": func() *deferred.Deferred { return deferred.New() },
 	} {
 		if err := s.Register(name, fn); err != nil {
 			t.Fatal(err)
@@ -150,7 +154,23 @@ func TestGoDriverSeesNoDataAndTheServerStatus(t *testing.T) {
 	if err := c.Database("test").RunCommand(ctx, bson.D{{Key: "dbStats", Value: 1}}).Decode(&stats); err != nil {
 		t.Fatal(err)
 	}
-	if stats.Collections != 0 || stats.Functions != 2 {
+	if stats.Collections != 0 || stats.Functions != 3 {
 		t.Errorf("dbStats %+v", stats)
+	}
+}
+
+// A call that outlives its maxTimeMS fails with MaxTimeMSExpired (50),
+// which the driver reports as a time-out.
+func TestGoDriverTimeoutIsMaxTimeMSExpired(t *testing.T) {
+	c := driverClient(t)
+	// No deadline on the context: the driver would send its own maxTimeMS.
+	start := time.Now()
+	err := c.Database("test").RunCommand(context.Background(), bson.D{{Key: "hang", Value: bson.A{}}, {Key: "maxTimeMS", Value: 50}}).Err()
+	var ce mongo.CommandError
+	if !errors.As(err, &ce) || ce.Code != mongowire.CodeTimeout || ce.Name != "MaxTimeMSExpired" || !mongo.IsTimeout(err) {
+		t.Fatalf("error %#v, want MaxTimeMSExpired", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("answered after %v: the server's time-out, not maxTimeMS", took)
 	}
 }

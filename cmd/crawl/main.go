@@ -1,0 +1,158 @@
+// Command crawl crawls the web from the start URLs with a default spider
+// that follows the links within the start URLs' hosts, and writes one JSON
+// line per page (url, status, title, depth, links: the number of links on
+// it) to --out, or a CSV row with --format csv. Stats go to standard error at the end. The first Ctrl-C
+// lets the downloads in flight finish; a second stops at once.
+//
+//	go run ./cmd/crawl [flags] START_URL...
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"iter"
+	"net/url"
+	"os"
+	"os/signal"
+
+	"github.com/twistgo/twist/crawl"
+	"github.com/twistgo/twist/reactor"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr, interrupts()); err != nil {
+		fmt.Fprintln(os.Stderr, "crawl:", err)
+		os.Exit(1)
+	}
+}
+
+// interrupts returns a channel of the process's Ctrl-Cs.
+func interrupts() <-chan os.Signal {
+	c := make(chan os.Signal, 2)
+	signal.Notify(c, os.Interrupt)
+	return c
+}
+
+// page is the line written for each page.
+type page struct {
+	URL    string `json:"url"`
+	Status int    `json:"status"`
+	Title  string `json:"title"`
+	Depth  int    `json:"depth"`
+	Links  int    `json:"links"`
+}
+
+// siteSpider follows every link; the engine's AllowedDomains keeps it on
+// the start hosts.
+type siteSpider struct{ starts []string }
+
+func (s *siteSpider) Name() string                            { return "site" }
+func (s *siteSpider) StartRequests() iter.Seq[*crawl.Request] { return crawl.StartURLs(s.starts...) }
+
+func (s *siteSpider) Parse(r *crawl.Response) (any, error) {
+	links := r.Links()
+	out := make([]any, 0, len(links)+1)
+	out = append(out, page{URL: r.URL, Status: r.Status, Title: r.Title(), Depth: r.Request.Depth, Links: len(links)})
+	for _, l := range links {
+		out = append(out, crawl.NewRequest(l, nil))
+	}
+	return out, nil
+}
+
+// run is the program, with its inputs made explicit for tests.
+func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
+	fs := flag.NewFlagSet("crawl", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var set crawl.Settings
+	fs.IntVar(&set.Concurrency, "concurrency", crawl.DefaultConcurrency, "requests in progress at once")
+	fs.IntVar(&set.PerDomain, "per-domain", crawl.DefaultPerDomain, "downloads in flight per host")
+	fs.IntVar(&set.MaxPages, "max-pages", 0, "stop after downloading this many pages (0: no limit)")
+	fs.IntVar(&set.MaxDepth, "max-depth", 0, "follow links at most this deep (0: no limit)")
+	fs.DurationVar(&set.DownloadDelay, "delay", 0, "least time between two downloads from one host")
+	fs.DurationVar(&set.DownloadTimeout, "timeout", crawl.DefaultDownloadTimeout, "time-out of each download step")
+	fs.IntVar(&set.MaxRetries, "retries", crawl.DefaultMaxRetries, "retries of a failed download (negative: none)")
+	fs.DurationVar(&set.RetryBackoff, "retry-backoff", crawl.DefaultRetryBackoff, "wait before the first retry; it doubles for each one after")
+	obey := fs.Bool("obey-robots", true, "obey robots.txt")
+	out := fs.String("out", "-", "where to write the feed (-: standard output)")
+	format := fs.String("format", "jsonl", "the feed's format: jsonl (JSON Lines) or csv")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: crawl [flags] START_URL...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errors.New("no start URL")
+	}
+	for _, s := range fs.Args() {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("not an http or https URL: %q", s)
+		}
+		set.AllowedDomains = append(set.AllowedDomains, u.Hostname())
+	}
+	if *format != "jsonl" && *format != "csv" {
+		return fmt.Errorf("unknown format %q (jsonl or csv)", *format)
+	}
+	set.IgnoreRobots = !*obey
+	set.AllowErrorStatus = true // every page gets its line, errors included
+
+	w := stdout
+	if *out != "-" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriter(w)
+	if *format == "csv" {
+		set.Pipelines = []crawl.Pipeline{crawl.NewCSV(bw, "url", "status", "title", "depth", "links")}
+	} else {
+		set.Pipelines = []crawl.Pipeline{crawl.NewJSONLines(bw)}
+	}
+
+	loop, err := reactor.New()
+	if err != nil {
+		return err
+	}
+	defer loop.Close()
+	p := &crawl.CrawlerProcess{Loop: loop}
+	c := p.Add(&siteSpider{starts: fs.Args()}, set)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for n := 0; ; n++ {
+			select {
+			case <-sigs:
+				if n == 0 {
+					fmt.Fprintln(stderr, "crawl: stopping after the downloads in flight; Ctrl-C again to stop now")
+					loop.CallFromThread(c.Stop)
+				} else {
+					_ = loop.Stop()
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	stats, err := p.Run()
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	if len(stats) == 1 && stats[0] != nil {
+		fmt.Fprint(stderr, stats[0])
+	} else {
+		fmt.Fprintln(stderr, "crawl: stopped before the crawl finished")
+	}
+	return nil
+}
