@@ -65,6 +65,12 @@ type Agent struct {
 	UserAgent string
 	// Clock times the time-outs; nil uses Loop. Tests set a task.Clock.
 	Clock clock.Clock
+	// Proxy, if set, is the host:port of an HTTP proxy: every http request
+	// is sent to it with its URL in absolute form (Twisted's ProxyAgent),
+	// over the proxy's persistent connections. https through a proxy
+	// (CONNECT tunnels) is not supported: such requests fail with
+	// ErrProxyHTTPS.
+	Proxy string
 
 	own *Pool
 }
@@ -73,6 +79,17 @@ type Agent struct {
 func NewAgent(loop *reactor.Reactor) *Agent {
 	return &Agent{Loop: loop, Pool: NewPool()}
 }
+
+// NewProxyAgent returns an agent on loop with a persistent pool that sends
+// its requests through the HTTP proxy at proxyAddr (host:port), as
+// Twisted's ProxyAgent.
+func NewProxyAgent(loop *reactor.Reactor, proxyAddr string) *Agent {
+	return &Agent{Loop: loop, Pool: NewPool(), Proxy: proxyAddr}
+}
+
+// ErrProxyHTTPS is the failure of an https request on an agent with a
+// Proxy.
+var ErrProxyHTTPS = errors.New("client: https through a proxy is not supported")
 
 func (a *Agent) limits() Limits {
 	l := a.Limits
@@ -146,10 +163,20 @@ func (a *Agent) Request(method, rawURL string, headers *web.Header, body []byte)
 		}
 		host = net.JoinHostPort(u.Hostname(), port)
 	}
+	scheme, target := u.Scheme, u.RequestURI()
+	if a.Proxy != "" {
+		if scheme == "https" {
+			return deferred.Fail(ErrProxyHTTPS)
+		}
+		host, scheme = a.Proxy, "http"
+		abs := *u
+		abs.Fragment, abs.RawFragment = "", ""
+		target = abs.String()
+	}
 	ex := &exchange{method: method}
 	ex.d = deferred.NewWithCanceller(ex.cancel)
-	ex.head = a.requestHead(method, u, headers, body)
-	key := u.Scheme + "://" + host
+	ex.head = a.requestHead(method, target, u.Host, headers, body)
+	key := scheme + "://" + host
 	send := func(fresh bool) {
 		if !fresh {
 			if c := a.pool().get(key); c != nil {
@@ -159,7 +186,7 @@ func (a *Agent) Request(method, rawURL string, headers *web.Header, body []byte)
 			}
 		}
 		ex.reused = false
-		a.connect(u.Scheme, host, key, ex)
+		a.connect(scheme, host, key, ex)
 	}
 	ex.retry = func() {
 		ex.retry = nil
@@ -170,14 +197,13 @@ func (a *Agent) Request(method, rawURL string, headers *web.Header, body []byte)
 }
 
 // requestHead formats the request line, header and body.
-func (a *Agent) requestHead(method string, u *url.URL, headers *web.Header, body []byte) []byte {
-	target := u.RequestURI()
+func (a *Agent) requestHead(method, target, hostField string, headers *web.Header, body []byte) []byte {
 	b := make([]byte, 0, 256+len(body))
 	b = append(b, method...)
 	b = append(b, ' ')
 	b = append(b, target...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
-	b = append(b, u.Host...)
+	b = append(b, hostField...)
 	b = append(b, "\r\n"...)
 	var h web.Header
 	if headers != nil {

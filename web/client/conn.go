@@ -52,12 +52,18 @@ type Response struct {
 	consumer BodyConsumer
 	pending  []byte // body that arrived before DeliverBody
 	end      error  // set when the body ended before DeliverBody
+	// wrap, if set, stands a decoder between the body and the consumer
+	// DeliverBody is given (ContentDecoderAgent).
+	wrap func(BodyConsumer) BodyConsumer
 }
 
 // DeliverBody starts delivering the body to p; it may be called once.
 func (r *Response) DeliverBody(p BodyConsumer) {
 	if r.consumer != nil {
 		panic("client: DeliverBody called twice")
+	}
+	if r.wrap != nil {
+		p = r.wrap(p)
 	}
 	r.consumer = p
 	if len(r.pending) > 0 {
@@ -277,7 +283,7 @@ func (c *conn) body(p []byte) int {
 	switch {
 	case c.fr.Chunked:
 		n := 0
-		for n < len(p) && !c.dec.Done() {
+		for n < len(p) && !c.dec.Done() && c.state == cBody {
 			k, data, err := c.dec.Decode(p[n:])
 			n += k
 			if err != nil {
@@ -286,7 +292,7 @@ func (c *conn) body(p []byte) int {
 			}
 			c.deliver(data)
 		}
-		if c.dec.Done() {
+		if c.dec.Done() && c.state == cBody {
 			c.bodyDone(ErrResponseDone)
 		}
 		return n
@@ -297,7 +303,7 @@ func (c *conn) body(p []byte) int {
 	k := min(int64(len(p)), c.left)
 	c.left -= k
 	c.deliver(p[:k])
-	if c.left == 0 {
+	if c.left == 0 && c.state == cBody {
 		c.bodyDone(ErrResponseDone)
 	}
 	return int(k)
@@ -310,6 +316,9 @@ func (c *conn) deliver(b []byte) {
 		return
 	}
 	r := c.resp
+	if r == nil {
+		return // the consumer aborted the response
+	}
 	if r.consumer != nil {
 		r.consumer.DataReceived(b)
 		return
@@ -380,6 +389,12 @@ func (c *conn) fail(err error) {
 
 func (c *conn) ConnectionLost(reason error) {
 	c.agent.pool().remove(c)
+	if ex := c.first; ex != nil {
+		// Lost before it was made: a TLS handshake that failed.
+		c.first = nil
+		ex.d.Errback(&responseError{reason})
+		return
+	}
 	switch c.state {
 	case cBody:
 		if c.fr.Length < 0 && !c.fr.Chunked {
