@@ -9,9 +9,9 @@ CROSS_OS := darwin freebsd windows
 # server: they run once, in their own target, not with the unit tests.
 UNIT_PKGS = $$($(GO) list $(PKGS) | grep -v '/interop$$')
 
-.PHONY: fuzz test fmt-check tidy-check vet cross test-go bench-test bgpprobe-test node-test interop bench rpcbench httpbench
+.PHONY: fuzz test fmt-check tidy-check vet cross test-go bench-test etcd-test bgpprobe-test node-test interop bench rpcbench httpbench
 
-test: fmt-check tidy-check vet cross test-go bench-test bgpprobe-test node-test interop
+test: fmt-check tidy-check vet cross test-go bench-test etcd-test bgpprobe-test node-test interop
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -42,6 +42,12 @@ test-go:
 # Go MongoDB driver's interop suite and a short run of the harness.
 bench-test:
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 -v ./...
+
+# rpc/discovery/etcd is a module of its own, so that etcd's client stays out
+# of the core. Its tests run an embedded etcd server on loopback ports (about
+# 20 s; the first compile of etcd's server takes minutes on 2 cores).
+etcd-test:
+	cd rpc/discovery/etcd && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # cmd/bgpprobe is a module of its own, so that its SQLite driver stays out of
 # the core. Its tests peer with real BIRD 2 and GoBGP daemons (Debian's bird2

@@ -72,6 +72,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 	fs.IntVar(&set.MaxPages, "max-pages", 0, "stop after downloading this many pages (0: no limit)")
 	fs.IntVar(&set.MaxDepth, "max-depth", 0, "follow links at most this deep (0: no limit)")
 	fs.DurationVar(&set.DownloadDelay, "delay", 0, "least time between two downloads from one host")
+	fs.BoolVar(&set.AutoThrottle, "autothrottle", false, "adapt each host's delay to its latency")
 	fs.DurationVar(&set.DownloadTimeout, "timeout", crawl.DefaultDownloadTimeout, "time-out of each download step")
 	fs.IntVar(&set.MaxRetries, "retries", crawl.DefaultMaxRetries, "retries of a failed download (negative: none)")
 	fs.DurationVar(&set.RetryBackoff, "retry-backoff", crawl.DefaultRetryBackoff, "wait before the first retry; it doubles for each one after")

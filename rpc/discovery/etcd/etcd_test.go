@@ -1,0 +1,378 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+
+	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/reactor"
+	"github.com/twistgo/twist/rpc"
+)
+
+const testTTL = 2 * time.Second
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+var testLogger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+// etcdServer is an embedded etcd on loopback ports that can be stopped and
+// started again on the same ports and data.
+type etcdServer struct {
+	t      *testing.T
+	dir    string
+	client string
+	peer   string
+	e      *embed.Etcd
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func startEtcd(t *testing.T) *etcdServer {
+	s := &etcdServer{t: t, dir: t.TempDir(), client: freePort(t), peer: freePort(t)}
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *etcdServer) start() {
+	cfg := embed.NewConfig()
+	cfg.Dir = s.dir
+	cfg.LogLevel = "error"
+	cu, _ := url.Parse("http://" + s.client)
+	pu, _ := url.Parse("http://" + s.peer)
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
+	cfg.InitialCluster = cfg.Name + "=" + pu.String()
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case <-time.After(20 * time.Second):
+		s.t.Fatal("etcd did not start")
+	}
+	s.e = e
+}
+
+func (s *etcdServer) stop() {
+	if s.e != nil {
+		s.e.Close()
+		s.e = nil
+	}
+}
+
+func (s *etcdServer) newClient(t *testing.T) *clientv3.Client {
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints: []string{s.client}, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
+		// Reconnect to etcd well within the TTL once it is back (gRPC's
+		// default back-off grows to minutes).
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff: backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, MaxDelay: 500 * time.Millisecond}, MinConnectTimeout: time.Second,
+		})},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// instance is one rpc server registered in etcd.
+type instance struct {
+	name string
+	addr string
+	loop *reactor.Reactor
+	port *internet.Port
+	srv  *rpc.Server
+	cli  *clientv3.Client
+	reg  *Registration
+	once sync.Once
+}
+
+// startInstance serves "whoami" (idempotent) and "once" (not) on loopback
+// and registers them.
+func startInstance(t *testing.T, e *etcdServer, name string, weight int) *instance {
+	t.Helper()
+	in := &instance{name: name, srv: rpc.NewServer(rpc.WithLogger(quiet))}
+	if err := in.srv.Register("whoami", func() string { return name }); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.srv.Register("once", func() string { return name }); err != nil {
+		t.Fatal(err)
+	}
+	loop, err := reactor.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.loop = loop
+	in.port, err = internet.ListenTCP(loop, "127.0.0.1:0", in.srv.Factory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.addr = in.port.Addr().String()
+	go func() { _ = loop.Run() }()
+	in.cli = e.newClient(t)
+	in.reg, err = Register(context.Background(), in.cli, "calc", Instance{
+		Address: in.addr, Functions: []string{"whoami", "once"}, Idempotent: []string{"whoami"}, Weight: weight,
+	}, WithTTL(testTTL), WithInstanceName(name), WithLogger(testLogger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(in.kill)
+	return in
+}
+
+// kill is a crash: the port closes, the connections are aborted, and the
+// lease is no longer kept alive (the key lingers until it expires).
+func (in *instance) kill() {
+	in.once.Do(func() {
+		in.cli.Close()
+		stopped, cancel := context.WithCancel(context.Background())
+		cancel()
+		_ = in.reg.Close(stopped) // stops the keep-alive; etcd is not reached
+		in.loop.CallFromThread(func() { in.port.StopListening() })
+		<-in.srv.Drain(stopped)
+		in.loop.CallFromThread(func() { _ = in.loop.Stop() })
+		<-in.loop.Done()
+	})
+}
+
+func dialService(t *testing.T, e *etcdServer, opts ...ClientOption) *Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, "etcd://"+e.client+"/calc", append([]ClientOption{WithClientLogger(quiet)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// waitLive waits until the client's live set has n instances.
+func waitLive(t *testing.T, c *Client, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(c.Live()) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("live %v, want %d instances", c.Live(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func callCounts(t *testing.T, c *Client, fn string, n int) map[string]int {
+	t.Helper()
+	got := map[string]int{}
+	for range n {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var who string
+		err := c.Call(ctx, fn, nil, &who)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[who]++
+	}
+	return got
+}
+
+func TestPoliciesSpreadCallsOverAllInstances(t *testing.T) {
+	e := startEtcd(t)
+	for i, w := range []int{1, 1, 2} {
+		startInstance(t, e, fmt.Sprintf("s%d", i), w)
+	}
+	for _, tc := range []struct {
+		name   string
+		policy Policy
+	}{{"RoundRobin", RoundRobin}, {"LeastOutstanding", LeastOutstanding}, {"PowerOfTwo", PowerOfTwo}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialService(t, e, WithPolicy(tc.policy))
+			waitLive(t, c, 3)
+			got := callCounts(t, c, "whoami", 400)
+			for _, s := range []string{"s0", "s1", "s2"} {
+				if got[s] < 40 {
+					t.Errorf("%s got %d of 400 calls: %v", s, got[s], got)
+				}
+			}
+			if tc.policy == RoundRobin && (got["s2"] != 200 || got["s0"] != 100) {
+				t.Errorf("weighted round robin gave %v, want s2 200, s0 and s1 100", got)
+			}
+		})
+	}
+}
+
+func TestKillDuringIdempotentCallsFailsNone(t *testing.T) {
+	e := startEtcd(t)
+	var ins []*instance
+	for i := range 3 {
+		ins = append(ins, startInstance(t, e, fmt.Sprintf("s%d", i), 1))
+	}
+	c := dialService(t, e, WithPolicy(LeastOutstanding))
+	waitLive(t, c, 3)
+	var failed, done atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				var who string
+				if err := c.Call(ctx, "whoami", nil, &who); err != nil {
+					failed.Add(1)
+					t.Error(err)
+				}
+				cancel()
+				done.Add(1)
+			}
+		})
+	}
+	for done.Load() < 300 {
+		time.Sleep(time.Millisecond)
+	}
+	ins[1].kill()
+	killed := done.Load()
+	waitLive(t, c, 2)
+	for done.Load() < killed+300 {
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Fatalf("%d of %d calls failed", failed.Load(), done.Load())
+	}
+	// After the kill the instance takes no call.
+	if got := callCounts(t, c, "whoami", 60); got["s1"] != 0 {
+		t.Fatalf("killed instance still called: %v", got)
+	}
+}
+
+func TestNonIdempotentCallOnLostInstanceFailsClearly(t *testing.T) {
+	e := startEtcd(t)
+	in := startInstance(t, e, "s0", 1)
+	c := dialService(t, e)
+	waitLive(t, c, 1)
+	in.kill()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := c.Call(ctx, "once", nil, nil)
+	if !errors.Is(err, ErrInstanceLost) {
+		t.Fatalf("call on a killed instance: %v, want ErrInstanceLost", err)
+	}
+}
+
+func TestNewInstanceIsUsedWithoutRestart(t *testing.T) {
+	e := startEtcd(t)
+	startInstance(t, e, "s0", 1)
+	c := dialService(t, e)
+	waitLive(t, c, 1)
+	startInstance(t, e, "s1", 1)
+	waitLive(t, c, 2)
+	if got := callCounts(t, c, "whoami", 10); got["s1"] != 5 {
+		t.Fatalf("new instance got %v", got)
+	}
+}
+
+func TestGracefulStopRemovesInstanceAtOnce(t *testing.T) {
+	e := startEtcd(t)
+	a := startInstance(t, e, "s0", 1)
+	startInstance(t, e, "s1", 1)
+	c := dialService(t, e)
+	waitLive(t, c, 2)
+	if err := a.reg.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitLive(t, c, 1)
+	if got := callCounts(t, c, "once", 10); got["s0"] != 0 {
+		t.Fatalf("deregistered instance still called: %v", got)
+	}
+}
+
+func TestReRegistersAfterEtcdWasAwayLongerThanTTL(t *testing.T) {
+	e := startEtcd(t)
+	in := startInstance(t, e, "s0", 1)
+	renewed := in.reg.Renewed()
+	// Stopping takes seconds (etcd waits for its clients' streams to end,
+	// and keeps the lease alive meanwhile); the outage starts after it.
+	e.stop()
+	time.Sleep(testTTL + time.Second) // the outage itself, not a synchronisation
+	e.start()
+	select {
+	case <-renewed:
+	case <-time.After(testTTL):
+		t.Fatal("not registered again within the TTL after etcd came back")
+	}
+	// The key is there, under a live lease, and it outlives the old one.
+	cli := e.newClient(t)
+	resp, err := cli.Get(context.Background(), in.reg.Key())
+	if err != nil || len(resp.Kvs) != 1 || resp.Kvs[0].Lease == 0 {
+		t.Fatalf("key after re-registration: %v, %v", resp, err)
+	}
+	ttl, err := cli.TimeToLive(context.Background(), clientv3.LeaseID(resp.Kvs[0].Lease))
+	if err != nil || ttl.TTL <= 0 {
+		t.Fatalf("lease of the re-created key: %+v, %v", ttl, err)
+	}
+}
+
+func TestCompactionDuringWatchLosesNoInstance(t *testing.T) {
+	e := startEtcd(t)
+	startInstance(t, e, "s0", 1)
+	cli := e.newClient(t)
+	updates := make(chan map[string]Instance, 16)
+	r := &resolver{
+		cli: cli, prefix: serviceKey(DefaultPrefix, "calc"), maxInstances: DefaultMaxInstances,
+		maxValue: DefaultMaxValueSize, logger: quiet, update: func(m map[string]Instance) { updates <- m },
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	set, rev, err := r.list(ctx)
+	if err != nil || len(set) != 1 {
+		t.Fatalf("list: %v, %v", set, err)
+	}
+	// A second instance comes, and the history holding it is compacted
+	// before the watch starts from the list's revision.
+	startInstance(t, e, "s1", 1)
+	resp, err := cli.Put(ctx, "/unrelated", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Compact(ctx, resp.Header.Revision); err != nil {
+		t.Fatal(err)
+	}
+	r.watch(ctx, set, rev) // returns on the compaction
+	if ctx.Err() != nil {
+		t.Fatal("the watch did not notice the compaction")
+	}
+	go r.run(ctx)
+	if m := <-updates; len(m) != 2 {
+		t.Fatalf("after re-listing: %v, want both instances", m)
+	}
+}
