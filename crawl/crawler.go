@@ -24,6 +24,15 @@ func (c *Crawler) Crawl(loop *reactor.Reactor) *deferred.Deferred {
 	return c.engine.Start()
 }
 
+// Stats returns the crawl's stats so far, or nil before Crawl. Read them
+// on the loop.
+func (c *Crawler) Stats() *Stats {
+	if c.engine == nil {
+		return nil
+	}
+	return c.engine.Stats()
+}
+
 // Stop stops a running crawl gracefully: what is in progress finishes.
 func (c *Crawler) Stop() {
 	if c.engine != nil {

@@ -62,6 +62,7 @@ type Engine struct {
 // A slot is one host's downloads (Scrapy's downloader Slot).
 type slot struct {
 	active int
+	delay  time.Duration // between starts: DownloadDelay, or AutoThrottle's
 	queue  []*Request
 	last   time.Time
 	timer  clock.DelayedCall
@@ -276,7 +277,7 @@ func (e *Engine) slotFor(r *Request) *slot {
 	u, _ := url.Parse(r.URL)
 	s := e.slots[u.Host]
 	if s == nil {
-		s = &slot{}
+		s = &slot{delay: e.set.DownloadDelay}
 		e.slots[u.Host] = s
 	}
 	return s
@@ -298,7 +299,7 @@ func (s *slot) enqueue(e *Engine, r *Request, then func(*Response, error)) {
 // allows.
 func (s *slot) pump(e *Engine) {
 	for s.active < e.set.PerDomain && len(s.queue) > 0 {
-		if d := e.set.DownloadDelay; d > 0 {
+		if d := s.delay; d > 0 {
 			now := e.clk.Now()
 			if wait := s.last.Add(d).Sub(now); !s.last.IsZero() && wait > 0 {
 				if s.timer == nil {
@@ -314,8 +315,10 @@ func (s *slot) pump(e *Engine) {
 		s.active++
 		then := r.then
 		r.then = nil
+		started := e.clk.Now()
 		e.fetch(r).AddCallbacks(func(v any) (any, error) {
 			s.active--
+			s.throttle(e, e.clk.Now().Sub(started), v.(*Response).Status)
 			then(v.(*Response), nil)
 			s.pump(e)
 			return nil, nil
@@ -326,6 +329,21 @@ func (s *slot) pump(e *Engine) {
 			return nil, nil
 		})
 	}
+}
+
+// throttle moves the slot's delay halfway to latency/ThrottleTarget
+// (Scrapy's AutoThrottle), within DownloadDelay and
+// DefaultMaxThrottleDelay; an error status cannot lower it.
+func (s *slot) throttle(e *Engine, latency time.Duration, status int) {
+	if !e.set.AutoThrottle {
+		return
+	}
+	target := time.Duration(float64(latency) / e.set.ThrottleTarget)
+	d := (s.delay + target) / 2
+	if status >= 400 && d < s.delay {
+		return
+	}
+	s.delay = min(max(d, e.set.DownloadDelay), DefaultMaxThrottleDelay)
 }
 
 // fetch sends r and gathers its response.

@@ -48,7 +48,7 @@ func (s *followSpider) Parse(r *crawl.Response) (any, error) {
 }
 
 // crawlSite serves site and crawls it from /page/0 with set.
-func crawlSite(t *testing.T, site *crawltest.Site, set crawl.Settings) (*crawl.Stats, *followSpider) {
+func crawlSite(t testing.TB, site *crawltest.Site, set crawl.Settings) (*crawl.Stats, *followSpider) {
 	t.Helper()
 	addr := webtest.Serve(t, web.NewSite(site.Resource()))
 	loop := webtest.RunLoop(t)
@@ -202,6 +202,21 @@ func TestDownloadDelay(t *testing.T) {
 	// The starts of the downloads from the one host are 10 ms apart.
 	if d := stats.Finish.Sub(stats.Start); d < time.Duration(stats.Requests-1)*10*time.Millisecond {
 		t.Errorf("%d requests in %s with a 10 ms delay", stats.Requests, d)
+	}
+}
+
+func TestAutoThrottle(t *testing.T) {
+	site := crawltest.New(30)
+	site.Latency = 10 * time.Millisecond
+	stats, _ := crawlSite(t, site, crawl.Settings{AutoThrottle: true})
+	// The delay soon nears the 10 ms latency: the site sees about one
+	// request at a time instead of 8, and the crawl takes about 10 ms a
+	// request instead of about 10 ms per 8.
+	if m := site.MaxInFlight(); m > 3 {
+		t.Errorf("%d in flight with AutoThrottle", m)
+	}
+	if d := stats.Finish.Sub(stats.Start); d < time.Duration(stats.Requests)*5*time.Millisecond {
+		t.Errorf("%d requests in %s", stats.Requests, d)
 	}
 }
 

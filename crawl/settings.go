@@ -9,14 +9,15 @@ import (
 
 // Defaults of Settings.
 const (
-	DefaultConcurrency     = 16                // Scrapy's CONCURRENT_REQUESTS
-	DefaultPerDomain       = 8                 // Scrapy's CONCURRENT_REQUESTS_PER_DOMAIN
-	DefaultDownloadTimeout = 180 * time.Second // Scrapy's DOWNLOAD_TIMEOUT
-	DefaultMaxRetries      = 2                 // Scrapy's RETRY_TIMES
-	DefaultRetryBackoff    = time.Second
-	DefaultMaxRedirects    = 20       // Scrapy's REDIRECT_MAX_TIMES
-	DefaultMaxResponseSize = 32 << 20 // Scrapy's DOWNLOAD_MAXSIZE is 1 GiB; a page rarely needs more than this
-	DefaultUserAgent       = "twist-crawl/1.0"
+	DefaultConcurrency      = 16                // Scrapy's CONCURRENT_REQUESTS
+	DefaultPerDomain        = 8                 // Scrapy's CONCURRENT_REQUESTS_PER_DOMAIN
+	DefaultDownloadTimeout  = 180 * time.Second // Scrapy's DOWNLOAD_TIMEOUT
+	DefaultMaxRetries       = 2                 // Scrapy's RETRY_TIMES
+	DefaultRetryBackoff     = time.Second
+	DefaultMaxRedirects     = 20       // Scrapy's REDIRECT_MAX_TIMES
+	DefaultMaxResponseSize  = 32 << 20 // Scrapy's DOWNLOAD_MAXSIZE is 1 GiB; a page rarely needs more than this
+	DefaultUserAgent        = "twist-crawl/1.0"
+	DefaultMaxThrottleDelay = 60 * time.Second // Scrapy's AUTOTHROTTLE_MAX_DELAY
 )
 
 // Settings configure an engine; a zero field takes its default.
@@ -29,6 +30,14 @@ type Settings struct {
 	// DownloadDelay is the least time between the starts of two
 	// downloads from one host. Default 0.
 	DownloadDelay time.Duration
+	// AutoThrottle adapts each host's delay to its observed latency
+	// (Scrapy's AutoThrottle): after each response the delay moves halfway
+	// to latency/ThrottleTarget, never below DownloadDelay nor above
+	// DefaultMaxThrottleDelay; an error status never lowers it.
+	AutoThrottle bool
+	// ThrottleTarget is the number of requests AutoThrottle aims to keep
+	// in flight to each host. Default 1.
+	ThrottleTarget float64
 	// DownloadTimeout bounds connecting, waiting for a response's head and
 	// each wait for more of its body. Default 180 s.
 	DownloadTimeout time.Duration
@@ -91,6 +100,9 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.MaxResponseSize == 0 {
 		s.MaxResponseSize = DefaultMaxResponseSize
+	}
+	if s.ThrottleTarget <= 0 {
+		s.ThrottleTarget = 1
 	}
 	if s.UserAgent == "" {
 		s.UserAgent = DefaultUserAgent

@@ -1,7 +1,8 @@
 // Package interop drives Twist's RPC server with clients that Twist did not
 // write: the Node.js mongodb driver (6.x and 7.x), mongosh, the twist-rpc
 // Node.js client, pymongo, and a Python Twisted client of the framed
-// protocol.
+// protocol; and Twist's web server with undici (the npm package, and the
+// copy inside Node's fetch).
 //
 // The package is its tests (run with make interop). Each test starts the
 // server in-process on a loop of its own — the framed protocol and the

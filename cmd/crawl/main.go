@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"time"
 
 	"github.com/twistgo/twist/crawl"
 	"github.com/twistgo/twist/reactor"
@@ -62,6 +63,27 @@ func (s *siteSpider) Parse(r *crawl.Response) (any, error) {
 	return out, nil
 }
 
+// progressEvery is the interval of the progress line.
+var progressEvery = time.Second
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func errorCount(st *crawl.Stats) int {
+	n := 0
+	for _, v := range st.Errors {
+		n += v
+	}
+	return n
+}
+
 // run is the program, with its inputs made explicit for tests.
 func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 	fs := flag.NewFlagSet("crawl", flag.ContinueOnError)
@@ -72,10 +94,12 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 	fs.IntVar(&set.MaxPages, "max-pages", 0, "stop after downloading this many pages (0: no limit)")
 	fs.IntVar(&set.MaxDepth, "max-depth", 0, "follow links at most this deep (0: no limit)")
 	fs.DurationVar(&set.DownloadDelay, "delay", 0, "least time between two downloads from one host")
+	fs.BoolVar(&set.AutoThrottle, "autothrottle", false, "adapt each host's delay to its latency")
 	fs.DurationVar(&set.DownloadTimeout, "timeout", crawl.DefaultDownloadTimeout, "time-out of each download step")
 	fs.IntVar(&set.MaxRetries, "retries", crawl.DefaultMaxRetries, "retries of a failed download (negative: none)")
 	fs.DurationVar(&set.RetryBackoff, "retry-backoff", crawl.DefaultRetryBackoff, "wait before the first retry; it doubles for each one after")
 	obey := fs.Bool("obey-robots", true, "obey robots.txt")
+	progress := fs.Bool("progress", isTerminal(stderr), "show a live progress line on standard error (default: when it is a terminal)")
 	out := fs.String("out", "-", "where to write the feed (-: standard output)")
 	format := fs.String("format", "jsonl", "the feed's format: jsonl (JSON Lines) or csv")
 	fs.Usage = func() {
@@ -142,7 +166,21 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 			}
 		}
 	}()
+	if *progress {
+		var tick func()
+		tick = func() {
+			if st := c.Stats(); st != nil {
+				el := loop.Now().Sub(st.Start)
+				fmt.Fprintf(stderr, "\r%d pages, %d items, %d errors, %.0f pages/min   ", st.Responses, st.Items, errorCount(st), float64(st.Responses)/max(el.Minutes(), 1e-9))
+			}
+			loop.CallLater(progressEvery, tick)
+		}
+		loop.CallWhenRunning(func() { loop.CallLater(progressEvery, tick) })
+	}
 	stats, err := p.Run()
+	if *progress {
+		fmt.Fprintln(stderr)
+	}
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twistgo/twist/crawl/crawltest"
 	"github.com/twistgo/twist/web"
@@ -70,6 +71,22 @@ func TestCrawlCommandCSV(t *testing.T) {
 	want := "url,status,title,depth,links\nhttp://" + addr + "/page/0,200,Page 0,0,11\n"
 	if stdout.String() != want {
 		t.Errorf("CSV %q, want %q", stdout.String(), want)
+	}
+}
+
+func TestCrawlCommandProgress(t *testing.T) {
+	progressEvery = 5 * time.Millisecond
+	defer func() { progressEvery = time.Second }()
+	site := crawltest.New(10)
+	site.Latency = 5 * time.Millisecond
+	addr := webtest.Serve(t, web.NewSite(site.Resource()))
+	var stderr bytes.Buffer
+	args := []string{"--progress", "--retry-backoff", "1ms", "--out", filepath.Join(t.TempDir(), "out"), "http://" + addr + "/page/0"}
+	if err := run(args, &bytes.Buffer{}, &stderr, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "\r") || !strings.Contains(stderr.String(), " pages, ") {
+		t.Errorf("no progress line: %q", stderr.String())
 	}
 }
 
