@@ -7,9 +7,9 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/twistgo/twist/bench"
 )
 
 // idleMemory prints, for each server, the growth of its resident memory
@@ -69,7 +69,7 @@ func idleRound(self, name string, n int) (float64, error) {
 	}
 	warm.Close()
 	time.Sleep(500 * time.Millisecond) // let the server settle
-	before, err := rss(cmd.Process.Pid)
+	before, err := bench.VmRSS(cmd.Process.Pid)
 	if err != nil {
 		return 0, err
 	}
@@ -87,7 +87,7 @@ func idleRound(self, name string, n int) (float64, error) {
 		conns = append(conns, c)
 	}
 	time.Sleep(time.Second)
-	after, err := rss(cmd.Process.Pid)
+	after, err := bench.VmRSS(cmd.Process.Pid)
 	if err != nil {
 		return 0, err
 	}
@@ -115,19 +115,4 @@ func idleConn(addr string) (net.Conn, error) {
 		got = append(got, buf[:k]...)
 	}
 	return c, nil
-}
-
-// rss returns a process's resident memory in bytes, from /proc/PID/status.
-func rss(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
