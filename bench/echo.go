@@ -418,7 +418,7 @@ func idleRSS(cfg EchoConfig, p *serverProcess, r *EchoResult) error {
 	if err != nil {
 		return err
 	}
-	rss0, err := vmRSS(pid)
+	rss0, err := VmRSS(pid)
 	if err != nil {
 		return err
 	}
@@ -443,7 +443,7 @@ func idleRSS(cfg EchoConfig, p *serverProcess, r *EchoResult) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(cfg.Settle)
-	rss1, err := vmRSS(pid)
+	rss1, err := VmRSS(pid)
 	if err != nil {
 		return err
 	}
@@ -494,8 +494,8 @@ func closeConns(conns []net.Conn) {
 	}
 }
 
-// vmRSS returns process pid's resident set size in bytes.
-func vmRSS(pid int) (int64, error) {
+// VmRSS returns process pid's resident set size in bytes.
+func VmRSS(pid int) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err

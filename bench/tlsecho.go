@@ -268,7 +268,7 @@ func tlsIdle(cfg TLSConfig, p *serverProcess, r *TLSResult) error {
 	if err != nil {
 		return err
 	}
-	rss0, err := vmRSS(pid)
+	rss0, err := VmRSS(pid)
 	if err != nil {
 		return err
 	}
@@ -287,7 +287,7 @@ func tlsIdle(cfg TLSConfig, p *serverProcess, r *TLSResult) error {
 		}
 	}
 	time.Sleep(cfg.Settle)
-	rss1, err := vmRSS(pid)
+	rss1, err := VmRSS(pid)
 	if err != nil {
 		return err
 	}

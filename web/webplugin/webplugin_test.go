@@ -1,14 +1,18 @@
 package webplugin
 
 import (
+	"crypto/tls"
 	"flag"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/twistgo/twist/internal/testcert"
+	"github.com/twistgo/twist/internet/endpoints"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/service"
 	"github.com/twistgo/twist/threads"
@@ -16,12 +20,16 @@ import (
 )
 
 // start makes and starts the plugin's service on a loop that runs for the
-// test, on a port the system chooses, and returns its address.
+// test, on a port the system chooses unless args has --listen, and returns
+// its address.
 func start(t *testing.T, args ...string) string {
 	t.Helper()
 	fs := flag.NewFlagSet("web", flag.ContinueOnError)
 	mk := Web.Flags(fs)
-	if err := fs.Parse(append([]string{"--port", "0", "--interface", "127.0.0.1"}, args...)); err != nil {
+	if !slices.Contains(args, "--listen") {
+		args = append([]string{"--port", "0", "--interface", "127.0.0.1"}, args...)
+	}
+	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
 	loop := webtest.RunLoop(t)
@@ -64,6 +72,38 @@ func TestServesADirectory(t *testing.T) {
 	b, err := os.ReadFile(log)
 	if err != nil || !strings.Contains(string(b), `"GET /hello.txt HTTP/1.1" 200 21`) {
 		t.Fatalf("access log: %v %q", err, b)
+	}
+}
+
+// twistd web --listen ssl:... serves https with the certificate given.
+func TestServesOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello over TLS"), 0o644)
+	cert, roots := testcert.New("127.0.0.1")
+	certPEM, keyPEM := testcert.PEM(cert)
+	keys := t.TempDir()
+	certFile, keyFile := filepath.Join(keys, "cert.pem"), filepath.Join(keys, "key.pem")
+	os.WriteFile(certFile, certPEM, 0o600)
+	os.WriteFile(keyFile, keyPEM, 0o600)
+	addr := start(t, "--path", dir, "--listen", "ssl:0:interface=127.0.0.1:privateKey="+
+		endpoints.QuoteStringArgument(keyFile)+":certKey="+endpoints.QuoteStringArgument(certFile))
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get("https://" + addr + "/hello.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "hello over TLS" || resp.TLS == nil {
+		t.Fatalf("%d %q", resp.StatusCode, b)
+	}
+	// Plain HTTP on the TLS port gets no page.
+	if resp, err := http.Get("http://" + addr + "/hello.txt"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Fatal("served plain HTTP on the TLS port")
+		}
 	}
 }
 

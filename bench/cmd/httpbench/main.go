@@ -9,6 +9,15 @@
 //	go run ./cmd/httpbench
 //	go run ./cmd/httpbench -rounds 1 -duration 3s -run 'twist|fasthttp'
 //
+// With -idle N it measures memory instead: the growth of each server's
+// resident memory per keep-alive connection left idle after one request,
+// with N connections (raise ulimit -n above N):
+//
+//	go run ./cmd/httpbench -idle 2000 -run 'twist|nbhttp'
+//
+// The client's speed against net/http's client is BenchmarkHTTPClient in
+// package bench.
+//
 // It needs wrk and taskset (Debian packages wrk and util-linux).
 package main
 
@@ -46,6 +55,7 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "how long wrk's load is measured")
 	warmup := flag.Duration("warmup", time.Second, "wrk run before the measured one")
 	rounds := flag.Int("rounds", 3, "rounds; the medians are reported")
+	idle := flag.Int("idle", 0, "instead of wrk's load, measure the servers' resident memory per idle keep-alive connection with this `many` connections")
 	conns := flag.Int("conns", 50, "wrk's connections")
 	run := flag.String("run", "", "measure only the servers matching this `regexp`")
 	flag.Parse()
@@ -60,6 +70,12 @@ func main() {
 	self, err := os.Executable()
 	if err != nil {
 		fail(err)
+	}
+	if *idle > 0 {
+		if err := idleMemory(self, filter, *idle, *rounds); err != nil {
+			fail(err)
+		}
+		return
 	}
 	results := map[string][]sample{}
 	for round := range *rounds {
@@ -116,24 +132,12 @@ func median(s []sample) sample {
 // measure starts the server pinned to CPU 0, loads it with wrk pinned to
 // CPU 1, and reads the server's CPU time around the measured run.
 func measure(self, name string, conns int, warmup, duration time.Duration) (sample, error) {
-	cmd := exec.Command("taskset", "-c", "0", self, "-serve", name)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
+	cmd, addr, err := startServer(self, name)
 	if err != nil {
 		return sample{}, err
 	}
-	if err := cmd.Start(); err != nil {
-		return sample{}, err
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		return sample{}, fmt.Errorf("no address from the server: %w", err)
-	}
-	url := "http://" + strings.TrimSpace(line) + "/"
+	defer stopServer(cmd)
+	url := "http://" + addr + "/"
 	if _, err := wrk(url, conns, warmup); err != nil {
 		return sample{}, err
 	}
@@ -156,6 +160,31 @@ func measure(self, name string, conns int, warmup, duration time.Duration) (samp
 }
 
 var wrkRequests = regexp.MustCompile(`(\d+) requests in`)
+
+// startServer starts the server name pinned to CPU 0 and returns it with
+// its address.
+func startServer(self, name string) (*exec.Cmd, string, error) {
+	cmd := exec.Command("taskset", "-c", "0", self, "-serve", name)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		stopServer(cmd)
+		return nil, "", fmt.Errorf("no address from the server: %w", err)
+	}
+	return cmd, strings.TrimSpace(line), nil
+}
+
+func stopServer(cmd *exec.Cmd) {
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+}
 
 // wrk runs wrk on CPU 1 and returns how many requests it completed; any
 // non-2xx answer or socket error is an error.
