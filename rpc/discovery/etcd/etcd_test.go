@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -158,6 +159,23 @@ func (in *instance) kill() {
 	})
 }
 
+// stop is a graceful stop: the key goes first, then the port, then the
+// connections drain.
+func (in *instance) stop(t testing.TB) {
+	in.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := in.reg.Close(ctx); err != nil {
+			t.Error(err)
+		}
+		in.loop.CallFromThread(func() { in.port.StopListening() })
+		<-in.srv.Drain(ctx)
+		in.loop.CallFromThread(func() { _ = in.loop.Stop() })
+		<-in.loop.Done()
+		in.cli.Close()
+	})
+}
+
 func dialService(t testing.TB, e *etcdServer, opts ...ClientOption) *Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -231,45 +249,94 @@ func TestKillDuringIdempotentCallsFailsNone(t *testing.T) {
 	}
 	c := dialService(t, e, WithPolicy(LeastOutstanding))
 	waitLive(t, c, 3)
-	var failed, done atomic.Int64
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
+	l := startLoad(t, c)
+	l.waitCalls(300)
+	ins[1].kill()
+	waitLive(t, c, 2)
+	l.waitCalls(300)
+	l.stop()
+	// After the kill the instance takes no call.
+	if got := callCounts(t, c, "whoami", 60); got["s1"] != 0 {
+		t.Fatalf("killed instance still called: %v", got)
+	}
+}
+
+// load makes idempotent calls from 8 goroutines until stopped; every failed
+// call fails the test.
+type load struct {
+	t       testing.TB
+	done    atomic.Int64
+	failed  atomic.Int64
+	wg      sync.WaitGroup
+	stopped chan struct{}
+}
+
+func startLoad(t testing.TB, c *Client) *load {
+	l := &load{t: t, stopped: make(chan struct{})}
 	for range 8 {
-		wg.Go(func() {
+		l.wg.Go(func() {
 			for {
 				select {
-				case <-stop:
+				case <-l.stopped:
 					return
 				default:
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				var who string
 				if err := c.Call(ctx, "whoami", nil, &who); err != nil {
-					failed.Add(1)
+					l.failed.Add(1)
 					t.Error(err)
 				}
 				cancel()
-				done.Add(1)
+				l.done.Add(1)
 			}
 		})
 	}
-	for done.Load() < 300 {
+	return l
+}
+
+// waitCalls waits for n more calls to be done.
+func (l *load) waitCalls(n int64) {
+	target := l.done.Load() + n
+	for l.done.Load() < target {
 		time.Sleep(time.Millisecond)
 	}
-	ins[1].kill()
-	killed := done.Load()
-	waitLive(t, c, 2)
-	for done.Load() < killed+300 {
-		time.Sleep(time.Millisecond)
+}
+
+func (l *load) stop() {
+	close(l.stopped)
+	l.wg.Wait()
+	if l.failed.Load() != 0 {
+		l.t.Fatalf("%d of %d calls failed", l.failed.Load(), l.done.Load())
 	}
-	close(stop)
-	wg.Wait()
-	if failed.Load() != 0 {
-		t.Fatalf("%d of %d calls failed", failed.Load(), done.Load())
+}
+
+func TestRollingRestartLosesNoIdempotentCall(t *testing.T) {
+	e := startEtcd(t)
+	var ins []*instance
+	for i := range 3 {
+		ins = append(ins, startInstance(t, e, fmt.Sprintf("s%d", i), 1))
 	}
-	// After the kill the instance takes no call.
-	if got := callCounts(t, c, "whoami", 60); got["s1"] != 0 {
-		t.Fatalf("killed instance still called: %v", got)
+	c := dialService(t, e, WithPolicy(PowerOfTwo))
+	waitLive(t, c, 3)
+	l := startLoad(t, c)
+	var fresh []string
+	for i, in := range ins {
+		l.waitCalls(200)
+		in.stop(t)
+		fresh = append(fresh, startInstance(t, e, fmt.Sprintf("s%d-new", i), 1).addr)
+		waitLive(t, c, 3)
+	}
+	l.waitCalls(200)
+	l.stop()
+	// The client ends with the three new instances and none of the old.
+	slices.Sort(fresh)
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Equal(c.Live(), fresh) {
+		if time.Now().After(deadline) {
+			t.Fatalf("live %v, want %v", c.Live(), fresh)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
