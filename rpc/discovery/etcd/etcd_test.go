@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,19 +27,18 @@ import (
 const testTTL = 2 * time.Second
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-var testLogger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 
 // etcdServer is an embedded etcd on loopback ports that can be stopped and
 // started again on the same ports and data.
 type etcdServer struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	client string
 	peer   string
 	e      *embed.Etcd
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +47,7 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func startEtcd(t *testing.T) *etcdServer {
+func startEtcd(t testing.TB) *etcdServer {
 	s := &etcdServer{t: t, dir: t.TempDir(), client: freePort(t), peer: freePort(t)}
 	s.start()
 	t.Cleanup(s.stop)
@@ -59,7 +57,7 @@ func startEtcd(t *testing.T) *etcdServer {
 func (s *etcdServer) start() {
 	cfg := embed.NewConfig()
 	cfg.Dir = s.dir
-	cfg.LogLevel = "error"
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	cu, _ := url.Parse("http://" + s.client)
 	pu, _ := url.Parse("http://" + s.peer)
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
@@ -84,7 +82,7 @@ func (s *etcdServer) stop() {
 	}
 }
 
-func (s *etcdServer) newClient(t *testing.T) *clientv3.Client {
+func (s *etcdServer) newClient(t testing.TB) *clientv3.Client {
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints: []string{s.client}, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
 		// Reconnect to etcd well within the TTL once it is back (gRPC's
@@ -114,7 +112,7 @@ type instance struct {
 
 // startInstance serves "whoami" (idempotent) and "once" (not) on loopback
 // and registers them.
-func startInstance(t *testing.T, e *etcdServer, name string, weight int) *instance {
+func startInstance(t testing.TB, e *etcdServer, name string, weight int) *instance {
 	t.Helper()
 	in := &instance{name: name, srv: rpc.NewServer(rpc.WithLogger(quiet))}
 	if err := in.srv.Register("whoami", func() string { return name }); err != nil {
@@ -137,7 +135,7 @@ func startInstance(t *testing.T, e *etcdServer, name string, weight int) *instan
 	in.cli = e.newClient(t)
 	in.reg, err = Register(context.Background(), in.cli, "calc", Instance{
 		Address: in.addr, Functions: []string{"whoami", "once"}, Idempotent: []string{"whoami"}, Weight: weight,
-	}, WithTTL(testTTL), WithInstanceName(name), WithLogger(testLogger))
+	}, WithTTL(testTTL), WithInstanceName(name), WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +158,7 @@ func (in *instance) kill() {
 	})
 }
 
-func dialService(t *testing.T, e *etcdServer, opts ...ClientOption) *Client {
+func dialService(t testing.TB, e *etcdServer, opts ...ClientOption) *Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -173,7 +171,7 @@ func dialService(t *testing.T, e *etcdServer, opts ...ClientOption) *Client {
 }
 
 // waitLive waits until the client's live set has n instances.
-func waitLive(t *testing.T, c *Client, n int) {
+func waitLive(t testing.TB, c *Client, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for len(c.Live()) != n {
@@ -184,7 +182,7 @@ func waitLive(t *testing.T, c *Client, n int) {
 	}
 }
 
-func callCounts(t *testing.T, c *Client, fn string, n int) map[string]int {
+func callCounts(t testing.TB, c *Client, fn string, n int) map[string]int {
 	t.Helper()
 	got := map[string]int{}
 	for range n {
