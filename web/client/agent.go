@@ -67,9 +67,9 @@ type Agent struct {
 	Clock clock.Clock
 	// Proxy, if set, is the host:port of an HTTP proxy: every http request
 	// is sent to it with its URL in absolute form (Twisted's ProxyAgent),
-	// over the proxy's persistent connections. https through a proxy
-	// (CONNECT tunnels) is not supported: such requests fail with
-	// ErrProxyHTTPS.
+	// over the proxy's persistent connections; an https request goes
+	// through a CONNECT tunnel to its host, TLS inside it end to end. A
+	// proxy that refuses the tunnel fails the request with ErrProxyConnect.
 	Proxy string
 
 	own *Pool
@@ -87,9 +87,9 @@ func NewProxyAgent(loop *reactor.Reactor, proxyAddr string) *Agent {
 	return &Agent{Loop: loop, Pool: NewPool(), Proxy: proxyAddr}
 }
 
-// ErrProxyHTTPS is the failure of an https request on an agent with a
-// Proxy.
-var ErrProxyHTTPS = errors.New("client: https through a proxy is not supported")
+// ErrProxyConnect is the failure of an https request whose proxy did not
+// open a tunnel (answered CONNECT with other than 2xx).
+var ErrProxyConnect = errors.New("client: the proxy refused the tunnel")
 
 func (a *Agent) limits() Limits {
 	l := a.Limits
@@ -163,20 +163,21 @@ func (a *Agent) Request(method, rawURL string, headers *web.Header, body []byte)
 		}
 		host = net.JoinHostPort(u.Hostname(), port)
 	}
-	scheme, target := u.Scheme, u.RequestURI()
-	if a.Proxy != "" {
-		if scheme == "https" {
-			return deferred.Fail(ErrProxyHTTPS)
-		}
-		host, scheme = a.Proxy, "http"
+	scheme, target, key := u.Scheme, u.RequestURI(), u.Scheme+"://"+host
+	tunnel := ""
+	switch {
+	case a.Proxy != "" && scheme == "https":
+		tunnel, host, scheme = host, a.Proxy, "http"
+		key += " via " + a.Proxy
+	case a.Proxy != "":
+		host = a.Proxy
 		abs := *u
 		abs.Fragment, abs.RawFragment = "", ""
-		target = abs.String()
+		target, key = abs.String(), "http://"+a.Proxy
 	}
 	ex := &exchange{method: method}
 	ex.d = deferred.NewWithCanceller(ex.cancel)
 	ex.head = a.requestHead(method, target, u.Host, headers, body)
-	key := scheme + "://" + host
 	send := func(fresh bool) {
 		if !fresh {
 			if c := a.pool().get(key); c != nil {
@@ -186,7 +187,7 @@ func (a *Agent) Request(method, rawURL string, headers *web.Header, body []byte)
 			}
 		}
 		ex.reused = false
-		a.connect(scheme, host, key, ex)
+		a.connect(scheme, host, key, tunnel, ex)
 	}
 	ex.retry = func() {
 		ex.retry = nil
@@ -226,16 +227,24 @@ func (a *Agent) requestHead(method, target, hostField string, headers *web.Heade
 	return append(b, body...)
 }
 
-// connect opens a new connection for ex.
-func (a *Agent) connect(scheme, host, key string, ex *exchange) {
+// connect opens a new connection for ex; with tunnel (host:port) it asks
+// the proxy at host for a tunnel there and starts TLS in it.
+func (a *Agent) connect(scheme, host, key, tunnel string, ex *exchange) {
 	c := &conn{agent: a, key: key, first: ex, keep: a.Pool != nil}
 	f := &connFactory{c: c}
 	opts := []internet.ConnectOption{internet.WithTimeout(a.limits().ConnectTimeout)}
-	if scheme == "https" {
-		cfg := a.TLS
-		if cfg == nil {
-			cfg = &tls.Config{}
+	cfg := a.TLS
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	if tunnel != "" {
+		c.tunnel, c.tunnelTLS = tunnel, cfg
+		if cfg.ServerName == "" {
+			c.tunnelTLS = cfg.Clone()
+			c.tunnelTLS.ServerName, _, _ = net.SplitHostPort(tunnel)
 		}
+	}
+	if scheme == "https" {
 		ex.connector = internet.ConnectTLS(a.Loop, host, cfg, f, opts...)
 		return
 	}

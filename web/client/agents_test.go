@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -131,6 +132,10 @@ func TestProxyAgent(t *testing.T) {
 	seen := make(chan string, 10)
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen <- r.RequestURI
+		if r.Method == "CONNECT" {
+			tunnel(w, r)
+			return
+		}
 		if !r.URL.IsAbs() {
 			http.Error(w, "not a proxy request", 400)
 			return
@@ -157,10 +162,56 @@ func TestProxyAgent(t *testing.T) {
 	if len(seen) != 2 || <-seen != origin.URL+"/a?b=c" {
 		t.Fatal("the proxy did not see the requests in absolute form")
 	}
-	if _, err := on(loop, fetch(a, "GET", "https://127.0.0.1/", nil)); !errors.Is(err, client.ErrProxyHTTPS) {
-		t.Fatalf("https: %v", err)
+	<-seen
+	// https goes through a CONNECT tunnel, TLS end to end.
+	cert, roots := testcert.New("127.0.0.1")
+	secure := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "secure origin "+r.URL.Path)
+	}))
+	secure.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	secure.StartTLS()
+	defer secure.Close()
+	a.TLS = &tls.Config{RootCAs: roots}
+	for range 2 {
+		v, err := on(loop, fetch(a, "GET", secure.URL+"/s", nil))
+		if err != nil || v != "200 secure origin /s" {
+			t.Fatalf("https via the proxy: %v %q", err, v)
+		}
+	}
+	if got := <-seen; got != strings.TrimPrefix(secure.URL, "https://") {
+		t.Fatalf("the proxy saw %q, want a CONNECT to the origin", got)
+	}
+	if len(seen) != 0 {
+		t.Fatal("the tunnel was not reused")
+	}
+	// A tunnel to a port the proxy refuses.
+	refused := client.NewProxyAgent(loop, strings.TrimPrefix(proxy.URL, "http://"))
+	if _, err := on(loop, fetch(refused, "GET", "https://127.0.0.1:1/", nil)); !errors.Is(err, client.ErrProxyConnect) {
+		t.Fatalf("refused tunnel: %v", err)
 	}
 	loop.CallFromThread(a.Pool.CloseCachedConnections)
+}
+
+// tunnel is a proxy's CONNECT: it joins the client to r.Host.
+func tunnel(w http.ResponseWriter, r *http.Request) {
+	up, err := net.Dial("tcp", r.Host)
+	if err != nil {
+		http.Error(w, "cannot reach the host", 502)
+		return
+	}
+	c, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		up.Close()
+		return
+	}
+	rw.WriteString("HTTP/1.1 200 Connection established\r\n\r\n")
+	rw.Flush()
+	go func() {
+		io.Copy(up, c)
+		up.Close()
+	}()
+	io.Copy(c, up)
+	c.Close()
 }
 
 func TestHTTPS(t *testing.T) {

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"errors"
 	"strings"
 	"time"
@@ -136,6 +137,7 @@ const (
 	cHead
 	cBody
 	cClosed
+	cTunnel // waiting for the proxy's answer to CONNECT
 )
 
 // conn is one client connection (Twisted's HTTP11ClientProtocol): one
@@ -157,10 +159,26 @@ type conn struct {
 	got    bool // bytes of the response arrived
 	timer  clock.DelayedCall
 	first  *exchange // the request to send once connected
+	// tunnel, if set, is the host:port a proxy is asked to CONNECT to
+	// before first is sent, in TLS with tunnelTLS.
+	tunnel    string
+	tunnelTLS *tls.Config
 }
 
 func (c *conn) ConnectionMade(t internet.Transport) {
 	c.t = t
+	if c.tunnel != "" && c.first != nil {
+		c.state, c.ex = cTunnel, c.first
+		c.first.conn = c
+		c.first = nil
+		_, err := t.Write([]byte("CONNECT " + c.tunnel + " HTTP/1.1\r\nHost: " + c.tunnel + "\r\n\r\n"))
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		c.armTimer(c.agent.limits().HeaderTimeout)
+		return
+	}
 	if ex := c.first; ex != nil {
 		c.first = nil
 		c.send(ex)
@@ -204,6 +222,10 @@ func (c *conn) DataReceived(data []byte) {
 		return
 	}
 	c.got = true
+	if c.state == cTunnel {
+		c.tunnelAnswer(data)
+		return
+	}
 	if len(c.buf) == 0 {
 		n := c.process(data)
 		if n < len(data) && c.state != cClosed && c.state != cIdle {
@@ -241,6 +263,43 @@ func (c *conn) process(p []byte) int {
 		n += c.body(p[n:])
 	}
 	return n
+}
+
+// tunnelAnswer reads the proxy's answer to CONNECT; on 2xx it starts TLS
+// and sends the request through the tunnel.
+func (c *conn) tunnelAnswer(data []byte) {
+	c.buf = append(c.buf, data...)
+	lim := c.agent.headLimits()
+	n, next, err := http1.ScanHead(c.buf, c.scan, &lim)
+	if err != nil {
+		c.protocolError(err)
+		return
+	}
+	if n < 0 {
+		c.scan = next
+		return
+	}
+	h, err := http1.ParseResponseHead(string(c.buf[:n]), &lim)
+	switch {
+	case err != nil:
+		c.protocolError(err)
+		return
+	case h.Status/100 != 2 || n != len(c.buf):
+		// A refusal, or bytes the server sent before TLS: no tunnel.
+		c.protocolError(ErrProxyConnect)
+		return
+	}
+	st, ok := c.t.(internet.TLSStarter)
+	if !ok {
+		c.protocolError(errors.New("client: the transport cannot start TLS"))
+		return
+	}
+	if err := st.StartTLS(c.tunnelTLS, true); err != nil {
+		c.fail(err)
+		return
+	}
+	c.buf, c.scan = c.buf[:0], 0
+	c.send(c.ex)
 }
 
 // head parses a response head; interim 1xx responses are skipped.
@@ -402,7 +461,7 @@ func (c *conn) ConnectionLost(reason error) {
 			return
 		}
 		c.fail(reason)
-	case cHead:
+	case cHead, cTunnel:
 		c.fail(reason)
 	}
 	c.state = cClosed
