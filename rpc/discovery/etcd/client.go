@@ -15,6 +15,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/rpc"
 )
 
@@ -324,9 +325,18 @@ func (c *Client) Call(ctx context.Context, name string, args []any, result any) 
 }
 
 // transportError reports whether err says the call's instance is gone, as
-// opposed to an answer or a time-out.
+// opposed to an answer or a time-out. A call written on a connection that
+// has just died fails with the transport's own error, not the rpc one.
 func transportError(err error) bool {
-	return errors.Is(err, rpc.ErrConnectionLost) || errors.Is(err, rpc.ErrNotConnected) || errors.Is(err, rpc.ErrClientClosed)
+	for _, e := range []error{
+		rpc.ErrConnectionLost, rpc.ErrNotConnected, rpc.ErrClientClosed,
+		internet.ErrConnectionLost, internet.ErrConnectionDone, internet.ErrConnectionClosed,
+	} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Client) idempotent(ep *endpoint, name string) bool {
