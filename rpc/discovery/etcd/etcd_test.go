@@ -178,9 +178,14 @@ func (in *instance) stop(t testing.TB) {
 
 func dialService(t testing.TB, e *etcdServer, opts ...ClientOption) *Client {
 	t.Helper()
+	return dialServiceNamed(t, e, "calc", opts...)
+}
+
+func dialServiceNamed(t testing.TB, e *etcdServer, service string, opts ...ClientOption) *Client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, "etcd://"+e.client+"/calc", append([]ClientOption{WithClientLogger(quiet)}, opts...)...)
+	c, err := Dial(ctx, "etcd://"+e.client+"/"+service, append([]ClientOption{WithClientLogger(quiet)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,13 +256,41 @@ func TestKillDuringIdempotentCallsFailsNone(t *testing.T) {
 	waitLive(t, c, 3)
 	l := startLoad(t, c)
 	l.waitCalls(300)
+	died := time.Now()
 	ins[1].kill()
-	waitLive(t, c, 2)
+	out := waitOut(t, c, ins[1].addr)
+	// Calls are routed to the instances of the live set only, under the
+	// client's lock, so the last call routed to s1 came before out.
+	t.Logf("death to the last call routed to the killed instance: at most %v (TTL %v)", out.Sub(died), testTTL)
+	if out.Sub(died) > testTTL+time.Second {
+		t.Errorf("killed instance taken out %v after its death, want at most TTL+1s", out.Sub(died))
+	}
 	l.waitCalls(300)
 	l.stop()
 	// After the kill the instance takes no call.
 	if got := callCounts(t, c, "whoami", 60); got["s1"] != 0 {
 		t.Fatalf("killed instance still called: %v", got)
+	}
+}
+
+// waitOut waits until the instance at addr has left c's live set, and
+// returns when that was seen.
+func waitOut(t testing.TB, c *Client, addr string) time.Time {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		c.mu.Lock()
+		in := slices.ContainsFunc(c.live, func(ep *endpoint) bool { return ep.addr == addr })
+		changed := c.changed
+		c.mu.Unlock()
+		if !in {
+			return time.Now()
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("%s still live after 10 s", addr)
+		}
 	}
 }
 
