@@ -52,6 +52,7 @@ var (
 type ClientOption func(*clientConfig)
 
 type clientConfig struct {
+	etcd         Config
 	prefix       string
 	policy       Policy
 	idempotent   map[string]bool
@@ -60,6 +61,10 @@ type clientConfig struct {
 	maxInstances int
 	maxValue     int
 }
+
+// WithEtcd sets how Dial reaches etcd (TLS, authentication); the
+// endpoints are the target's.
+func WithEtcd(c Config) ClientOption { return func(cfg *clientConfig) { cfg.etcd = c } }
 
 // WithPolicy sets the balancing policy (default RoundRobin).
 func WithPolicy(p Policy) ClientOption { return func(c *clientConfig) { c.policy = p } }
@@ -72,6 +77,9 @@ func WithServicePrefix(p string) ClientOption { return func(c *clientConfig) { c
 // theirs is lost, in addition to those each instance registers as idempotent.
 func WithIdempotent(names ...string) ClientOption {
 	return func(c *clientConfig) {
+		if c.idempotent == nil {
+			c.idempotent = map[string]bool{}
+		}
 		for _, n := range names {
 			c.idempotent[n] = true
 		}
@@ -127,8 +135,8 @@ type Client struct {
 }
 
 // Dial connects to the etcd named by target, "etcd://host:port[,host:port...]/service",
-// and returns a Client of the service (see NewClient). Use NewClient with a
-// clientv3.Client of your own for TLS or authentication to etcd.
+// as WithEtcd says (TLS, authentication), and returns a Client of the service
+// (see NewClient).
 func Dial(ctx context.Context, target string, opts ...ClientOption) (*Client, error) {
 	u, err := url.Parse(target)
 	if err != nil {
@@ -138,9 +146,17 @@ func Dial(ctx context.Context, target string, opts ...ClientOption) (*Client, er
 	if u.Scheme != "etcd" || u.Host == "" || service == "" {
 		return nil, fmt.Errorf("etcd: target %q is not etcd://host:port/service", target)
 	}
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints: strings.Split(u.Host, ","), DialTimeout: 5 * time.Second, Context: context.WithoutCancel(ctx),
-	})
+	var cfg clientConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	cfg.etcd.Endpoints = strings.Split(u.Host, ",")
+	ccfg, err := cfg.etcd.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	ccfg.Context = context.WithoutCancel(ctx)
+	cli, err := clientv3.New(ccfg)
 	if err != nil {
 		return nil, err
 	}
