@@ -71,6 +71,7 @@ func (s *etcdServer) start() {
 	cfg := embed.NewConfig()
 	cfg.Dir = s.dir
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	cfg.BcryptCost = 4 // bcrypt's least: TestAuth's passwords need no strength
 	cu, _ := url.Parse(s.access.Endpoints[0])
 	if s.tls != nil {
 		cfg.ClientTLSInfo = *s.tls

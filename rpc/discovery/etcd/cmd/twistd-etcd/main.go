@@ -132,7 +132,12 @@ func (r *registration) register(ctx context.Context) {
 	}
 }
 
+// StopService deletes the key and closes the etcd client. A registration
+// that never started (a sibling failed to start first) has nothing to do.
 func (r *registration) StopService() *deferred.Deferred {
+	if !r.Running() {
+		return nil
+	}
 	r.Base.StopService()
 	d := deferred.New()
 	go func() {
