@@ -63,7 +63,7 @@ const (
 	tlsPlainOutLimit   = DefaultOutputLimit // before the handshake's end, with no producer: ErrOutputLimit past this
 	tlsReadChunk       = 16 << 10           // plaintext decrypted per tls.Conn.Read: a record's most
 	tlsRecordHeader    = 5
-	tlsWriteChunk      = 16 << 10           // small buffers of WriteSequence are joined up to this
+	tlsWriteChunk      = 16 << 10 // small buffers of WriteSequence are joined up to this
 )
 
 var (
