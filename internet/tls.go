@@ -62,8 +62,8 @@ const (
 	tlsPlainOutHigh    = 64 << 10           // before the handshake's end: pause the producer above this
 	tlsPlainOutLimit   = DefaultOutputLimit // before the handshake's end, with no producer: ErrOutputLimit past this
 	tlsReadChunk       = 16 << 10           // plaintext decrypted per tls.Conn.Read: a record's most
-	tlsRecordHeader    = 5
-	tlsWriteChunk      = 16 << 10 // small buffers of WriteSequence are joined up to this
+	tlsRecordHeader    = 5                  // bytes in a record's header: type, version, length
+	tlsWriteChunk      = 16 << 10           // small buffers of WriteSequence are joined up to this
 )
 
 var (
