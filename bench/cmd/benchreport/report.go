@@ -30,9 +30,14 @@ func writeReport(cfg config, m machine, results []result) error {
 	fmt.Fprintf(&b, "- Date: %s; the run took %s.\n", m.date.Format("2006-01-02 15:04 UTC"), m.elapsed.Round(time.Second))
 	fmt.Fprintf(&b, "- Machine: %d CPUs, %s, %s. Load average (1, 5, 15 min) %s at the start, %s at the end.\n",
 		m.cpus, or(m.cpuModel, "unknown CPU"), or(m.kernel, "unknown kernel"), m.loadStart, m.loadEnd)
-	b.WriteString("- The machine was shared: other builds, tests and a fuzzer (at nice 19) ran during the measurement, " +
-		"so absolute figures are lower and noisier than on an idle machine; the ratios, taken in the same run with the " +
-		"servers alternating, are the figures to read.\n")
+	if busy(m.loadStart) {
+		b.WriteString("- The machine was not idle (see the load average): other work shared its CPUs during the " +
+			"measurement, so absolute figures are lower and noisier than on an idle machine; the ratios, taken in the " +
+			"same run with the servers alternating, are the figures to read.\n")
+	}
+	if cfg.note != "" {
+		fmt.Fprintf(&b, "- Note: %s\n", cfg.note)
+	}
 	fmt.Fprintf(&b, "- Versions: %s", m.goV)
 	for _, p := range m.peers {
 		fmt.Fprintf(&b, ", %s", p)
@@ -86,7 +91,6 @@ func writeReport(cfg config, m machine, results []result) error {
 		}
 		b.WriteString("\n")
 	}
-	missing = append(missing, notYetMeasured...)
 	if len(missing) > 0 {
 		b.WriteString("## Not measured\n\n")
 		for _, s := range missing {
@@ -95,11 +99,6 @@ func writeReport(cfg config, m machine, results []result) error {
 		b.WriteString("\n")
 	}
 	return os.WriteFile(cfg.out, []byte(b.String()), 0o644)
-}
-
-// notYetMeasured lists the workloads that have no harness yet.
-var notYetMeasured = []string{
-	"The crawler against Colly and Scrapy on a local link farm: its harness (the crawl work) has not landed in bench/.",
 }
 
 // drawChart draws the bar chart of metric key over f's workloads that have
@@ -145,6 +144,14 @@ func drawChart(path string, f family, ws []workload, key string) (title string, 
 		return "", false, fmt.Errorf("chart %s: %w", path, err)
 	}
 	return title, true, nil
+}
+
+// busy says whether a load average (as loadAverage reads it) shows other
+// work: half a CPU's worth over the last minute.
+func busy(load string) bool {
+	var one float64
+	_, err := fmt.Sscan(load, &one)
+	return err == nil && one > 0.5
 }
 
 func or(s, otherwise string) string {
