@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"syscall"
 
 	"github.com/twistgo/twist/bench"
 )
@@ -88,6 +89,12 @@ func runEcho(r *runner) ([]workload, []string, error) {
 		n = res[0].IdleConns // echobench lowers it to what the descriptor limit holds
 	}
 	w := workload{family: "echo", name: fmt.Sprintf("Echo, %s idle connections", formatNumber(float64(n), 0)), label: "idle", metrics: []metric{mMem}}
+	if n < r.cfg.idle {
+		var lim syscall.Rlimit
+		_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+		w.note = fmt.Sprintf("Asked for %s: the limit on open descriptors (%d, which this user could not raise) holds no more "+
+			"for the net server, which keeps three per connection (the socket and a splice pipe).", formatNumber(float64(r.cfg.idle), 0), lim.Max)
+	}
 	for _, e := range res {
 		w.rows = append(w.rows, row{system: e.Server, twist: isTwist(e.Server), v: map[string]float64{"mem": e.RSSPerConn}})
 	}
@@ -242,10 +249,10 @@ func runCrawl(r *runner) ([]workload, []string, error) {
 		pages = 50
 	}
 	crawlers := "twist,twist-jobdir,colly"
-	if err := exec.Command("python3", "-c", "import scrapy").Run(); err == nil {
+	if _, err := exec.LookPath("scrapy"); err == nil {
 		crawlers += ",scrapy"
 	} else {
-		fmt.Fprintln(r.log, "Scrapy is not installed (python3 -c 'import scrapy' failed): crawling without it")
+		fmt.Fprintln(r.log, "Scrapy is not installed: crawling without it")
 	}
 	var out struct {
 		Results []crawlResult `json:"results"`

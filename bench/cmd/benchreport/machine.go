@@ -71,8 +71,9 @@ func describeMachine(bin string) machine {
 	if out, _ := exec.Command("wrk", "-v").CombinedOutput(); bytes.HasPrefix(out, []byte("wrk ")) {
 		m.tools = append(m.tools, strings.Join(strings.Fields(string(out))[:2], " "))
 	}
-	if out, err := exec.Command("python3", "-c", "import scrapy; print(scrapy.__version__)").Output(); err == nil {
-		m.tools = append(m.tools, "Scrapy "+strings.TrimSpace(string(out)))
+	// scrapy version prints "Scrapy 2.8.0".
+	if out, err := exec.Command("scrapy", "version").Output(); err == nil && bytes.HasPrefix(out, []byte("Scrapy ")) {
+		m.tools = append(m.tools, strings.TrimSpace(string(out)))
 	}
 	return m
 }

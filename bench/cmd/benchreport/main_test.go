@@ -146,7 +146,7 @@ func TestShortReport(t *testing.T) {
 			t.Errorf("no section %q", f.title)
 		}
 	}
-	for _, want := range []string{"Short mode", "twist 1 loop", "gnet 1 loop", "net/rpc gob", "gRPC proto", "Go driver",
+	for _, want := range []string{"Short mode", "## Summary", "twist 1 loop", "gnet 1 loop", "net/rpc gob", "gRPC proto", "Go driver",
 		"crypto/tls", "net/http Client", "Colly", "channel round trip", "taskset -c 1 echobench -json"} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("no %q in the report", want)

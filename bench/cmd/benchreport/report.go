@@ -57,6 +57,7 @@ func writeReport(cfg config, m machine, results []result) error {
 		"non-Twist rows: the lowest CPU, memory or latency, the highest rate). Below 1.00× is less than the best peer " +
 		"uses or does; Twist's rows are in bold.\n\n")
 
+	writeSummary(&b, results)
 	var missing []string
 	for _, res := range results {
 		f := res.family
@@ -72,6 +73,9 @@ func writeReport(cfg config, m machine, results []result) error {
 		}
 		for _, w := range res.workloads {
 			fmt.Fprintf(&b, "### %s\n\n", w.name)
+			if w.note != "" {
+				fmt.Fprintf(&b, "%s\n\n", w.note)
+			}
 			w.writeTable(&b)
 			b.WriteString("\n")
 		}
@@ -99,6 +103,30 @@ func writeReport(cfg config, m machine, results []result) error {
 		b.WriteString("\n")
 	}
 	return os.WriteFile(cfg.out, []byte(b.String()), 0o644)
+}
+
+// writeSummary writes a table of Twist's rows alone: each figure's ratio
+// to the best peer's, workload by workload.
+func writeSummary(b *strings.Builder, results []result) {
+	b.WriteString("## Summary\n\nTwist's figures as ratios to the best peer's (details, and the figures themselves, below).\n\n")
+	b.WriteString("| workload | Twist | ratios to the best peer |\n|---|---|---|\n")
+	for _, res := range results {
+		for _, w := range res.workloads {
+			for _, r := range w.rows {
+				if !r.twist {
+					continue
+				}
+				var ratios []string
+				for _, m := range w.metrics {
+					if q, ok := w.ratio(r, m); ok {
+						ratios = append(ratios, fmt.Sprintf("%s %.2f×", m.header, q))
+					}
+				}
+				fmt.Fprintf(b, "| %s | %s | %s |\n", w.name, r.system, strings.Join(ratios, "; "))
+			}
+		}
+	}
+	b.WriteString("\n")
 }
 
 // drawChart draws the bar chart of metric key over f's workloads that have
