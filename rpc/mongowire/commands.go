@@ -60,6 +60,9 @@ func init() {
 // serverVersion is the MongoDB version the server presents itself as.
 const serverVersion = "7.0.0"
 
+// okElement is the element ok: 1.0 of a reply, encoded once.
+var okElement = bsoncore.AppendDoubleElement(nil, "ok", 1.0)
+
 // okReply is the reply of a command that succeeds with nothing to say.
 var okReply = bson.D{{Key: "ok", Value: 1.0}}
 
@@ -184,7 +187,7 @@ func (c *conn) appendCall(a appendCaller, ctx context.Context, to replyTo, name 
 	case err != nil:
 		c.reply(to, 0, errorDoc(err))
 	default:
-		b = bsoncore.AppendDoubleElement(b, "ok", 1.0)
+		b = append(b, okElement...)
 		b, _ = bsoncore.AppendDocumentEnd(b, idx)
 		c.buf = session.Trim(b)
 		if len(b)-start > maxBSONObjectSize {
