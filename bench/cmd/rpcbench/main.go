@@ -9,9 +9,13 @@
 //	go run ./cmd/rpcbench -run 'raw client/50 conns' -rounds 1 -serverprofile /tmp/twist.pprof
 //	taskset -c 1 go run ./cmd/rpcbench -servercpus 0 -run '1 conn x 64'  # clients on CPU 1, servers on CPU 0
 //	go run ./cmd/rpcbench -run mongo -clientprofile /tmp/driver.pprof  # where the Go driver's time goes
+//
+// With -json it prints the results as a JSON array of bench.Result in place
+// of the table, for cmd/benchreport.
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -34,6 +38,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "with -serve: write the server's CPU profile to `FILE`")
 	clientProfile := flag.String("clientprofile", "", "write the CPU profile of this process, the clients, to `FILE`")
 	serverCPUs := flag.String("servercpus", "", "run the servers on these `CPUS` only, with taskset -c (run rpcbench itself under taskset -c with others)")
+	jsonOut := flag.Bool("json", false, "print the results as JSON instead of a table")
 	flag.Parse()
 
 	if *serve != "" {
@@ -84,6 +89,16 @@ func main() {
 	start := time.Now()
 	results, err := bench.Run(cfg)
 	pprof.StopCPUProfile()
+	if *jsonOut {
+		if err == nil {
+			err = json.NewEncoder(os.Stdout).Encode(results)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "rpcbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	fmt.Printf("rpcbench %s, %v per case after %v warm-up, median of %d rounds, GOMAXPROCS=%d, %s/%s\n",
 		start.Format(time.DateTime), *duration, *warmup, max(*rounds, 1), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 	if werr := bench.WriteTable(os.Stdout, results); werr != nil && err == nil {
