@@ -467,34 +467,3 @@ func TestWrapperProducerUnregisteredWhileRegistering(t *testing.T) {
 		t.Fatalf("producer %T, disconnecting %v, output %q: the close would wait for ever", tr.Producer(), tr.Disconnecting(), tr.Value())
 	}
 }
-
-// The transport holding the wrapped protocol's own push producer paused
-// (its peer reads none of the answers it asked for) holds the idle
-// time-out, as LimitQueuedOutput's watch does. Found by the soak: twistd
-// rpc closed a pipelining client, and dropped its answers, when it read
-// them more slowly than the idle time-out.
-func TestTimeoutIdleWaitsWhileAnswersAreHeld(t *testing.T) {
-	clk := twisttest.NewClock()
-	inner := &stateful{}
-	_, tr := connect(t, LimitQueuedOutput(Timeout(factoryOf(inner), TimeoutConfig{Idle: time.Minute, Clock: clk})), peerA)
-	prod := &producer{}
-	if err := inner.Transport.RegisterProducer(prod, true); err != nil {
-		t.Fatal(err)
-	}
-	tr.Producer().(internet.PushProducer).PauseProducing() // the peer reads nothing
-	if !prod.paused {
-		t.Fatal("the pause did not reach the wrapped protocol's producer")
-	}
-	clk.Advance(10 * time.Minute)
-	if tr.Disconnecting() {
-		t.Fatal("closed while its answers waited for the peer to read them")
-	}
-	tr.Producer().(internet.PushProducer).ResumeProducing()
-	if prod.paused {
-		t.Fatal("the resume did not reach the wrapped protocol's producer")
-	}
-	clk.Advance(time.Minute)
-	if !tr.Disconnecting() {
-		t.Fatal("not closed a minute after the peer read its answers")
-	}
-}

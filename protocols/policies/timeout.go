@@ -116,7 +116,6 @@ type timeoutProtocol struct {
 	idle    TimeoutMixin
 	read    TimeoutMixin
 	closing bool
-	held    bool // the transport holds the wrapped protocol's push producer paused
 }
 
 func (p *timeoutProtocol) ConnectionMade(t internet.Transport) {
@@ -145,34 +144,6 @@ func (p *timeoutProtocol) WriteSequence(bufs [][]byte) error {
 	return p.ProtocolWrapper.WriteSequence(bufs)
 }
 
-// RegisterProducer registers the wrapped protocol's producer, a push
-// producer through a heldWatch: while the transport holds it paused, the
-// peer is not reading what it asked for, and the idle time-out waits, as
-// it does while LimitQueuedOutput's own watch is paused.
-func (p *timeoutProtocol) RegisterProducer(prod internet.Producer, streaming bool) error {
-	if push, ok := prod.(internet.PushProducer); ok && streaming {
-		prod = &heldWatch{p: p, push: push}
-	}
-	return p.ProtocolWrapper.RegisterProducer(prod, streaming)
-}
-
-// UnregisterProducer unregisters the wrapped protocol's producer.
-func (p *timeoutProtocol) UnregisterProducer() {
-	p.held = false
-	p.ProtocolWrapper.UnregisterProducer()
-}
-
-// heldWatch passes the transport's flow control on to a wrapped push
-// producer, noting it in held.
-type heldWatch struct {
-	p    *timeoutProtocol
-	push internet.PushProducer
-}
-
-func (h *heldWatch) PauseProducing()  { h.p.held = true; h.push.PauseProducing() }
-func (h *heldWatch) ResumeProducing() { h.p.held = false; h.push.ResumeProducing() }
-func (h *heldWatch) StopProducing()   { h.push.StopProducing() }
-
 func (p *timeoutProtocol) ConnectionLost(reason error) {
 	p.idle.CancelTimeout()
 	p.read.CancelTimeout()
@@ -195,10 +166,10 @@ func (p *timeoutProtocol) watchRead() {
 }
 
 // busy reports whether the connection is waiting on the server, not the
-// peer: a request pending, reading paused by the server, answers held
-// for the peer to read, or a message begun that the read time-out watches.
+// peer: a request pending, reading paused by the server, or a message
+// begun that the read time-out watches.
 func (p *timeoutProtocol) busy() bool {
-	if p.paused != 0 || p.held {
+	if p.paused != 0 {
 		return true
 	}
 	if p.state == nil {
