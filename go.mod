@@ -3,12 +3,13 @@ module github.com/twistgo/twist
 go 1.26.0
 
 require (
-	github.com/prometheus/common v0.66.1
 	go.mongodb.org/mongo-driver/v2 v2.9.3
 	go.uber.org/goleak v1.3.0
 	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.49.0
 )
+
+require github.com/prometheus/common v0.66.1 // indirect
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect

@@ -29,21 +29,21 @@ type RPCRates struct {
 	Errors float64 `json:"errors"`
 }
 
-// rates returns the rates from prev to cur. A counter that went down (a
-// loop or listener replaced under the same name) rates 0.
+// rates returns the rates from prev to cur, all zero without prev. A
+// counter that went down (a loop or listener replaced under the same name)
+// rates 0.
 func rates(prev, cur *Snapshot) Rates {
-	r := Rates{Seconds: cur.Time.Sub(prev.Time).Seconds()}
-	if r.Seconds <= 0 {
-		r.Seconds = 0
+	r := Rates{Loops: map[string]LoopRates{}, Listeners: map[string]ListenerRates{}, RPC: map[string]RPCRates{}}
+	if prev == nil || !cur.Time.After(prev.Time) {
 		return r
 	}
+	r.Seconds = cur.Time.Sub(prev.Time).Seconds()
 	per := func(a, b uint64) float64 {
 		if b < a {
 			return 0
 		}
 		return float64(b-a) / r.Seconds
 	}
-	r.Loops = make(map[string]LoopRates, len(cur.Loops))
 	for _, l := range cur.Loops {
 		var old LoopStats
 		for _, o := range prev.Loops {

@@ -1,22 +1,21 @@
 package status
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"path"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/twistgo/twist/clock"
+	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/web"
 )
 
@@ -82,12 +81,14 @@ func (o Options) withDefaults() Options {
 }
 
 // A Source is what a Page shows: a *metrics.Registry, or anything that
-// takes the same snapshots and has a Prometheus collector.
+// takes the same snapshots and registers its Prometheus collectors.
 type Source interface {
-	// Snapshot returns the counters now; it is called on the page's loop.
+	// Snapshot returns the counters now. The page calls it on a goroutine
+	// of its own, never on a loop: a Registry waits for each loop to hand
+	// over its counters.
 	Snapshot() Snapshot
-	// Collector returns the collector /metrics serves.
-	Collector() prometheus.Collector
+	// Register registers the collectors /metrics serves.
+	Register(prometheus.Registerer) error
 }
 
 // A Sample is a snapshot of the registry with the rates since the one
@@ -104,36 +105,63 @@ type Sample struct {
 
 // A Page serves a registry's status: a live page, /status.json,
 // /events (server-sent events) and /metrics (Prometheus). It samples the
-// registry every Options.Interval on the clock given to Start. A Page, its
-// samples and its clients live on one loop: serve its Resource from the
-// loop it was started on.
+// registry every Options.Interval on the loop given to Start. A Page, its
+// samples and its clients live on that loop: serve its Resource from it.
 type Page struct {
-	src    Source
-	opts   Options
-	gather prometheus.Gatherer
-	token  [sha256.Size]byte
+	src     Source
+	opts    Options
+	metrics web.Resource
+	token   [sha256.Size]byte
 
 	clk     clock.Clock
+	take    func(done func(Snapshot))
 	timer   clock.DelayedCall
+	taking  bool     // a snapshot is being taken
+	gen     int      // counts Start and Stop, to drop a snapshot that comes late
 	history []Sample // oldest first, at most opts.History
 	clients map[*client]struct{}
 	errSent int64 // ErrorsTotal when the errors were last sent
 }
 
-// New returns a Page showing src.
-func New(src Source, opts Options) *Page {
+// DefaultMaxScrapes bounds the /metrics requests answered at once; more
+// are answered 503.
+const DefaultMaxScrapes = 4
+
+// New returns a Page showing src. It fails if src's collectors do not
+// register.
+func New(src Source, opts Options) (*Page, error) {
 	p := &Page{src: src, opts: opts.withDefaults(), clients: make(map[*client]struct{})}
 	p.token = sha256.Sum256([]byte(p.opts.Token))
 	pr := prometheus.NewRegistry()
-	pr.MustRegister(src.Collector())
-	p.gather = pr
-	return p
+	if err := src.Register(pr); err != nil {
+		return nil, err
+	}
+	// Gathering takes a snapshot, which waits for the loops: it runs on
+	// the thread pool, as promhttp's handler through HandlerResource.
+	p.metrics = web.NewHandlerResource(promhttp.HandlerFor(pr, promhttp.HandlerOpts{
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: DefaultMaxScrapes,
+	}))
+	return p, nil
 }
 
-// Start takes a first sample and goes on every Interval on clk, the loop
-// the page is served from (a task.Clock in tests).
-func (p *Page) Start(clk clock.Clock) {
-	p.clk = clk
+// Start takes a first sample and goes on every Interval on loop, the loop
+// the page is served from. Each snapshot is taken on a goroutine and
+// handed back to the loop.
+func (p *Page) Start(loop *reactor.Reactor) {
+	p.start(loop, func(done func(Snapshot)) {
+		go func() {
+			s := p.src.Snapshot()
+			loop.CallFromThread(func() { done(s) })
+		}()
+	})
+}
+
+// start is Start on any clock: take gets a snapshot and calls done with it
+// on that clock's loop (tests take it at once).
+func (p *Page) start(clk clock.Clock, take func(done func(Snapshot))) {
+	p.clk, p.take = clk, take
+	p.gen++
 	p.tick()
 }
 
@@ -143,7 +171,8 @@ func (p *Page) Stop() {
 		_ = p.timer.Cancel()
 		p.timer = nil
 	}
-	p.clk = nil
+	p.clk, p.taking = nil, false
+	p.gen++
 	for c := range p.clients {
 		p.remove(c)
 		c.req.UnregisterProducer()
@@ -151,9 +180,34 @@ func (p *Page) Stop() {
 	}
 }
 
-// tick takes a sample, keeps it and sends it to the live clients.
+// tick asks for a snapshot, unless the last one is still being taken (a
+// loop stuck in a callback holds it up to the registry's wait).
 func (p *Page) tick() {
-	s := p.sample()
+	p.timer = p.clk.CallLater(p.opts.Interval, p.tick)
+	if p.taking {
+		return
+	}
+	p.taking = true
+	gen := p.gen
+	p.take(func(s Snapshot) {
+		if gen == p.gen {
+			p.taking = false
+			p.add(s)
+		}
+	})
+}
+
+// add keeps a snapshot as a sample and sends it to the live clients.
+func (p *Page) add(snap Snapshot) {
+	s := Sample{Snapshot: snap, Title: p.opts.Title}
+	if p.opts.Errors != nil {
+		s.ErrorsTotal = p.opts.Errors.Total()
+	}
+	if n := len(p.history); n > 0 {
+		s.Rates = rates(&p.history[n-1].Snapshot, &s.Snapshot)
+	} else {
+		s.Rates = rates(nil, &s.Snapshot)
+	}
 	if len(p.history) == p.opts.History {
 		copy(p.history, p.history[1:])
 		p.history = p.history[:len(p.history)-1]
@@ -170,19 +224,6 @@ func (p *Page) tick() {
 		}
 	}
 	p.errSent = s.ErrorsTotal
-	p.timer = p.clk.CallLater(p.opts.Interval, p.tick)
-}
-
-// sample takes a snapshot and its rates against the last sample.
-func (p *Page) sample() Sample {
-	s := Sample{Snapshot: p.src.Snapshot(), Title: p.opts.Title}
-	if p.opts.Errors != nil {
-		s.ErrorsTotal = p.opts.Errors.Total()
-	}
-	if n := len(p.history); n > 0 {
-		s.Rates = rates(&p.history[n-1].Snapshot, &s.Snapshot)
-	}
-	return s
 }
 
 func (p *Page) recentErrors() []ErrorRecord {
@@ -235,7 +276,7 @@ func (r *resource) RenderGET(req *web.Request) ([]byte, error) {
 	case "events":
 		return p.renderEvents(req)
 	case "metrics":
-		return p.renderMetrics(req)
+		return p.metrics.Render(req)
 	}
 	return web.NoResource("No such status resource.").Render(req)
 }
@@ -281,7 +322,10 @@ type Document struct {
 
 func (p *Page) renderJSON(req *web.Request) ([]byte, error) {
 	if len(p.history) == 0 {
-		return nil, errNotStarted
+		req.SetResponseCode(http.StatusServiceUnavailable)
+		req.SetHeader("Retry-After", "1")
+		req.SetHeader("Content-Type", "text/plain; charset=utf-8")
+		return []byte("503 Service Unavailable: no sample yet\n"), nil
 	}
 	b, err := json.Marshal(Document{Sample: p.history[len(p.history)-1], Errors: p.recentErrors()})
 	if err != nil {
@@ -293,23 +337,3 @@ func (p *Page) renderJSON(req *web.Request) ([]byte, error) {
 }
 
 var errNotStarted = errors.New("status: the page was not started")
-
-func (p *Page) renderMetrics(req *web.Request) ([]byte, error) {
-	mfs, err := p.gather.Gather()
-	if err != nil {
-		// A collector's error spoils one family; serve the others, as
-		// promhttp does with ContinueOnError.
-		slog.Warn("status: gathering metrics", "err", err)
-	}
-	format := expfmt.Negotiate(http.Header{"Accept": req.RequestHeaders.Values("Accept")})
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, format)
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			return nil, err
-		}
-	}
-	req.SetHeader("Content-Type", string(format))
-	req.SetHeader("Cache-Control", "no-store")
-	return buf.Bytes(), nil
-}

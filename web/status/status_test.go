@@ -2,6 +2,7 @@ package status
 
 import (
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -31,7 +32,7 @@ func (f *fakeSource) Snapshot() Snapshot {
 	return Snapshot{Time: f.clk.Now(), Loops: []LoopStats{{Name: "main", Events: f.events}}, Goroutines: 7}
 }
 
-func (f *fakeSource) Collector() prometheus.Collector { return f.calls }
+func (f *fakeSource) Register(r prometheus.Registerer) error { return r.Register(f.calls) }
 
 // testPage is a started Page on a fake clock, served by a Site.
 type testPage struct {
@@ -45,8 +46,11 @@ func newTestPage(t *testing.T, opts Options) *testPage {
 	t.Helper()
 	clk := task.NewClock()
 	src := newFakeSource(clk)
-	p := New(src, opts)
-	p.Start(clk)
+	p, err := New(src, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.start(clk, func(done func(Snapshot)) { done(src.Snapshot()) })
 	t.Cleanup(p.Stop)
 	return &testPage{Page: p, src: src, site: &web.Site{Resource: p.Resource(), Clock: clk}, clk: clk}
 }
@@ -110,6 +114,25 @@ func TestHistoryIsBounded(t *testing.T) {
 	}
 }
 
+// While a snapshot is being taken (a loop stuck in a callback holds it),
+// ticks ask for no other.
+func TestSlowSnapshotIsNotDoubled(t *testing.T) {
+	tp := newTestPage(t, Options{Interval: time.Second})
+	var pending []func(Snapshot)
+	tp.start(tp.clk, func(done func(Snapshot)) { pending = append(pending, done) })
+	tp.clk.Advance(time.Second)
+	tp.clk.Advance(time.Second)
+	if len(pending) != 1 {
+		t.Fatalf("%d snapshots asked for while one was pending", len(pending))
+	}
+	n := len(tp.history)
+	pending[0](tp.src.Snapshot())
+	tp.clk.Advance(time.Second)
+	if len(tp.history) != n+1 || len(pending) != 2 {
+		t.Errorf("after the snapshot came: %d samples (want %d), %d asked (want 2)", len(tp.history), n+1, len(pending))
+	}
+}
+
 func TestAuth(t *testing.T) {
 	tp := newTestPage(t, Options{Token: "s3cret"})
 	for _, tc := range []struct {
@@ -125,7 +148,6 @@ func TestAuth(t *testing.T) {
 		{"/?token=s3cret", "", 200},
 		{"/", "", 401},
 		{"/metrics", "", 401},
-		{"/metrics", "Authorization: Bearer s3cret\r\n", 200},
 		{"/events", "", 401},
 		{"/app.js", "", 200},
 		{"/style.css", "", 200},
@@ -174,15 +196,30 @@ func TestMounted(t *testing.T) {
 	}
 }
 
+// /metrics is promhttp's handler on the thread pool, so it needs a real
+// loop: this test serves the page on a loopback port.
 func TestMetrics(t *testing.T) {
-	tp := newTestPage(t, Options{})
-	tp.src.calls.Add(3)
-	r := tp.get(t, "/metrics")
-	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain; version=0.0.4") {
-		t.Fatalf("metrics: %d %v", r.Status, r.Header)
+	clk := task.NewClock()
+	src := newFakeSource(clk)
+	src.calls.Add(3)
+	p, err := New(src, Options{Token: "t"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(string(r.Body), "\ntwist_test_calls_total 3\n") {
-		t.Errorf("metrics lack the counter:\n%s", r.Body)
+	addr := webtest.Serve(t, web.NewSite(p.Resource()))
+	req, _ := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer t")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain; version=0.0.4") {
+		t.Fatalf("metrics: %s %v\n%s", resp.Status, resp.Header, b)
+	}
+	if !strings.Contains(string(b), "\ntwist_test_calls_total 3\n") {
+		t.Errorf("metrics lack the counter:\n%s", b)
 	}
 }
 
@@ -343,5 +380,14 @@ func TestStopEndsStreams(t *testing.T) {
 	}
 	if r := tp.get(t, "/events"); r.Status != 500 {
 		t.Errorf("events of a stopped page: %d, want 500", r.Status)
+	}
+	// A snapshot that comes after Stop is dropped.
+	n := len(tp.history)
+	var late func(Snapshot)
+	tp.start(tp.clk, func(done func(Snapshot)) { late = done })
+	tp.Stop()
+	late(tp.src.Snapshot())
+	if len(tp.history) != n {
+		t.Error("a snapshot taken before Stop was kept after it")
 	}
 }
