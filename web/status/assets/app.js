@@ -120,7 +120,9 @@
     }
   }
 
+  let rendered = 0;
   function render(s) {
+    document.body.dataset.samples = ++rendered;
     document.title = s.title + " status";
     $("title").textContent = s.title;
     $("uptime").textContent = duration(s.uptime_seconds);
