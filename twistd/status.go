@@ -54,6 +54,23 @@ func (o *options) addStatusFlags(fs *flag.FlagSet) {
 	if fs.Lookup("status") != nil || fs.Lookup("status-auth") != nil {
 		return
 	}
-	fs.StringVar(&o.statusAddr, "status", "", "serve a live status page, /status.json and /metrics (Prometheus) at this `address` (host:port, or :port for 127.0.0.1); off unless given")
-	fs.StringVar(&o.statusAuth, "status-auth", "", "ask this `token` of the status page's clients (Authorization: Bearer TOKEN, or ?token=TOKEN)")
+	fs.Var(stringFlag{&o.statusAddr}, "status", "serve a live status page, /status.json and /metrics (Prometheus) at this `address` (host:port, or :port for 127.0.0.1); off unless given")
+	fs.Var(stringFlag{&o.statusAuth}, "status-auth", "ask this `token` of the status page's clients (Authorization: Bearer TOKEN, or ?token=TOKEN)")
 }
+
+// stringFlag is a string flag.Value that, unlike flag.StringVar, leaves its
+// string alone when it is registered: the plugin's flag set registers the
+// flags again after twistd's own has parsed them.
+type stringFlag struct{ p *string }
+
+func (f stringFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return *f.p
+}
+
+func (f stringFlag) Set(v string) error { *f.p = v; return nil }
+
+// Get makes the help quote a default, as for the flag package's strings.
+func (f stringFlag) Get() any { return *f.p }
