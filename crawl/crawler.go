@@ -73,15 +73,21 @@ func (p *CrawlerProcess) Start() *deferred.Deferred {
 }
 
 // Run starts the crawlers when the loop runs, runs it until they are all
-// done, and returns each crawler's stats, in order.
+// done, and returns each crawler's stats, in order (nil for one that
+// failed to start, such as one whose job directory is in use; the first
+// such failure is the error).
 func (p *CrawlerProcess) Run() ([]*Stats, error) {
 	p.Loop.CallWhenRunning(func() { p.Start() })
 	if err := p.Loop.Run(); err != nil {
 		return nil, err
 	}
 	out := make([]*Stats, len(p.Crawlers))
+	var err error
 	for i, o := range p.results {
 		out[i], _ = o.Value.(*Stats)
+		if !o.OK && err == nil {
+			err = o.Failure.Value()
+		}
 	}
-	return out, nil
+	return out, err
 }

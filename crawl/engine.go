@@ -50,6 +50,11 @@ type Engine struct {
 	stopStarts func()
 	startsDone bool
 
+	job        *jobStore // with Settings.JobDir
+	jobErr     error     // opening the job directory failed
+	flushing   bool      // a commit of the job's batch is scheduled
+	callbacks  map[string]Callback
+	errbacks   map[string]Errback
 	inProgress int // requests taken from the scheduler and not finished
 	issued     int // requests taken from the scheduler, for MaxPages
 	slots      map[string]*slot
@@ -95,13 +100,24 @@ func NewEngine(loop *reactor.Reactor, spider Spider, set Settings) *Engine {
 		HeaderTimeout:  set.DownloadTimeout,
 		BodyTimeout:    set.DownloadTimeout,
 	}
-	return &Engine{
+	e := &Engine{
 		loop: loop, spider: spider, set: set, clk: clk,
 		sched: NewScheduler(), agent: agent, pool: pool, stats: newStats(),
 		done:   deferred.New(),
 		slots:  map[string]*slot{},
 		robots: map[string]*robotsState{},
 	}
+	if sc, ok := spider.(SpiderCallbacks); ok {
+		e.callbacks, e.errbacks = sc.Callbacks(), sc.Errbacks()
+	}
+	if set.JobDir != "" {
+		e.job, e.jobErr = openJob(set.JobDir)
+		if e.jobErr == nil {
+			e.job.fail = e.jobFailed
+			e.sched = newJobScheduler(e.job, e.commit)
+		}
+	}
+	return e
 }
 
 // Stats returns the crawl's stats, complete once Start's Deferred fires.
@@ -118,6 +134,27 @@ func (e *Engine) Start() *deferred.Deferred {
 	}
 	e.running = true
 	e.stats.Start = e.clk.Now()
+	if e.jobErr != nil {
+		e.closed = true
+		e.done.Errback(e.jobErr)
+		return e.done
+	}
+	if e.job != nil {
+		st, err := e.job.stats()
+		if err != nil {
+			e.closed = true
+			_ = e.job.close()
+			e.done.Errback(fmt.Errorf("crawl: job directory: %w", err))
+			return e.done
+		}
+		if st != nil {
+			// Start moves back by the earlier runs' time, so that
+			// Finish-Start is the crawl's running time.
+			st.Start = e.stats.Start.Add(-st.Finish.Sub(st.Start))
+			st.Finish = time.Time{}
+			e.stats = st
+		}
+	}
 	e.nextStart, e.stopStarts = iter.Pull(e.spider.StartRequests())
 	e.next()
 	return e.done
@@ -161,6 +198,11 @@ func (e *Engine) pagesDone() bool { return e.set.MaxPages > 0 && e.issued >= e.s
 func (e *Engine) fill() {
 	for !e.closed && !e.stopping && !e.pagesDone() && e.inProgress < e.set.Concurrency {
 		if r := e.sched.Next(); r != nil {
+			if e.job != nil && e.job.dirty() {
+				// What finished is on disk before another download
+				// starts: a kill re-fetches only what is in progress.
+				_ = e.commit()
+			}
 			e.issued++
 			e.inProgress++
 			e.process(r)
@@ -194,7 +236,13 @@ func (e *Engine) schedule(r *Request) {
 		e.stats.Filtered["offsite"]++
 		return
 	}
-	if !e.sched.Enqueue(r) {
+	ok, err := e.sched.add(r)
+	if err != nil {
+		e.stats.Errors["persist"]++
+		e.set.Logger.Error("crawl: request not queued", "spider", e.spider.Name(), "url", r.URL, "err", err)
+		return
+	}
+	if !ok {
 		e.stats.Filtered["duplicate"]++
 		return
 	}
@@ -240,7 +288,7 @@ func (e *Engine) checkRobots(st *robotsState, r *Request) {
 	u, _ := url.Parse(r.URL)
 	if !st.rules.Allowed(u.RequestURI()) {
 		e.stats.Filtered["robots"]++
-		e.finish()
+		e.finish(r)
 		return
 	}
 	e.download(r)
@@ -408,10 +456,16 @@ func (e *Engine) downloaded(r *Request, resp *Response, err error) {
 		return
 	}
 	cb := r.Callback
+	if cb == nil && r.CallbackName != "" {
+		if cb = e.callbacks[r.CallbackName]; cb == nil {
+			e.failed(r, fmt.Errorf("crawl: spider %s has no callback named %q", e.spider.Name(), r.CallbackName))
+			return
+		}
+	}
 	if cb == nil {
 		cb = e.spider.Parse
 	}
-	e.output(r.Depth, deferred.Maybe(func() (any, error) { return cb(resp) }), "callback")
+	e.output(r, deferred.Maybe(func() (any, error) { return cb(resp) }), "callback")
 }
 
 func retriable(err error) bool {
@@ -454,21 +508,25 @@ func (e *Engine) redirect(r *Request, resp *Response, loc string) {
 	}
 	e.stats.Redirects++
 	e.schedule(n)
-	e.finish()
+	e.finish(r)
 }
 
 // failed hands err to r's errback, or counts and logs it.
 func (e *Engine) failed(r *Request, err error) {
 	e.stats.Errors[errorKind(err)]++
-	if r.Errback == nil {
+	eb := r.Errback
+	if eb == nil && r.ErrbackName != "" {
+		eb = e.errbacks[r.ErrbackName]
+	}
+	if eb == nil {
 		var he *HTTPError
 		if !errors.As(err, &he) {
 			e.set.Logger.Info("crawl: request failed", "spider", e.spider.Name(), "url", r.URL, "err", err)
 		}
-		e.finish()
+		e.finish(r)
 		return
 	}
-	e.output(r.Depth, deferred.Maybe(func() (any, error) { return r.Errback(r, err) }), "callback")
+	e.output(r, deferred.Maybe(func() (any, error) { return eb(r, err) }), "callback")
 }
 
 func errorKind(err error) string {
@@ -486,18 +544,18 @@ func errorKind(err error) string {
 	return "download"
 }
 
-// output waits for a callback's result, schedules its requests, sends
-// its items through the pipelines, and finishes the request when all that
-// is done.
-func (e *Engine) output(depth int, d *deferred.Deferred, kind string) {
+// output waits for the result of r's callback, schedules its requests,
+// sends its items through the pipelines, and finishes r when all that is
+// done.
+func (e *Engine) output(r *Request, d *deferred.Deferred, kind string) {
 	d.AddCallback(func(v any) (any, error) {
-		return e.handle(depth, v), nil
+		return e.handle(r.Depth, v), nil
 	}).AddErrback(func(f *deferred.Failure) (any, error) {
 		e.stats.Errors[kind]++
 		e.set.Logger.Error("crawl: callback failed", "spider", e.spider.Name(), "err", f.Value())
 		return nil, nil
 	}).AddBoth(func(any) (any, error) {
-		e.finish()
+		e.finish(r)
 		return nil, nil
 	})
 }
@@ -577,10 +635,41 @@ func (e *Engine) item(v any) any {
 	return d
 }
 
-// finish ends one request in progress.
-func (e *Engine) finish() {
+// finish ends r, a request in progress.
+func (e *Engine) finish(r *Request) {
 	e.inProgress--
+	e.sched.done(r)
+	if e.job != nil && !e.flushing {
+		// Commit what finished at the end of this loop turn, unless a
+		// download starting sooner commits it first.
+		e.flushing = true
+		e.loop.CallLater(0, func() {
+			e.flushing = false
+			if !e.closed && e.job.dirty() {
+				_ = e.commit()
+			}
+		})
+	}
 	e.next()
+}
+
+// commit writes the job's batch and the stats to the job directory.
+func (e *Engine) commit() error {
+	st := *e.stats
+	st.Finish = e.clk.Now()
+	err := e.job.commit(&st)
+	if err != nil {
+		e.jobFailed(err)
+	}
+	return err
+}
+
+// jobFailed stops a crawl whose job directory failed: what it does next
+// could not be resumed.
+func (e *Engine) jobFailed(err error) {
+	e.stats.Errors["jobdir"]++
+	e.set.Logger.Error("crawl: job directory failed; stopping", "spider", e.spider.Name(), "err", err)
+	e.Stop()
 }
 
 // close ends the crawl: the pipelines are closed, idle connections too,
@@ -603,5 +692,15 @@ func (e *Engine) close() {
 	}
 	e.pool.CloseCachedConnections()
 	e.stats.Finish = e.clk.Now()
+	if e.job != nil {
+		if err := e.job.commit(e.stats); err != nil {
+			e.stats.Errors["jobdir"]++
+			e.set.Logger.Error("crawl: job directory failed", "spider", e.spider.Name(), "err", err)
+		}
+		if err := e.job.close(); err != nil {
+			e.stats.Errors["jobdir"]++
+			e.set.Logger.Error("crawl: closing the job directory failed", "spider", e.spider.Name(), "err", err)
+		}
+	}
 	e.done.Callback(e.stats)
 }

@@ -58,8 +58,11 @@ func (f *JSONLines) ProcessItem(item any) (any, error) {
 // json tags name its columns); a field the item lacks is empty.
 type CSV struct {
 	Fields []string
-	w      *csv.Writer
-	header bool
+	// NoHeader leaves the header line out, to append to a feed that has
+	// one (a resumed job's).
+	NoHeader bool
+	w        *csv.Writer
+	header   bool
 }
 
 // NewCSV returns a CSV feed of fields to w.
@@ -77,7 +80,7 @@ func (f *CSV) ProcessItem(item any) (any, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("crawl: CSV feed: item is not an object: %w", err)
 	}
-	if !f.header {
+	if !f.header && !f.NoHeader {
 		f.header = true
 		if err := f.w.Write(f.Fields); err != nil {
 			return nil, err

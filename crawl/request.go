@@ -35,6 +35,14 @@ type Request struct {
 	Callback Callback
 	// Errback handles a failure; nil logs it and counts it in the stats.
 	Errback Errback
+	// CallbackName and ErrbackName name the callback and errback among
+	// the spider's (see SpiderCallbacks), for a request used when Callback
+	// or Errback is nil. A crawl with a job directory stores requests on
+	// disk, where a func cannot go: there a request's callbacks must be
+	// nil (the spider's Parse) or named, as Scrapy stores the name of a
+	// spider method; a request with an unnamed func is refused with
+	// ErrNotPersistable.
+	CallbackName, ErrbackName string
 	// Priority orders the queue: higher first; equal ones in FIFO order.
 	Priority int
 	// Meta carries values from the code that made the request to the
@@ -49,6 +57,7 @@ type Request struct {
 	Depth int
 
 	retries   int                    // retries made so far
+	key       []byte                 // its key in the job directory's queue, if it has one
 	redirects int                    // redirects followed to reach this request
 	then      func(*Response, error) // the download's handler while it is queued in a slot
 }
@@ -79,13 +88,20 @@ func (r *Request) follow(url string) *Request {
 // canonical URL (scheme and host in lower case, no fragment, the query's
 // parameters sorted) and the body, hashed (Scrapy's request_fingerprint).
 func Fingerprint(r *Request) string {
+	fp := fingerprint(r)
+	return hex.EncodeToString(fp[:])
+}
+
+func fingerprint(r *Request) [16]byte {
 	h := sha256.New()
 	h.Write([]byte(r.method()))
 	h.Write([]byte{0})
 	h.Write([]byte(Canonical(r.URL)))
 	h.Write([]byte{0})
 	h.Write(r.Body)
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	var fp [16]byte
+	copy(fp[:], h.Sum(make([]byte, 0, sha256.Size)))
+	return fp
 }
 
 // Canonical returns url in canonical form for fingerprints: scheme and host

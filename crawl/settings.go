@@ -74,6 +74,18 @@ type Settings struct {
 	// UserAgent is sent with every request and matched against
 	// robots.txt. Default "twist-crawl/1.0".
 	UserAgent string
+	// JobDir, when set, makes the crawl resumable (Scrapy's JOBDIR): the
+	// queue, the seen-set and the stats live in a database in this
+	// directory, and a later crawl with the same JobDir continues where
+	// this one stopped. Only a window of the queue is held in memory.
+	// After a graceful stop nothing is fetched twice; after a kill, the
+	// requests that were in progress (at most Concurrency) are fetched
+	// again, once. Requests must then be storable: see
+	// Request.CallbackName; Meta must encode to JSON and comes back as
+	// decoded JSON (numbers as float64). Items are written by the
+	// pipelines as they come, so a re-fetched page's items may be
+	// written twice.
+	JobDir string
 	// Pipelines process each item in order (Scrapy's ITEM_PIPELINES).
 	Pipelines []Pipeline
 	// Clock times delays and back-off; nil uses the loop.

@@ -15,6 +15,16 @@ type Spider interface {
 	Parse(r *Response) (any, error)
 }
 
+// SpiderCallbacks is implemented by a spider whose requests name their
+// callbacks (Request.CallbackName, Request.ErrbackName), as requests
+// stored in a job directory must: the engine looks the names up here.
+type SpiderCallbacks interface {
+	// Callbacks returns the callbacks by name.
+	Callbacks() map[string]Callback
+	// Errbacks returns the errbacks by name.
+	Errbacks() map[string]Errback
+}
+
 // StartURLs returns a sequence of GET requests for urls, for a spider's
 // StartRequests (Scrapy's start_urls).
 func StartURLs(urls ...string) iter.Seq[*Request] {

@@ -33,6 +33,17 @@ func (d *Deferred) markHandled() {
 	}
 }
 
+// unhandledFailures counts the failures reportUnhandled reported; the
+// cleanups run on a goroutine of the runtime's, hence the atomic.
+var unhandledFailures atomic.Uint64
+
+// UnhandledFailures returns how many Deferreds this process dropped while
+// their result was a failure ("Unhandled error in Deferred" reports) since
+// it started. It may be called from any goroutine. A Deferred is counted
+// when the garbage collector finds it unreachable, so the count lags the
+// drop by up to a collection.
+func UnhandledFailures() uint64 { return unhandledFailures.Load() }
+
 // reportUnhandled logs the failure a Deferred was dropped with, and in debug
 // mode the stacks that made and first fired the Deferred, as Twisted does.
 func reportUnhandled(u *unhandled) {
@@ -40,6 +51,7 @@ func reportUnhandled(u *unhandled) {
 	if f == nil {
 		return
 	}
+	unhandledFailures.Add(1)
 	attrs := []any{"error", f.Error(), "traceback", f.Traceback()}
 	if u.debug != nil {
 		attrs = append(attrs, "created", formatStack(u.debug.creator), "fired", formatStack(u.debug.invoker))

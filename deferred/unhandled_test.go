@@ -100,9 +100,14 @@ func pendingFailure(d *Deferred) *Failure {
 func TestUnhandledReport(t *testing.T) {
 	r := recordReports(t)
 	const msg = "unhandled-test dropped"
+	before := UnhandledFailures()
 	drop(func() *Deferred { return failing(msg) })
 	if !collectUntil(func() bool { return r.count(msg) > 0 }) {
 		t.Fatal("a dropped failed Deferred was never reported")
+	}
+	// Other tests' Deferreds may be counted meanwhile, never fewer.
+	if n := UnhandledFailures(); n < before+1 {
+		t.Errorf("UnhandledFailures went from %d to %d, want at least one more", before, n)
 	}
 	// More cycles must not report it again.
 	for range 5 {

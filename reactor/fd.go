@@ -168,6 +168,7 @@ func (r *Reactor) dispatchFrom(i, n int) (next int) {
 	for ; i < n; i++ {
 		fd, in := r.p.event(i)
 		if fd >= 0 {
+			r.stats.events++
 			r.ready(fd, in)
 		}
 	}

@@ -50,6 +50,7 @@ func (r *Reactor) runPostedUpTo(last *node) bool {
 			return ran
 		}
 		ran = true
+		r.stats.posted++
 		f := n.f
 		n.f = nil
 		r.safely("call from thread", f)

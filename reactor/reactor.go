@@ -73,6 +73,12 @@ type Reactor struct {
 	ins     []interest
 	readBuf []byte
 	p       poller
+
+	// stats are the loop's own counters (stats.go); lastStats is the last
+	// copy Stats got from the loop, and stopped the time the loop ended.
+	stats     loopStats
+	lastStats atomic.Pointer[Stats]
+	stopped   int64
 }
 
 type options struct {
@@ -161,7 +167,10 @@ func (r *Reactor) Run() error {
 // shutdown event if Stop was called, then a wait in the poller, then the
 // dispatch of the ready file descriptors.
 func (r *Reactor) loop() error {
+	r.stats.started = max(1, r.elapsed())
+	defer func() { r.stopped = r.elapsed() }()
 	for r.looping {
+		r.stats.iterations++
 		if r.runPosted() {
 			// Their posters may be waiting for what these calls did: a
 			// caller of BlockingCallFromThread, a TLS connection's goroutine.
@@ -196,7 +205,7 @@ func (r *Reactor) loop() error {
 			r.yield = false
 			runtime.Gosched()
 		}
-		n, err := r.p.wait(timeout)
+		n, err := r.wait(timeout)
 		r.sleeping.Store(false)
 		if err != nil {
 			return err

@@ -86,6 +86,8 @@ func (r *Reactor) runTimers() {
 			return
 		}
 		r.timers.remove(0)
+		r.stats.timersRun++
+		r.stats.lag.Observe(time.Duration(now - c.when))
 		c.state = timerCalled
 		f := c.f
 		c.f = nil

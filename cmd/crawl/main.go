@@ -1,8 +1,11 @@
 // Command crawl crawls the web from the start URLs with a default spider
 // that follows the links within the start URLs' hosts, and writes one JSON
 // line per page (url, status, title, depth, links: the number of links on
-// it) to --out, or a CSV row with --format csv. Stats go to standard error at the end. The first Ctrl-C
-// lets the downloads in flight finish; a second stops at once.
+// it) to --out, or a CSV row with --format csv. Stats go to standard error
+// at the end. The first Ctrl-C lets the downloads in flight finish; a
+// second stops at once. With --jobdir DIR the crawl is resumable: run it
+// again with the same DIR (and start URLs) to continue where it stopped;
+// --out is then appended to.
 //
 //	go run ./cmd/crawl [flags] START_URL...
 package main
@@ -100,6 +103,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 	fs.DurationVar(&set.DownloadTimeout, "timeout", crawl.DefaultDownloadTimeout, "time-out of each download step")
 	fs.IntVar(&set.MaxRetries, "retries", crawl.DefaultMaxRetries, "retries of a failed download (negative: none)")
 	fs.DurationVar(&set.RetryBackoff, "retry-backoff", crawl.DefaultRetryBackoff, "wait before the first retry; it doubles for each one after")
+	fs.StringVar(&set.JobDir, "jobdir", "", "keep the crawl's state in this directory, to resume it by running again with the same one")
 	obey := fs.Bool("obey-robots", true, "obey robots.txt")
 	progress := fs.Bool("progress", isTerminal(stderr), "show a live progress line on standard error (default: when it is a terminal)")
 	out := fs.String("out", "-", "where to write the feed (-: standard output)")
@@ -131,17 +135,27 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 	set.AllowErrorStatus = true // every page gets its line, errors included
 
 	w := stdout
+	appended := false
 	if *out != "-" {
-		f, err := os.Create(*out)
+		flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+		if set.JobDir != "" {
+			flags = os.O_WRONLY | os.O_CREATE | os.O_APPEND // a resumed job adds to its feed
+		}
+		f, err := os.OpenFile(*out, flags, 0o644)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
+			appended = true
+		}
 		w = f
 	}
 	bw := bufio.NewWriter(w)
 	if *format == "csv" {
-		set.Pipelines = []crawl.Pipeline{crawl.NewCSV(bw, "url", "status", "title", "depth", "links")}
+		feed := crawl.NewCSV(bw, "url", "status", "title", "depth", "links")
+		feed.NoHeader = appended
+		set.Pipelines = []crawl.Pipeline{feed}
 	} else {
 		set.Pipelines = []crawl.Pipeline{crawl.NewJSONLines(bw)}
 	}

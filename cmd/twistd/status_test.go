@@ -39,9 +39,9 @@ func (p *proc) statusURL(t *testing.T) string {
 	return url
 }
 
-// fetch GETs url with the bearer token (none if ""), and returns the status
+// httpGet GETs url with the bearer token (none if ""), and returns the status
 // code and the body.
-func fetch(t *testing.T, url, token string) (int, []byte) {
+func httpGet(t *testing.T, url, token string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest("GET", url, nil)
 	if err != nil {
@@ -105,7 +105,7 @@ func TestStatusMetricsUnderLoad(t *testing.T) {
 		t.Errorf("status page at %s: an address without a host must mean 127.0.0.1", base)
 	}
 	for _, path := range []string{"", "status.json", "metrics", "events"} {
-		if code, _ := fetch(t, base+path, ""); code != http.StatusUnauthorized {
+		if code, _ := httpGet(t, base+path, ""); code != http.StatusUnauthorized {
 			t.Errorf("/%s without the token: %d, want 401", path, code)
 		}
 	}
@@ -125,12 +125,12 @@ func TestStatusMetricsUnderLoad(t *testing.T) {
 		}
 	}
 	load(10)
-	code, first := fetch(t, base+"metrics", "tok")
+	code, first := httpGet(t, base+"metrics", "tok")
 	if code != 200 {
 		t.Fatalf("/metrics: %d\n%s", code, first)
 	}
 	load(200)
-	_, second := fetch(t, base+"metrics", "tok")
+	_, second := httpGet(t, base+"metrics", "tok")
 	add := map[string]string{"function": "add"}
 	if a, b := sumMetric(t, first, "twist_rpc_calls_total", add), sumMetric(t, second, "twist_rpc_calls_total", add); a < 10 || b < a+200 {
 		t.Errorf("twist_rpc_calls_total{function=add}: %v then %v, want >= 10 then 200 more", a, b)
@@ -150,7 +150,7 @@ func TestStatusMetricsUnderLoad(t *testing.T) {
 		}
 	}
 
-	code, body := fetch(t, base+"status.json?token=tok", "")
+	code, body := httpGet(t, base+"status.json?token=tok", "")
 	var doc struct {
 		Loops []struct{ Name string }
 		RPC   []struct{ Name string }

@@ -7,6 +7,7 @@ package crawltest
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,8 @@ type Site struct {
 
 	mu          sync.Mutex
 	hits        map[string]int
+	total       int
+	waiters     []waiter
 	inFlight    int
 	maxInFlight int
 	flaky       int
@@ -71,6 +74,25 @@ func (s *Site) AllHits() map[string]int {
 	return m
 }
 
+type waiter struct {
+	n  int
+	ch chan struct{}
+}
+
+// AfterHits returns a channel closed once the site has answered (begun to
+// answer) n requests in all.
+func (s *Site) AfterHits(n int) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := make(chan struct{})
+	if s.total >= n {
+		close(ch)
+	} else {
+		s.waiters = append(s.waiters, waiter{n, ch})
+	}
+	return ch
+}
+
 // MaxInFlight returns the most requests the site was answering at once.
 func (s *Site) MaxInFlight() int {
 	s.mu.Lock()
@@ -104,6 +126,14 @@ func (s *Site) render(r *web.Request) ([]byte, error) {
 	path := r.Path
 	s.mu.Lock()
 	s.hits[path]++
+	s.total++
+	s.waiters = slices.DeleteFunc(s.waiters, func(w waiter) bool {
+		if s.total >= w.n {
+			close(w.ch)
+			return true
+		}
+		return false
+	})
 	s.inFlight++
 	s.maxInFlight = max(s.maxInFlight, s.inFlight)
 	s.mu.Unlock()

@@ -422,3 +422,48 @@ func TestLimitQueuedOutputLetsAnEarlyCloseFinish(t *testing.T) {
 		t.Fatalf("disconnecting %v, producer %T: the close would wait for ever", tr.Disconnecting(), tr.Producer())
 	}
 }
+
+// pullingTransport asks a pull producer for data as soon as it is
+// registered, as internet.Conn does.
+type pullingTransport struct {
+	*twisttest.StringTransportWithDisconnection
+}
+
+func (t pullingTransport) RegisterProducer(p internet.Producer, streaming bool) error {
+	if err := t.StringTransportWithDisconnection.RegisterProducer(p, streaming); err != nil {
+		return err
+	}
+	if !streaming {
+		p.(internet.PullProducer).ResumeProducing()
+	}
+	return nil
+}
+
+// onePull registers a pull producer that is done at its first pull, inside
+// the registration: it writes, unregisters and closes (a small static file
+// sent with Connection: close).
+type onePull struct {
+	internet.BaseProtocol
+	t internet.Transport
+}
+
+func (p *onePull) ConnectionMade(t internet.Transport) { p.t = t; t.RegisterProducer(p, false) }
+func (p *onePull) StopProducing()                      {}
+func (p *onePull) ResumeProducing() {
+	p.t.Write([]byte("all"))
+	p.t.UnregisterProducer()
+	p.t.LoseConnection()
+}
+
+// A producer that unregisters from within RegisterProducer is unregistered
+// from the transport too: else the close waits on it for ever (found by
+// the soak: twistd web held every small file's Connection: close until the
+// idle time-out, and refused the next file on a keep-alive connection).
+func TestWrapperProducerUnregisteredWhileRegistering(t *testing.T) {
+	p := LimitQueuedOutput(factoryOf(&onePull{})).BuildProtocol(peerA)
+	tr := pullingTransport{&twisttest.StringTransportWithDisconnection{Protocol: p}}
+	p.ConnectionMade(tr)
+	if tr.Producer() != nil || !tr.Disconnecting() || string(tr.Value()) != "all" {
+		t.Fatalf("producer %T, disconnecting %v, output %q: the close would wait for ever", tr.Producer(), tr.Disconnecting(), tr.Value())
+	}
+}

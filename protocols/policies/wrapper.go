@@ -267,11 +267,14 @@ func (w *ProtocolWrapper) RegisterProducer(p internet.Producer, streaming bool) 
 		return internet.ErrProducerRegistered
 	}
 	w.out.unregister(w)
+	// Recorded first: a pull producer is asked for data inside the
+	// transport's RegisterProducer, and may finish and unregister there.
+	w.producer = p
 	if err := w.Transport.RegisterProducer(p, streaming); err != nil {
+		w.producer = nil
 		w.out.register(w)
 		return err
 	}
-	w.producer = p
 	return nil
 }
 

@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -16,20 +17,26 @@ import (
 	"github.com/twistgo/twist/rpc/rpcdemo"
 	"github.com/twistgo/twist/service"
 	"github.com/twistgo/twist/twistd"
+	"github.com/twistgo/twist/web"
+	"github.com/twistgo/twist/web/static"
 )
 
 // The names of the rpc plugin's two servers within its MultiService.
 const (
 	RPCFramedName = "framed"
 	RPCMongoName  = "mongo"
+	RPCHTTPName   = "http"
 )
 
 // DefaultDrainTimeout is the default of the rpc plugin's --drain-timeout.
 const DefaultDrainTimeout = 10 * time.Second
 
 // RPC serves the demo functions of rpc/rpcdemo over the framed protocol and
-// the MongoDB wire protocol. On shutdown it drains: it stops listening,
-// answers every call in flight for up to --drain-timeout, then closes.
+// the MongoDB wire protocol, and, with --http-port and --http-path, a
+// directory's files over HTTP (a web front end of the functions, say), so
+// that one process serves all three. On shutdown it drains: it stops
+// listening, answers every call in flight for up to --drain-timeout, then
+// closes.
 var RPC = twistd.ServiceMaker{
 	Name: "rpc",
 	Description: "the demo RPC functions (add, echo, sleep, poetry.get, cummingsify, fail) " +
@@ -37,6 +44,8 @@ var RPC = twistd.ServiceMaker{
 	Flags: func(fs *flag.FlagSet) twistd.MakeService {
 		sf := AddServerFlags(fs, 9000, "")
 		mongoPort := fs.Int("mongo-port", 27017, "TCP port of the MongoDB wire protocol, on --interface; -1 turns it off, 0 lets the system choose (--listen is for the framed protocol)")
+		httpPort := fs.Int("http-port", -1, "TCP port of an HTTP server of --http-path's files, on --interface; -1 (the default) turns it off, 0 lets the system choose")
+		httpPath := fs.String("http-path", "", "the `directory` (or file) served on --http-port, with web.Limits' defaults")
 		d := rpc.DefaultLimits()
 		var l rpc.Limits
 		fs.IntVar(&l.MaxMessage, "max-message", d.MaxMessage, "largest framed message accepted, in `bytes`")
@@ -79,6 +88,20 @@ var RPC = twistd.ServiceMaker{
 				host, _, _ := net.SplitHostPort(sf.Addr())
 				mongo := service.TCPServer(loop, net.JoinHostPort(host, strconv.Itoa(*mongoPort)), sf.Wrap(mongowire.NewServer(srv)))
 				if err := addNamed(ms, mongo, RPCMongoName); err != nil {
+					return nil, err
+				}
+			}
+			if *httpPort >= 0 {
+				if *httpPath == "" {
+					return nil, errors.New("rpc: --http-port needs --http-path")
+				}
+				files, err := static.Open(*httpPath)
+				if err != nil {
+					return nil, fmt.Errorf("rpc: %w", err)
+				}
+				host, _, _ := net.SplitHostPort(sf.Addr())
+				site := service.TCPServer(loop, net.JoinHostPort(host, strconv.Itoa(*httpPort)), sf.Wrap(web.NewSite(files)))
+				if err := addNamed(ms, site, RPCHTTPName); err != nil {
 					return nil, err
 				}
 			}

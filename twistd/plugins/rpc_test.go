@@ -2,11 +2,15 @@ package plugins
 
 import (
 	"encoding/binary"
+	"flag"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -127,4 +131,36 @@ func portOf(t *testing.T, addr string) string {
 		t.Fatal(err)
 	}
 	return port
+}
+
+// With --http-port and --http-path the rpc plugin serves the directory's
+// files over HTTP beside the two RPC protocols, from the same process.
+func TestRPCPluginHTTP(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello, rpc"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ms := runPlugin(t, "rpc", "--mongo-port", "-1", "--http-port", "0", "--http-path", dir).(*service.MultiService)
+	s, ok := ms.GetServiceNamed(RPCHTTPName)
+	if !ok {
+		t.Fatalf("the rpc plugin has no %q server", RPCHTTPName)
+	}
+	c := dial(t, s.(*service.StreamServer).Addr().String())
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+	got, err := io.ReadAll(c)
+	if err != nil || !strings.HasPrefix(string(got), "HTTP/1.1 200 ") || !strings.HasSuffix(string(got), "\r\n\r\nhello, rpc") {
+		t.Fatalf("got %q, %v", got, err)
+	}
+}
+
+func TestRPCPluginHTTPNeedsPath(t *testing.T) {
+	fs := flag.NewFlagSet("rpc", flag.ContinueOnError)
+	mk := RPC.Flags(fs)
+	if err := fs.Parse([]string{"--http-port", "0"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mk(nil); err == nil || !strings.Contains(err.Error(), "--http-path") {
+		t.Fatalf("got %v, want an error naming --http-path", err)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/twistgo/twist/clock"
+	"github.com/twistgo/twist/metrics"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/web"
 )
@@ -86,7 +87,7 @@ type Source interface {
 	// Snapshot returns the counters now. The page calls it on a goroutine
 	// of its own, never on a loop: a Registry waits for each loop to hand
 	// over its counters.
-	Snapshot() Snapshot
+	Snapshot() metrics.Snapshot
 	// Register registers the collectors /metrics serves.
 	Register(prometheus.Registerer) error
 }
@@ -94,7 +95,7 @@ type Source interface {
 // A Sample is a snapshot of the registry with the rates since the one
 // before: the document of /status.json and of each live update.
 type Sample struct {
-	Snapshot
+	metrics.Snapshot
 	// Rates are per second over the interval since the previous sample.
 	Rates Rates `json:"rates"`
 	// Title names the program.
@@ -114,7 +115,7 @@ type Page struct {
 	token   [sha256.Size]byte
 
 	clk     clock.Clock
-	take    func(done func(Snapshot))
+	take    func(done func(metrics.Snapshot))
 	timer   clock.DelayedCall
 	taking  bool     // a snapshot is being taken
 	gen     int      // counts Start and Stop, to drop a snapshot that comes late
@@ -149,7 +150,7 @@ func New(src Source, opts Options) (*Page, error) {
 // the page is served from. Each snapshot is taken on a goroutine and
 // handed back to the loop.
 func (p *Page) Start(loop *reactor.Reactor) {
-	p.start(loop, func(done func(Snapshot)) {
+	p.start(loop, func(done func(metrics.Snapshot)) {
 		go func() {
 			s := p.src.Snapshot()
 			loop.CallFromThread(func() { done(s) })
@@ -159,7 +160,7 @@ func (p *Page) Start(loop *reactor.Reactor) {
 
 // start is Start on any clock: take gets a snapshot and calls done with it
 // on that clock's loop (tests take it at once).
-func (p *Page) start(clk clock.Clock, take func(done func(Snapshot))) {
+func (p *Page) start(clk clock.Clock, take func(done func(metrics.Snapshot))) {
 	p.clk, p.take = clk, take
 	p.gen++
 	p.tick()
@@ -189,7 +190,7 @@ func (p *Page) tick() {
 	}
 	p.taking = true
 	gen := p.gen
-	p.take(func(s Snapshot) {
+	p.take(func(s metrics.Snapshot) {
 		if gen == p.gen {
 			p.taking = false
 			p.add(s)
@@ -198,7 +199,7 @@ func (p *Page) tick() {
 }
 
 // add keeps a snapshot as a sample and sends it to the live clients.
-func (p *Page) add(snap Snapshot) {
+func (p *Page) add(snap metrics.Snapshot) {
 	s := Sample{Snapshot: snap, Title: p.opts.Title}
 	if p.opts.Errors != nil {
 		s.ErrorsTotal = p.opts.Errors.Total()

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/metrics"
 	"github.com/twistgo/twist/task"
 	"github.com/twistgo/twist/web"
 	"github.com/twistgo/twist/web/webtest"
@@ -28,8 +29,8 @@ func newFakeSource(clk *task.Clock) *fakeSource {
 	return &fakeSource{clk: clk, calls: prometheus.NewCounter(prometheus.CounterOpts{Name: "twist_test_calls_total", Help: "Calls."})}
 }
 
-func (f *fakeSource) Snapshot() Snapshot {
-	return Snapshot{Time: f.clk.Now(), Loops: []LoopStats{{Name: "main", Events: f.events}}, Goroutines: 7}
+func (f *fakeSource) Snapshot() metrics.Snapshot {
+	return metrics.Snapshot{Time: f.clk.Now(), Loops: []metrics.Loop{{Name: "main", Events: f.events}}, Goroutines: 7}
 }
 
 func (f *fakeSource) Register(r prometheus.Registerer) error { return r.Register(f.calls) }
@@ -50,7 +51,7 @@ func newTestPage(t *testing.T, opts Options) *testPage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.start(clk, func(done func(Snapshot)) { done(src.Snapshot()) })
+	p.start(clk, func(done func(metrics.Snapshot)) { done(src.Snapshot()) })
 	t.Cleanup(p.Stop)
 	return &testPage{Page: p, src: src, site: &web.Site{Resource: p.Resource(), Clock: clk}, clk: clk}
 }
@@ -118,8 +119,8 @@ func TestHistoryIsBounded(t *testing.T) {
 // ticks ask for no other.
 func TestSlowSnapshotIsNotDoubled(t *testing.T) {
 	tp := newTestPage(t, Options{Interval: time.Second})
-	var pending []func(Snapshot)
-	tp.start(tp.clk, func(done func(Snapshot)) { pending = append(pending, done) })
+	var pending []func(metrics.Snapshot)
+	tp.start(tp.clk, func(done func(metrics.Snapshot)) { pending = append(pending, done) })
 	tp.clk.Advance(time.Second)
 	tp.clk.Advance(time.Second)
 	if len(pending) != 1 {
@@ -383,8 +384,8 @@ func TestStopEndsStreams(t *testing.T) {
 	}
 	// A snapshot that comes after Stop is dropped.
 	n := len(tp.history)
-	var late func(Snapshot)
-	tp.start(tp.clk, func(done func(Snapshot)) { late = done })
+	var late func(metrics.Snapshot)
+	tp.start(tp.clk, func(done func(metrics.Snapshot)) { late = done })
 	tp.Stop()
 	late(tp.src.Snapshot())
 	if len(tp.history) != n {

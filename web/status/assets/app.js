@@ -36,10 +36,10 @@
   // Charts: one series per chart, the last maxPoints samples.
   const charts = [
     { name: "events/s, all loops", fmt: num, value: (s) => sum(Object.values(s.rates.loops || {}), (r) => r.events) },
-    { name: "loop lag p99, worst loop", fmt: secs, value: (s) => Math.max(0, ...(s.loops || []).map((l) => l.lag_p99_seconds || 0)) },
+    { name: "loop lag p99, worst loop", fmt: secs, value: (s) => Math.max(0, ...Object.values(s.rates.loops || {}).map((r) => r.lag_p99_seconds || 0)) },
     { name: "RPC calls/s", fmt: num, value: (s) => sum(Object.values(s.rates.rpc || {}), (r) => r.calls) },
-    { name: "open connections", fmt: num, value: (s) => sum(s.listeners, (l) => l.open) },
-    { name: "heap", fmt: bytes, value: (s) => s.heap_bytes },
+    { name: "open connections", fmt: num, value: (s) => sum(s.listeners, (l) => l.connections_open) },
+    { name: "heap", fmt: bytes, value: (s) => (s.memory || {}).heap_bytes },
     { name: "goroutines", fmt: num, value: (s) => s.goroutines },
   ];
   for (const c of charts) {
@@ -127,24 +127,33 @@
     $("title").textContent = s.title;
     $("uptime").textContent = duration(s.uptime_seconds);
     $("goroutines").textContent = num(s.goroutines);
-    $("heap").textContent = bytes(s.heap_bytes);
-    $("rss").textContent = bytes(s.rss_bytes);
-    $("unhandled").textContent = num(s.unhandled_failures);
+    $("heap").textContent = bytes((s.memory || {}).heap_bytes);
+    $("rss").textContent = bytes((s.memory || {}).rss_bytes);
+    $("unhandled").textContent = num(s.unhandled_deferred_failures);
     $("errcount").textContent = num(s.errors_total);
     const rates = s.rates || {};
     const lr = rates.loops || {}, nr = rates.listeners || {}, rr = rates.rpc || {};
-    fill("loops", s.loops || [], (l) => [l.name, num((lr[l.name] || {}).iterations), num((lr[l.name] || {}).events),
-      num(l.timers_pending), num(l.posted_calls), secs(l.lag_p50_seconds), secs(l.lag_p99_seconds),
-      secs(l.lag_max_seconds), pct(l.busy_fraction)], "no loops");
-    fill("listeners", s.listeners || [], (l) => [l.name, l.addr || "", num(l.open), num(l.accepted),
-      num((nr[l.name] || {}).accepted), num(l.refused), bytes((nr[l.name] || {}).bytes_in) + "/s",
-      bytes((nr[l.name] || {}).bytes_out) + "/s"], "no listeners");
+    fill("loops", s.loops || [], (l) => {
+      const r = lr[l.name] || {};
+      return [l.name + (l.responding === false ? " (not responding)" : ""), num(r.iterations), num(r.events),
+        num(l.timers_pending), num(r.posted_calls), secs(r.lag_p50_seconds), secs(r.lag_p99_seconds),
+        secs((l.lag || {}).max_seconds), pct(r.busy_fraction)];
+    }, "no loops");
+    fill("listeners", s.listeners || [], (l) => {
+      const r = nr[l.name] || {};
+      return [l.name, l.addr || "", num(l.connections_open), num(l.connections_accepted), num(r.connections_accepted),
+        num(l.connections_refused), bytes(r.bytes_in) + "/s", bytes(r.bytes_out) + "/s"];
+    }, "no listeners");
+    const key = (f) => f.server + "/" + f.name;
     const fns = (s.rpc || []).slice().sort((a, b) =>
-      ((rr[b.name] || {}).calls || 0) - ((rr[a.name] || {}).calls || 0) || b.calls - a.calls).slice(0, 10);
-    fill("rpc", fns, (f) => [f.name, num((rr[f.name] || {}).calls), num(f.calls), num((rr[f.name] || {}).errors),
-      num(f.errors), num(f.in_flight), secs(f.p50_seconds), secs(f.p99_seconds)], "no RPC server");
-    fill("threads", s.threads ? [].concat(s.threads) : [], (t) => [t.name || "default", num(t.size), num(t.busy),
-      num(t.queued)], "no thread pool");
+      ((rr[key(b)] || {}).calls || 0) - ((rr[key(a)] || {}).calls || 0) || b.calls - a.calls).slice(0, 10);
+    fill("rpc", fns, (f) => {
+      const r = rr[key(f)] || {};
+      return [f.name, num(r.calls), num(f.calls), num(r.errors), num(f.errors), num(f.in_flight),
+        secs(r.latency_p50_seconds), secs(r.latency_p99_seconds)];
+    }, "no RPC server");
+    fill("threads", s.threads || [], (t) => [t.name, num(t.size), num(t.workers), num(t.busy), num(t.queued)],
+      "no thread pool");
     for (const c of charts) {
       const last = c.points[c.points.length - 1];
       c.label.textContent = last ? c.fmt(last.v) : "–";

@@ -1,0 +1,128 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// The metrics' descriptions. Names follow Prometheus's rules: a twist_
+// prefix, the unit as a suffix (_seconds, _bytes), _total on counters.
+var (
+	descLoopIterations = prometheus.NewDesc("twist_loop_iterations_total",
+		"Turns of the event loop.", []string{"loop"}, nil)
+	descLoopEvents = prometheus.NewDesc("twist_loop_events_total",
+		"Readiness events dispatched to file descriptors.", []string{"loop"}, nil)
+	descLoopPosted = prometheus.NewDesc("twist_loop_posted_calls_total",
+		"Functions run on the loop from CallFromThread.", []string{"loop"}, nil)
+	descLoopTimersRun = prometheus.NewDesc("twist_loop_timers_run_total",
+		"Delayed calls run.", []string{"loop"}, nil)
+	descLoopTimersPending = prometheus.NewDesc("twist_loop_timers_pending",
+		"Delayed calls scheduled.", []string{"loop"}, nil)
+	descLoopLag = prometheus.NewDesc("twist_loop_lag_seconds",
+		"How late delayed calls ran: from their due time to their run.", []string{"loop"}, nil)
+	descLoopBusy = prometheus.NewDesc("twist_loop_busy_seconds_total",
+		"Time the loop spent outside the poller's wait (estimated); its rate is the busy fraction.", []string{"loop"}, nil)
+	descLoopResponding = prometheus.NewDesc("twist_loop_responding",
+		"1 if the loop handed over its counters in time, 0 if it is stuck in a callback.", []string{"loop"}, nil)
+
+	descRPCCalls = prometheus.NewDesc("twist_rpc_calls_total",
+		"Calls of an RPC function, failed ones included.", []string{"server", "function"}, nil)
+
+	descThreadsSize = prometheus.NewDesc("twist_threads_max_workers",
+		"Maximum number of workers of a thread pool.", []string{"pool"}, nil)
+	descThreadsWorkers = prometheus.NewDesc("twist_threads_workers",
+		"Workers of a thread pool, busy or idle.", []string{"pool"}, nil)
+	descThreadsBusy = prometheus.NewDesc("twist_threads_busy_workers",
+		"Workers of a thread pool running a function.", []string{"pool"}, nil)
+	descThreadsQueued = prometheus.NewDesc("twist_threads_queued_calls",
+		"Functions waiting for a worker of a thread pool.", []string{"pool"}, nil)
+
+	descUnhandled = prometheus.NewDesc("twist_deferred_unhandled_failures_total",
+		"Deferreds dropped with a failure (Unhandled error in Deferred).", nil, nil)
+)
+
+// collector is the Registry's prometheus.Collector.
+type collector struct{ r *Registry }
+
+// Collector returns a prometheus.Collector of everything the registry
+// holds. Each Collect takes one Snapshot. The Go runtime's and the process's
+// own metrics are not included: Register adds them.
+func (r *Registry) Collector() prometheus.Collector { return collector{r} }
+
+// Register registers the registry's collector with reg, along with the
+// standard Go runtime collector (go_*) and process collector (process_*).
+func (r *Registry) Register(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{
+		r.Collector(),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Describe sends the descriptions of every metric the collector may give.
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		descLoopIterations, descLoopEvents, descLoopPosted, descLoopTimersRun,
+		descLoopTimersPending, descLoopLag, descLoopBusy, descLoopResponding,
+		descRPCCalls,
+		descThreadsSize, descThreadsWorkers, descThreadsBusy, descThreadsQueued,
+		descUnhandled,
+	} {
+		ch <- d
+	}
+}
+
+// Collect takes a Snapshot and sends it as metrics.
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	s := c.r.Snapshot()
+	counter := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for _, l := range s.Loops {
+		counter(descLoopIterations, float64(l.Iterations), l.Name)
+		counter(descLoopEvents, float64(l.Events), l.Name)
+		counter(descLoopPosted, float64(l.PostedCalls), l.Name)
+		counter(descLoopTimersRun, float64(l.TimersRun), l.Name)
+		gauge(descLoopTimersPending, float64(l.TimersPending), l.Name)
+		ch <- histogram(descLoopLag, s.LatencyBounds, &l.Lag, l.Name)
+		counter(descLoopBusy, l.Busy, l.Name)
+		gauge(descLoopResponding, bool01(l.Responding), l.Name)
+	}
+	for _, f := range s.RPC {
+		counter(descRPCCalls, float64(f.Calls), f.Server, f.Name)
+	}
+	for _, p := range s.Threads {
+		gauge(descThreadsSize, float64(p.Size), p.Name)
+		gauge(descThreadsWorkers, float64(p.Workers), p.Name)
+		gauge(descThreadsBusy, float64(p.Busy), p.Name)
+		gauge(descThreadsQueued, float64(p.Queued), p.Name)
+	}
+	counter(descUnhandled, float64(s.UnhandledFailures))
+}
+
+// histogram makes a constant Prometheus histogram of a Latency, whose
+// buckets Prometheus wants cumulative and keyed by their upper bounds.
+func histogram(d *prometheus.Desc, bounds []float64, l *Latency, labels ...string) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(bounds))
+	var cum uint64
+	for i, b := range bounds {
+		cum += l.Buckets[i]
+		buckets[b] = cum
+	}
+	return prometheus.MustNewConstHistogram(d, l.Count, l.Sum, buckets, labels...)
+}
+
+func bool01(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
