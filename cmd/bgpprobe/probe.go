@@ -13,7 +13,7 @@ import (
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/task"
 	"github.com/twistgo/twist/web"
-	"github.com/twistgo/twist/web/status"
+	twiststatus "github.com/twistgo/twist/web/status"
 )
 
 // Probe holds every configured session on one loop and records them in a
@@ -26,7 +26,7 @@ type Probe struct {
 	peers []*bgp.Peer
 	port  *internet.Port
 	web   *internet.Port
-	twist *status.Page // Twist's status page, below the sessions' at /twist/
+	twist *twiststatus.Page // Twist's status page, below the sessions' at /twist/
 	stats *task.LoopingCall
 	since map[*bgp.Peer]time.Time // when each peer entered its state
 }
@@ -179,14 +179,14 @@ func (pr *Probe) ServeStatus(addr string) error {
 	// Twist's own status page of the probe's loop sits below /twist/.
 	reg := metrics.NewRegistry()
 	reg.AddLoop("main", pr.loop)
-	twist, err := status.New(reg, status.Options{Title: "bgpprobe"})
+	twist, err := twiststatus.New(reg, twiststatus.Options{Title: "bgpprobe"})
 	if err != nil {
 		return err
 	}
 	root := &web.BaseResource{}
 	root.PutChild("", page)
 	root.PutChild("twist", twist.Resource())
-	port, err := internet.ListenTCP(pr.loop, status.ListenAddr(addr), web.NewSite(root))
+	port, err := internet.ListenTCP(pr.loop, twiststatus.ListenAddr(addr), web.NewSite(root))
 	if err != nil {
 		return err
 	}

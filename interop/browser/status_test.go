@@ -52,7 +52,9 @@ var (
 func startTwistd(t *testing.T, token string) *twistd {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "twistd")
-	build := exec.Command("go", "build", "-o", bin, "github.com/twistgo/twist/cmd/twistd")
+	// Built in the main module, whose go.mod has twistd's dependencies.
+	build := exec.Command("go", "build", "-o", bin, "./cmd/twistd")
+	build.Dir = filepath.Join("..", "..")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building twistd: %v\n%s", err, out)
 	}
