@@ -61,7 +61,9 @@ func walk(svc service.Service) iter.Seq[service.Service] {
 			if !yield(sv) {
 				return
 			}
-			if c, ok := sv.(interface{ Services() iter.Seq[service.Service] }); ok {
+			if c, ok := sv.(interface {
+				Services() iter.Seq[service.Service]
+			}); ok {
 				for child := range c.Services() {
 					stack = append(stack, child)
 				}
