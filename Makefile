@@ -9,7 +9,7 @@ CROSS_OS := darwin freebsd windows
 # server: they run once, in their own target, not with the unit tests.
 UNIT_PKGS = $$($(GO) list $(PKGS) | grep -v '/interop$$')
 
-.PHONY: fuzz test fmt-check tidy-check vet cross test-go bench-test etcd-test bgpprobe-test node-test interop browser-test bench rpcbench httpbench
+.PHONY: fuzz test fmt-check tidy-check vet cross test-go bench-test etcd-test bgpprobe-test node-test interop browser-test bench gobench rpcbench httpbench
 
 test: fmt-check tidy-check vet cross test-go bench-test etcd-test bgpprobe-test node-test interop browser-test
 
@@ -75,7 +75,14 @@ interop:
 browser-test:
 	cd interop/browser && $(GO) vet ./... && $(GO) test -count=1 -v ./...
 
+# docs/benchmarks.md and its charts: every workload of bench/ against its
+# peers in one run, servers pinned to CPU 0 and loads to CPU 1 (under 20
+# minutes on 2 cores; needs taskset, and wrk for the HTTP server).
 bench:
+	cd bench && $(GO) run ./cmd/benchreport -out ../docs/benchmarks.md
+
+# The Go benchmarks of every package of the main module.
+gobench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 # The side-by-side RPC measurement against net/rpc and gRPC (a few minutes).

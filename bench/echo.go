@@ -218,6 +218,9 @@ type EchoConfig struct {
 	// Conns is the number of connections that each keep one message of
 	// Size bytes (EchoSize if 0) in flight; none, no load is run.
 	Conns, Size int
+	// Pipeline, if above 1, is how many messages each connection writes
+	// at once, in one write, before it reads them all back.
+	Pipeline int
 	// Idle is the number of idle connections the server's memory is
 	// measured with, and Settle how long they are held before it is
 	// read; none, no memory is measured.
@@ -341,21 +344,21 @@ func echoLoad(cfg EchoConfig, p *serverProcess, r *EchoResult) error {
 		return err
 	}
 	defer closeConns(conns)
-	r.MessagesPerSecond, r.UserPerMessage, r.SysPerMessage, err = pingPongLoad(p, conns, cmp.Or(cfg.Size, EchoSize), cfg.Warmup, cfg.Duration)
+	r.MessagesPerSecond, r.UserPerMessage, r.SysPerMessage, err = pingPongLoad(p, conns, cmp.Or(cfg.Size, EchoSize), max(cfg.Pipeline, 1), cfg.Warmup, cfg.Duration)
 	return err
 }
 
-// pingPongLoad keeps one message of size bytes in flight on each of conns
+// pingPongLoad keeps depth messages of size bytes in flight on each of conns
 // through the warm-up and the window, and returns the messages echoed per second in
 // the window and p's user and system CPU time per message, in nanoseconds.
-func pingPongLoad(p *serverProcess, conns []net.Conn, size int, warmup, duration time.Duration) (perSecond, user, sys float64, err error) {
+func pingPongLoad(p *serverProcess, conns []net.Conn, size, depth int, warmup, duration time.Duration) (perSecond, user, sys float64, err error) {
 	from := time.Now().Add(warmup)
 	until := from.Add(duration)
 	counts := make([]int, len(conns))
 	errs := make([]error, len(conns))
 	var wg sync.WaitGroup
 	for i, c := range conns {
-		wg.Go(func() { counts[i], errs[i] = pingPong(c, size, from, until) })
+		wg.Go(func() { counts[i], errs[i] = pingPong(c, size, depth, from, until) })
 	}
 	// The clients stop by themselves at until: the harness waits for the
 	// clock, to read the server's CPU time at the window's ends.
@@ -379,14 +382,15 @@ func pingPongLoad(p *serverProcess, conns []net.Conn, size int, warmup, duration
 		float64((cpu1.sys - cpu0.sys).Nanoseconds()) / float64(msgs), nil
 }
 
-// pingPong sends a message of size bytes on c and reads it back, again and
-// again until until, and returns how many came back in [from, until).
-func pingPong(c net.Conn, size int, from, until time.Time) (int, error) {
+// pingPong sends depth messages of size bytes on c and reads them back,
+// again and again until until, and returns how many came back in
+// [from, until).
+func pingPong(c net.Conn, size, depth int, from, until time.Time) (int, error) {
 	if err := c.SetDeadline(until.Add(echoGrace)); err != nil {
 		return 0, err
 	}
-	msg := make([]byte, size)
-	buf := make([]byte, size)
+	msg := make([]byte, size*depth)
+	buf := make([]byte, size*depth)
 	n := 0
 	for {
 		if _, err := c.Write(msg); err != nil {
@@ -400,7 +404,7 @@ func pingPong(c net.Conn, size int, from, until time.Time) (int, error) {
 			return n, nil
 		}
 		if !now.Before(from) {
-			n++
+			n += depth
 		}
 	}
 }

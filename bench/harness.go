@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -62,6 +63,10 @@ type Result struct {
 	// ServerCPU and ServerSys are the server process's user and system
 	// CPU time over the window.
 	ServerCPU, ServerSys time.Duration
+	// ClientCPU is the harness process's CPU time, user and system, over
+	// the window: what the clients cost, to tell a slow server from a
+	// slow client (the Go driver's).
+	ClientCPU time.Duration
 }
 
 // CallsPerSecond is the throughput over the window.
@@ -72,6 +77,9 @@ func (r Result) CPUPerCall() float64 { return r.perCall(r.ServerCPU) }
 
 // SysPerCall is the server's system CPU time per call, in nanoseconds.
 func (r Result) SysPerCall() float64 { return r.perCall(r.ServerSys) }
+
+// ClientPerCall is the clients' CPU time per call, in nanoseconds.
+func (r Result) ClientPerCall() float64 { return r.perCall(r.ClientCPU) }
 
 func (r Result) perCall(d time.Duration) float64 {
 	if r.Calls == 0 {
@@ -224,15 +232,17 @@ func runCase(cfg Config, p *serverProcess, c clientCase) (Result, error) {
 	// themselves at until.
 	time.Sleep(time.Until(from))
 	cpu0, err0 := p.cpu()
+	self0 := selfCPU()
 	time.Sleep(time.Until(until))
 	cpu1, err1 := p.cpu()
+	self1 := selfCPU()
 	wg.Wait()
 	if err := errors.Join(append(errs, err0, err1)...); err != nil {
 		return Result{}, err
 	}
 	all := slices.Concat(lats...)
 	slices.Sort(all)
-	r := Result{System: c.system, Shape: c.shape, Calls: len(all), Window: cfg.Duration, ServerCPU: cpu1.user - cpu0.user, ServerSys: cpu1.sys - cpu0.sys}
+	r := Result{System: c.system, Shape: c.shape, Calls: len(all), Window: cfg.Duration, ServerCPU: cpu1.user - cpu0.user, ServerSys: cpu1.sys - cpu0.sys, ClientCPU: self1 - self0}
 	if len(all) > 0 {
 		r.P50 = time.Duration(all[len(all)*50/100])
 		r.P99 = time.Duration(all[len(all)*99/100])
@@ -261,8 +271,8 @@ func WriteTable(w io.Writer, results []Result) error {
 	}
 	// The driver's pool of Conns goroutines compares with Conns connections.
 	netrpc[shapePool] = netrpc[shapeConns]
-	const row = "%-28s %-20s %9s %9s %9s %9s %9s %10s\n"
-	fmt.Fprintf(w, row, "system", "shape", "calls/s", "p50", "p99", "user ns", "sys ns", "vs net/rpc")
+	const row = "%-28s %-20s %9s %9s %9s %9s %9s %10s %10s\n"
+	fmt.Fprintf(w, row, "system", "shape", "calls/s", "p50", "p99", "user ns", "sys ns", "client ns", "vs net/rpc")
 	for _, r := range results {
 		ratio := "-"
 		if base := netrpc[r.Shape]; base > 0 {
@@ -270,9 +280,9 @@ func WriteTable(w io.Writer, results []Result) error {
 		}
 		fmt.Fprintf(w, row, r.System, r.Shape, fmt.Sprintf("%.0f", r.CallsPerSecond()),
 			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond),
-			fmt.Sprintf("%.0f", r.CPUPerCall()), fmt.Sprintf("%.0f", r.SysPerCall()), ratio)
+			fmt.Sprintf("%.0f", r.CPUPerCall()), fmt.Sprintf("%.0f", r.SysPerCall()), fmt.Sprintf("%.0f", r.ClientPerCall()), ratio)
 	}
-	fmt.Fprintln(w, "user ns, sys ns: the server process's user and system CPU time per call")
+	fmt.Fprintln(w, "user ns, sys ns: the server process's user and system CPU time per call; client ns: the clients' (this process's) user+system CPU time per call")
 	for _, r := range results {
 		if r.System != SystemTwistRaw {
 			continue
@@ -312,4 +322,13 @@ func verdict(met bool) string {
 		return "met"
 	}
 	return "NOT met"
+}
+
+// selfCPU is this process's user and system CPU time so far: the clients'.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

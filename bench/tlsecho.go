@@ -255,7 +255,7 @@ func tlsEchoLoad(cfg TLSConfig, p *serverProcess, r *TLSResult) error {
 		return err
 	}
 	defer closeConns(conns)
-	r.MessagesPerSecond, r.UserPerMessage, r.SysPerMessage, err = pingPongLoad(p, conns, EchoSize, cfg.Warmup, cfg.Duration)
+	r.MessagesPerSecond, r.UserPerMessage, r.SysPerMessage, err = pingPongLoad(p, conns, EchoSize, 1, cfg.Warmup, cfg.Duration)
 	return err
 }
 

@@ -61,7 +61,8 @@ const (
 	tlsHandshakeInHigh = 64 << 10           // pause the lower's reads above this much unread handshake ciphertext
 	tlsPlainOutHigh    = 64 << 10           // before the handshake's end: pause the producer above this
 	tlsPlainOutLimit   = DefaultOutputLimit // before the handshake's end, with no producer: ErrOutputLimit past this
-	tlsReadChunk       = 16 << 10           // plaintext decrypted per tls.Conn.Read: a record
+	tlsReadChunk       = 16 << 10           // plaintext decrypted per tls.Conn.Read: a record's most
+	tlsRecordHeader    = 5                  // bytes in a record's header: type, version, length
 	tlsWriteChunk      = 16 << 10           // small buffers of WriteSequence are joined up to this
 )
 
@@ -120,6 +121,7 @@ type tlsLayer struct {
 	remote net.Addr
 
 	in       []byte // ciphertext lent to the adapter during DataReceived
+	records  tlsRecords
 	held     []byte // ciphertext kept while the upper protocol paused reading
 	plainOut []byte // plaintext written before the handshake's end
 
@@ -183,6 +185,7 @@ func (l *tlsLayer) start() {
 	if l.client {
 		hs.submitted = true
 		tlsPool.submit(hs)
+		l.loop.YieldBeforeWait()
 	}
 }
 
@@ -234,6 +237,13 @@ func (l *tlsLayer) readRecords() {
 		}
 		if err != nil {
 			l.readFailed(err)
+			break
+		}
+		if len(l.in) == 0 {
+			// tls.Conn was given no byte past the record it returned,
+			// and a record's plaintext fits buf: it holds nothing whole
+			// to decrypt, and another Read would only find that out.
+			break
 		}
 	}
 	tlsPlainBuffers.Put(buf)
@@ -715,7 +725,7 @@ func (a tlsAdapter) Read(b []byte) (int, error) {
 		}
 		return 0, errTLSWouldBlock
 	}
-	n := copy(b, l.in)
+	n := copy(b, l.in[:l.records.take(l.in[:min(len(b), len(l.in))])])
 	l.in = l.in[n:]
 	return n, nil
 }
@@ -737,6 +747,40 @@ func (a tlsAdapter) RemoteAddr() net.Addr             { return a.l.remote }
 func (a tlsAdapter) SetDeadline(time.Time) error      { return nil }
 func (a tlsAdapter) SetReadDeadline(time.Time) error  { return nil }
 func (a tlsAdapter) SetWriteDeadline(time.Time) error { return nil }
+
+// tlsRecords follows the boundaries of the TLS records in the ciphertext
+// that the adapter gives tls.Conn, so that it is given no byte past the
+// end of the record it is reading: when Read returns a record's plaintext,
+// tls.Conn holds no other whole record, and if no ciphertext is left to
+// lend, the loop knows without calling Read again that there is nothing
+// more to decrypt. (tls.Conn would take all the lent ciphertext that fits
+// its buffer.) During the handshake the goroutine's reads move it on, and
+// after it the loop's.
+type tlsRecords struct {
+	header [tlsRecordHeader]byte // the current record's header, as far as given
+	got    uint8                 // the bytes of the header given
+	body   uint16                // the bytes of the record's body not given yet
+}
+
+// take returns how many of the first bytes of in belong to the record being
+// given, and moves past them.
+func (t *tlsRecords) take(in []byte) int {
+	n := 0
+	if t.got < tlsRecordHeader {
+		n = copy(t.header[t.got:], in)
+		t.got += uint8(n)
+		if t.got < tlsRecordHeader {
+			return n
+		}
+		t.body = uint16(t.header[3])<<8 | uint16(t.header[4])
+	}
+	k := min(len(in)-n, int(t.body))
+	t.body -= uint16(k)
+	if t.body == 0 {
+		t.got = 0
+	}
+	return n + k
+}
 
 // tlsHandshake is what the loop and the handshake's goroutine share, under
 // mu. It lives from the layer's start to the end of the handshake.
@@ -777,6 +821,10 @@ func (hs *tlsHandshake) feed(data []byte) {
 		hs.submitted = true
 		tlsPool.submit(hs)
 	}
+	// The handshake's goroutine, woken or just started, runs on this
+	// thread before the loop blocks in the poller, not after the runtime
+	// has taken the processor back from it through another thread.
+	hs.l.loop.YieldBeforeWait()
 	if pause {
 		hs.l.lower.PauseProducing()
 	}
@@ -834,7 +882,8 @@ func (hs *tlsHandshake) read(b []byte) (int, error) {
 	case len(hs.cipherIn) == 0:
 		return 0, io.EOF
 	}
-	n := copy(b, hs.cipherIn)
+	in := hs.cipherIn[:min(len(b), len(hs.cipherIn))]
+	n := copy(b, in[:hs.l.records.take(in)])
 	hs.cipherIn = hs.cipherIn[n:]
 	if len(hs.cipherIn) == 0 {
 		hs.cipherIn = nil

@@ -629,3 +629,31 @@ func TestTLSRefusesRenegotiation(t *testing.T) {
 		t.Errorf("TLSClientFactory keeps renegotiation %v", f.cfg.Renegotiation)
 	}
 }
+
+// tlsRecords.take gives out ciphertext up to the end of each record and no
+// further, wherever the reads cut the stream: in a header, at a record's
+// end, with empty records.
+func TestTLSRecordsTakeStopsAtRecordEnds(t *testing.T) {
+	record := func(body int) []byte {
+		return append([]byte{23, 3, 3, byte(body >> 8), byte(body)}, make([]byte, body)...)
+	}
+	stream := append(append(append(record(3), record(0)...), record(300)...), record(1)...)
+	ends := []int{8, 13, 318, 324}
+	for _, read := range []int{1, 2, 4, 5, 7, 100, 1000} {
+		var recs tlsRecords
+		var got []int
+		for pos := 0; pos < len(stream); {
+			n := recs.take(stream[pos:min(pos+read, len(stream))])
+			if n <= 0 {
+				t.Fatalf("reads of %d: take returned %d at %d", read, n, pos)
+			}
+			pos += n
+			if recs.got == 0 {
+				got = append(got, pos)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(ends) {
+			t.Errorf("reads of %d: record ends at %v, want %v", read, got, ends)
+		}
+	}
+}

@@ -185,6 +185,21 @@ func (r *Reactor) loop() error {
 			break
 		}
 		timeout := r.timeout()
+		if timeout != 0 && r.yield {
+			// A goroutine this loop has just woken (a worker, a caller of
+			// BlockingCallFromThread, a TLS handshake) waits in this
+			// thread's run queue, and would wait there until the runtime
+			// takes the processor back from the blocking poll, tens of
+			// microseconds later and through another thread. Let it run
+			// first. Only then: a yield costs a trip through the
+			// scheduler, which with more than one P may move the loop to
+			// another thread, and a busy server would pay it on every
+			// wait. The loop is not yet published as sleeping, so what
+			// the goroutine posts meanwhile costs it no wake-up call.
+			r.yield = false
+			runtime.Gosched()
+			timeout = r.timeout()
+		}
 		if timeout != 0 {
 			// Publish that we are going to sleep, then look again for work
 			// posted meanwhile: a poster either sees sleeping (and wakes us)
@@ -193,17 +208,6 @@ func (r *Reactor) loop() error {
 			if !r.posted.empty() || (!r.shutdownRan && r.state.Load() == stateStopping) {
 				timeout = 0
 			}
-		}
-		if timeout != 0 && r.yield {
-			// A goroutine this loop has just woken (a worker, a caller of
-			// BlockingCallFromThread) waits in this thread's run queue, and
-			// would wait there until the runtime takes the thread back from
-			// the blocking poll, tens of microseconds later. Let it run
-			// first. Only then: a yield costs a trip through the scheduler,
-			// which with more than one P may move the loop to another
-			// thread, and a busy server would pay it on every wait.
-			r.yield = false
-			runtime.Gosched()
 		}
 		n, err := r.wait(timeout)
 		r.sleeping.Store(false)

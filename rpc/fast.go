@@ -1,8 +1,15 @@
 package rpc
 
 import (
+	"bytes"
+	"encoding/binary"
+	"math"
 	"reflect"
+	"strconv"
 	"sync"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 )
 
 // Functions of the commonest shapes are called without reflection: no
@@ -178,4 +185,243 @@ func shimFor(fn reflect.Value) shim {
 		return mk(fn.Interface())
 	}
 	return nil
+}
+
+// The single-pass parser. A call of the common shape,
+//
+//	{call: {funcname: "add", arguments: [1, 2]}, id: 7, maxTimeMS: 250, noreply: false}
+//
+// to a function with a shim is read in one pass over the message: each
+// field is checked as it is met, the function is looked up by the bytes
+// of its name, and each argument is decoded straight into the scalar of
+// its parameter, with no Message, no argument array walked twice, and no
+// allocation but the copy of a string argument (the function may keep
+// it). Anything else, and anything that would be an error, is left to the
+// general path (ParseMessage, then decode), which reads the same bytes
+// again and answers or explains: the fast path never makes an error of
+// its own, so the two cannot disagree on what is wrong. FuzzFastCall
+// checks that they answer every message alike.
+//
+// The limits hold on the fast path as they do on the general one: the
+// message's size is bounded by the framing before it is parsed; only
+// scalar arguments are taken, so nothing nests (depth 1 of MaxDepth); an
+// unknown or repeated field, an id other than a plain scalar (plainID),
+// and a maxTimeMS that is not a non-negative integer send the message to
+// the general path, which rejects them.
+
+// fastCall is a call read by parseFast.
+type fastCall struct {
+	f  *function
+	in [maxShimParams]scalar
+	// id is the call's id (Type 0 for none), sharing the message's bytes.
+	id      bson.RawValue
+	noReply bool
+}
+
+// The top-level fields of a call, as bits of what parseFast has seen.
+const (
+	seenCall = 1 << iota
+	seenID
+	seenMaxTime
+	seenNoReply
+)
+
+// parseFast reads doc into c if it is a call of the common shape to a
+// function with a shim, whose arguments all decode into its parameters;
+// it reports whether it did. It allocates nothing but string arguments.
+func (s *Server) parseFast(doc []byte, c *fastCall) bool {
+	rem, ok := elements(doc)
+	if !ok {
+		return false
+	}
+	var seen int
+	var call []byte
+	for len(rem) > 0 {
+		t, key, val, rest := nextScalar(rem)
+		if rest == nil {
+			return false
+		}
+		rem = rest
+		var bit int
+		switch string(key) {
+		case "call":
+			if t != bsoncore.TypeEmbeddedDocument {
+				return false
+			}
+			bit, call = seenCall, val
+		case "id":
+			v := bsoncore.Value{Type: t, Data: val}
+			if !plainID(v) {
+				return false
+			}
+			bit, c.id = seenID, bson.RawValue{Type: bson.Type(t), Value: val}
+		case "maxTimeMS":
+			// A shimmed function answers before any deadline: the value
+			// is only checked.
+			if _, ok := maxTime(bsoncore.Value{Type: t, Data: val}); !ok {
+				return false
+			}
+			bit = seenMaxTime
+		case "noreply":
+			if t != bsoncore.TypeBoolean || val[0] > 1 {
+				return false
+			}
+			bit, c.noReply = seenNoReply, val[0] == 1
+		default:
+			return false
+		}
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+	}
+	if call == nil {
+		return false
+	}
+	return s.parseFastBody(call, c)
+}
+
+// parseFastBody reads the call document {funcname, arguments} into c.
+func (s *Server) parseFastBody(call []byte, c *fastCall) bool {
+	rem, ok := elements(call)
+	if !ok {
+		return false
+	}
+	var name, args []byte
+	for len(rem) > 0 {
+		t, key, val, rest := nextScalar(rem)
+		if rest == nil {
+			return false
+		}
+		rem = rest
+		switch {
+		case string(key) == "funcname" && name == nil && t == bsoncore.TypeString:
+			name = val[4 : len(val)-1]
+		case string(key) == "arguments" && args == nil && t == bsoncore.TypeArray:
+			args = val
+		default:
+			return false
+		}
+	}
+	if name == nil {
+		return false
+	}
+	c.f = s.funcs[string(name)]
+	if c.f == nil || c.f.shim == nil {
+		return false
+	}
+	if args == nil {
+		return len(c.f.params) == 0
+	}
+	return c.f.fastArgs(args, &c.in)
+}
+
+// fastArgs decodes args, an argument array, straight into the scalars of
+// f's shim, if every element is a scalar that its parameter takes as is;
+// it reports whether it did. Anything else (a wrong count or type, a
+// value that needs the general rules, or a malformed array) is for decode
+// to handle and explain.
+func (f *function) fastArgs(args []byte, in *[maxShimParams]scalar) bool {
+	rem, ok := elements(args)
+	if !ok {
+		return false
+	}
+	n := 0
+	for len(rem) > 0 {
+		t, _, val, rest := nextScalar(rem)
+		if rest == nil || n == len(f.params) || !f.params[n].fastScalar(t, val, &in[n]) {
+			return false
+		}
+		rem = rest
+		n++
+	}
+	return n == len(f.params)
+}
+
+// fastScalar decodes val, a BSON value of type t, into dst if p takes it
+// without a conversion that could fail: what param.scalar would decode.
+func (p *param) fastScalar(t bsoncore.Type, val []byte, dst *scalar) bool {
+	switch p.kind {
+	case kindInt, kindInt64:
+		switch t {
+		case bsoncore.TypeInt32:
+			dst.n = int64(int32(binary.LittleEndian.Uint32(val)))
+		case bsoncore.TypeInt64:
+			dst.n = int64(binary.LittleEndian.Uint64(val))
+			if p.kind == kindInt && strconv.IntSize == 32 && dst.n != int64(int32(dst.n)) {
+				return false
+			}
+		default:
+			return false
+		}
+	case kindFloat64:
+		switch t {
+		case bsoncore.TypeDouble:
+			dst.f = math.Float64frombits(binary.LittleEndian.Uint64(val))
+		case bsoncore.TypeInt32:
+			dst.f = float64(int32(binary.LittleEndian.Uint32(val)))
+		case bsoncore.TypeInt64:
+			dst.f = float64(int64(binary.LittleEndian.Uint64(val)))
+		default:
+			return false
+		}
+	case kindString:
+		if t != bsoncore.TypeString {
+			return false
+		}
+		dst.s = string(val[4 : len(val)-1])
+	case kindBool:
+		if t != bsoncore.TypeBoolean || val[0] > 1 {
+			return false
+		}
+		dst.b = val[0] == 1
+	default:
+		return false
+	}
+	return true
+}
+
+// nextScalar reads the element at the start of b if its value is one the
+// fast path reads: an int32, int64, double, boolean, ObjectId, string (with
+// its terminating NUL), or a document or array (its length only checked,
+// against b and its own terminating NUL). It returns the element's type,
+// key and value and the rest of b, or a nil rest for anything else.
+func nextScalar(b []byte) (t bsoncore.Type, key, val, rest []byte) {
+	if len(b) < 2 {
+		return 0, nil, nil, nil
+	}
+	k := bytes.IndexByte(b[1:], 0)
+	if k < 0 {
+		return 0, nil, nil, nil
+	}
+	t, key, v := bsoncore.Type(b[0]), b[1:k+1], b[k+2:]
+	n := 0
+	switch t {
+	case bsoncore.TypeInt32:
+		n = 4
+	case bsoncore.TypeInt64, bsoncore.TypeDouble:
+		n = 8
+	case bsoncore.TypeBoolean:
+		n = 1
+	case bsoncore.TypeObjectID:
+		n = 12
+	case bsoncore.TypeString, bsoncore.TypeEmbeddedDocument, bsoncore.TypeArray:
+		if len(v) < 4 {
+			return 0, nil, nil, nil
+		}
+		l := int64(int32(binary.LittleEndian.Uint32(v)))
+		if t == bsoncore.TypeString {
+			l += 4
+		}
+		if l < 5 || l > int64(len(v)) || v[l-1] != 0 {
+			return 0, nil, nil, nil
+		}
+		n = int(l)
+	default:
+		return 0, nil, nil, nil
+	}
+	if n > len(v) {
+		return 0, nil, nil, nil
+	}
+	return t, key, v[:n], v[n:]
 }

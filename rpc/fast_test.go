@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/twistgo/twist/twisttest"
 )
 
 type celsius float64
@@ -175,5 +178,134 @@ func TestAppendCallOfAsyncFunctionGivesItsDeferred(t *testing.T) {
 	}
 	if _, _, err := s.AppendCall(nil, nil, nil, "reply", "nosuch", args); !errors.Is(err, ErrNoSuchFunction) {
 		t.Fatalf("unknown function: %v", err)
+	}
+}
+
+// fastSeeds are calls of the functions of shimmed with every argument
+// list, with and without the optional fields, and a few near misses of
+// the common shape.
+func fastSeeds(t testing.TB) [][]byte {
+	doc := func(d bson.D) []byte {
+		b, err := bson.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	body := func(name string, args bson.A) bson.D {
+		return bson.D{{Key: "funcname", Value: name}, {Key: "arguments", Value: args}}
+	}
+	var seeds [][]byte
+	for i, f := range shimmed {
+		for j, args := range arguments {
+			var extra bson.D
+			switch (i + j) % 5 {
+			case 1:
+				extra = bson.D{{Key: "id", Value: j}}
+			case 2:
+				extra = bson.D{{Key: "id", Value: "k"}, {Key: "maxTimeMS", Value: int64(250)}}
+			case 3:
+				extra = bson.D{{Key: "noreply", Value: true}}
+			case 4:
+				extra = bson.D{{Key: "maxTimeMS", Value: int32(5)}, {Key: "id", Value: bson.NewObjectID()}, {Key: "noreply", Value: false}}
+			}
+			seeds = append(seeds, doc(append(bson.D{{Key: "call", Value: body(f.name, args)}}, extra...)))
+		}
+	}
+	return append(seeds,
+		doc(bson.D{{Key: "id", Value: 1}, {Key: "call", Value: body("add", bson.A{1, 2})}}),
+		doc(bson.D{{Key: "call", Value: bson.D{{Key: "funcname", Value: "big"}}}}),
+		doc(bson.D{{Key: "call", Value: bson.D{{Key: "arguments", Value: bson.A{1}}, {Key: "funcname", Value: "neg"}}}}),
+		doc(bson.D{{Key: "call", Value: body("add", bson.A{1, 2})}, {Key: "id", Value: 1}, {Key: "id", Value: 2}}),
+		doc(bson.D{{Key: "call", Value: body("add", bson.A{1, 2})}, {Key: "maxTimeMS", Value: -1}}),
+		doc(bson.D{{Key: "call", Value: body("add", bson.A{1, 2})}, {Key: "id", Value: 1.5}, {Key: "noreply", Value: 1}}),
+		doc(bson.D{{Key: "call", Value: body("add", bson.A{1, 2})}, {Key: "extra", Value: 1}}),
+		doc(bson.D{{Key: "call", Value: append(body("add", bson.A{1, 2}), bson.E{Key: "x", Value: 1})}}),
+		doc(bson.D{{Key: "call", Value: body("add", nil)}}),
+		doc(bson.D{{Key: "reply", Value: 3}, {Key: "call", Value: body("add", bson.A{1, 2})}}),
+	)
+}
+
+// FuzzFastCall is the differential test of the single-pass parser: for any
+// message, the framed protocol (which tries the fast path first) must
+// write exactly what the general path alone writes.
+func FuzzFastCall(f *testing.F) {
+	for _, b := range fastSeeds(f) {
+		f.Add(b)
+	}
+	s := NewServer()
+	for _, fn := range shimmed {
+		if err := s.Register(fn.name, fn.fn); err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		general, fast := connect(t, s), connect(t, s)
+		general.p.(*serverProtocol).message(doc)
+		fast.p.(*serverProtocol).Message(doc)
+		if got, want := fast.tr.Value(), general.tr.Value(); !bytes.Equal(got, want) {
+			t.Fatalf("fast path wrote\n%x\ngeneral path\n%x", got, want)
+		}
+		var c fastCall
+		if s.parseFast(doc, &c) {
+			if m, err := ParseMessage(doc); err != nil || m.Kind != KindCall {
+				t.Fatalf("fast path took what the general path reads as %v, %v", m.Kind, err)
+			}
+		}
+	})
+}
+
+func TestParseFastTakesTheCommonShape(t *testing.T) {
+	s := NewServer()
+	for _, fn := range shimmed {
+		if err := s.Register(fn.name, fn.fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		doc  []byte
+		fast bool
+	}{
+		{call(t, 7, "add", 1, 2)[4:], true},
+		{call(t, "k", "add64", int64(1)<<40, 2)[4:], true},
+		{call(t, nil, "div", 1.5, 2)[4:], true},
+		{call(t, 1, "upper", "abc")[4:], true},
+		{call(t, 1, "and", true, false)[4:], true},
+		{call(t, 1, "big")[4:], true},
+		{noreply(t, "neg", 3)[4:], true},
+		{call(t, 1, "add", 1.0, 2)[4:], false},      // a double for an int: general rules
+		{call(t, 1, "add", 1)[4:], false},           // too few: the general path explains
+		{call(t, 1, "format", 1, 2.5)[4:], false},   // no shim
+		{call(t, 1, "nosuch", 1)[4:], false},        // no such function
+		{call(t, 1.5, "add", 1, 2)[4:], true},       // a double id is plain
+		{call(t, bson.A{}, "add", 1, 2)[4:], false}, // an array id is not
+	} {
+		var c fastCall
+		if got := s.parseFast(tc.doc, &c); got != tc.fast {
+			m, _ := ParseMessage(tc.doc)
+			t.Errorf("%s%v: fast %v, want %v", m.Func, m.Args, got, tc.fast)
+		}
+	}
+}
+
+// TestFramedCallDoesNotAllocate: a call of a shimmed function with scalar
+// arguments, from its frame to its answer written, allocates nothing at
+// steady state.
+func TestFramedCallDoesNotAllocate(t *testing.T) {
+	s := NewServer()
+	s.Register("add", func(a, b int) int { return a + b })
+	s.Register("half", func(n int64) float64 { return float64(n) / 2 })
+	s.Register("not", func(b bool) bool { return !b })
+	p := s.Factory().BuildProtocol(nil)
+	tr := &twisttest.StringTransport{}
+	p.ConnectionMade(tr)
+	for _, in := range [][]byte{call(t, 7, "add", 1, 2), call(t, "x", "half", int64(5)), call(t, nil, "not", true)} {
+		allocs := testing.AllocsPerRun(100, func() {
+			p.DataReceived(in)
+			tr.Clear()
+		})
+		if allocs != 0 {
+			t.Errorf("%v allocations per call", allocs)
+		}
 	}
 }

@@ -87,6 +87,29 @@ func (p *serverProtocol) TooLarge(n uint64) {
 // Message handles one message. Answers to messages without an id go out
 // in the order of the messages.
 func (p *serverProtocol) Message(b []byte) {
+	var c fastCall
+	if p.s.parseFast(b, &c) {
+		p.fastCall(&c)
+		return
+	}
+	p.message(b)
+}
+
+// fastCall calls and answers c, a call read by the single-pass parser
+// (fast.go).
+func (p *serverProtocol) fastCall(c *fastCall) {
+	c.f.calls.count()
+	b := p.frameStart()
+	idx, b := bsoncore.AppendDocumentStart(b)
+	b, err := c.f.invoke(b, "reply", &c.in)
+	p.buf = b
+	if !c.noReply {
+		p.answer(b, idx, c.id, err)
+	}
+}
+
+// message handles a message of any kind by the general path.
+func (p *serverProtocol) message(b []byte) {
 	m, err := ParseMessage(b)
 	ordered := m.ID.Type == 0
 	if err != nil {
@@ -128,15 +151,24 @@ func (p *serverProtocol) call(m *Message) {
 		})
 	case m.NoReply:
 		release()
-	case err != nil:
-		release()
-		p.ready(p.frameEnd(appendError(b[:4], m.ID, asError(err)), m.ID), ordered)
 	default:
 		release()
-		b = appendID(b, m.ID)
-		b, _ = bsoncore.AppendDocumentEnd(b, idx)
-		p.ready(p.frameEnd(b, m.ID), ordered)
+		p.answer(b, idx, m.ID, err)
 	}
+}
+
+// answer sends the answer to the call with the given id whose result is
+// ready: b is its frame so far, the reply element appended to the document
+// begun at idx, or err the call's failure.
+func (p *serverProtocol) answer(b []byte, idx int32, id bson.RawValue, err error) {
+	ordered := id.Type == 0
+	if err != nil {
+		p.ready(p.frameEnd(appendError(b[:4], id, asError(err)), id), ordered)
+		return
+	}
+	b = appendID(b, id)
+	b, _ = bsoncore.AppendDocumentEnd(b, idx)
+	p.ready(p.frameEnd(b, id), ordered)
 }
 
 func ignore(*deferred.Failure) (any, error) { return nil, nil }

@@ -333,19 +333,28 @@ func (s *Server) AppendCall(dst []byte, ctx context.Context, clk clock.Clock, ke
 	return out, nil, nil
 }
 
-// callShim decodes args into scalars, calls f through its shim and appends
-// its result as the element key.
+// callShim decodes args into scalars, in one pass if they are scalars of
+// the parameters' types and by decode otherwise, calls f through its shim
+// and appends its result as the element key.
 func (f *function) callShim(dst []byte, key string, args bson.RawArray) (out []byte, err error) {
 	var in [maxShimParams]scalar
-	if _, err := f.decode(nil, args, &in); err != nil {
-		return dst, err
+	if !f.fastArgs(args, &in) {
+		if _, err := f.decode(nil, args, &in); err != nil {
+			return dst, err
+		}
 	}
+	return f.invoke(dst, key, &in)
+}
+
+// invoke calls f through its shim with the arguments in and appends its
+// result as the element key. A panic is a HandlerError.
+func (f *function) invoke(dst []byte, key string, in *[maxShimParams]scalar) (out []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = dst, f.panicked(r)
 		}
 	}()
-	res, ferr := f.shim(in)
+	res, ferr := f.shim(*in)
 	if ferr != nil {
 		return dst, f.handlerError(ferr)
 	}

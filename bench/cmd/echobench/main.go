@@ -9,9 +9,13 @@
 //
 //	go run ./cmd/echobench
 //	go run ./cmd/echobench -run 'twist|gnet' -rounds 1 -idle 0
+//
+// With -json it prints the results as a JSON array of bench.EchoResult in
+// place of the table, for cmd/benchreport.
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -32,6 +36,8 @@ func main() {
 	rounds := flag.Int("rounds", 3, "measure each server this many `times` and report the medians")
 	conns := flag.Int("conns", 50, "connections that each keep one message in flight")
 	size := flag.Int("size", bench.EchoSize, "the size of each message, in `bytes`")
+	pipeline := flag.Int("pipeline", 1, "messages each connection writes at once before reading them back")
+	jsonOut := flag.Bool("json", false, "print the results as JSON instead of a table")
 	cpus := flag.String("server-cpus", "", "run the servers pinned to these CPUs (taskset's `list`, such as 0); the load runs where this program does")
 	idle := flag.Int("idle", 10000, "idle connections to measure the servers' memory with")
 	settle := flag.Duration("settle", 500*time.Millisecond, "how long the idle connections are held before the server's memory is read")
@@ -54,6 +60,7 @@ func main() {
 		Rounds:   *rounds,
 		Conns:    *conns,
 		Size:     *size,
+		Pipeline: *pipeline,
 		Idle:     *idle,
 		Settle:   *settle,
 		Log:      os.Stderr,
@@ -83,8 +90,17 @@ func main() {
 	}
 	start := time.Now()
 	results, err := bench.RunEcho(cfg)
-	fmt.Printf("echobench %s: %d conns x 1 %d-byte message, %v after %v warm-up; %d idle conns%s; median of %d rounds\n",
-		start.Format(time.DateTime), cfg.Conns, cfg.Size, *duration, *warmup, cfg.Idle, note, max(*rounds, 1))
+	if *jsonOut {
+		if err != nil {
+			fail(err)
+		}
+		if err := json.NewEncoder(os.Stdout).Encode(results); err != nil {
+			fail(err)
+		}
+		return
+	}
+	fmt.Printf("echobench %s: %d conns x %d %d-byte message, %v after %v warm-up; %d idle conns%s; median of %d rounds\n",
+		start.Format(time.DateTime), cfg.Conns, max(cfg.Pipeline, 1), cfg.Size, *duration, *warmup, cfg.Idle, note, max(*rounds, 1))
 	fmt.Printf("GOMAXPROCS=%d, %d CPUs, %s/%s, %s%s\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), versions())
 	if werr := bench.WriteEchoTable(os.Stdout, results); werr != nil && err == nil {
 		err = werr

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -14,8 +15,8 @@ import (
 
 // idleMemory prints, for each server, the growth of its resident memory
 // (VmRSS) per keep-alive connection left idle after one request, with n
-// connections, as the median of rounds rounds.
-func idleMemory(self string, filter *regexp.Regexp, n, rounds int) error {
+// connections, as the median of rounds rounds; as JSON if jsonOut.
+func idleMemory(self string, filter *regexp.Regexp, n, rounds int, jsonOut bool) error {
 	perConn := map[string][]float64{}
 	for round := range rounds {
 		for _, name := range servers {
@@ -29,6 +30,15 @@ func idleMemory(self string, filter *regexp.Regexp, n, rounds int) error {
 			fmt.Fprintf(os.Stderr, "round %d %-9s %7.0f bytes per idle connection\n", round+1, name, b)
 			perConn[name] = append(perConn[name], b)
 		}
+	}
+	if jsonOut {
+		var out []bench.HTTPResult
+		for _, name := range servers {
+			if v, ok := perConn[name]; ok {
+				out = append(out, bench.HTTPResult{Server: name, IdleConns: n, RSSPerConn: idleMedian(v)})
+			}
+		}
+		return json.NewEncoder(os.Stdout).Encode(out)
 	}
 	fmt.Printf("httpbench %s: resident memory per idle keep-alive connection, %d connections, server on CPU 0; median of %d rounds\n",
 		time.Now().UTC().Format(time.DateTime), n, rounds)

@@ -15,6 +15,9 @@
 //
 //	go run ./cmd/httpbench -idle 2000 -run 'twist|nbhttp'
 //
+// With -json it prints the medians as a JSON array of bench.HTTPResult in
+// place of the table, for cmd/benchreport.
+//
 // The client's speed against net/http's client is BenchmarkHTTPClient in
 // package bench.
 //
@@ -23,6 +26,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
@@ -39,6 +43,7 @@ import (
 	"github.com/lesismal/nbio/nbhttp"
 	"github.com/valyala/fasthttp"
 
+	"github.com/twistgo/twist/bench"
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/web"
@@ -58,6 +63,7 @@ func main() {
 	idle := flag.Int("idle", 0, "instead of wrk's load, measure the servers' resident memory per idle keep-alive connection with this `many` connections")
 	conns := flag.Int("conns", 50, "wrk's connections")
 	run := flag.String("run", "", "measure only the servers matching this `regexp`")
+	jsonOut := flag.Bool("json", false, "print the results as JSON instead of a table")
 	flag.Parse()
 	if *serve != "" {
 		if err := serveOne(*serve, *addr); err != nil {
@@ -72,7 +78,7 @@ func main() {
 		fail(err)
 	}
 	if *idle > 0 {
-		if err := idleMemory(self, filter, *idle, *rounds); err != nil {
+		if err := idleMemory(self, filter, *idle, *rounds, *jsonOut); err != nil {
 			fail(err)
 		}
 		return
@@ -90,6 +96,19 @@ func main() {
 			fmt.Fprintf(os.Stderr, "round %d %-9s %9.0f req/s %6.2f µs CPU/req\n", round+1, name, s.rps, s.cpuPerReq)
 			results[name] = append(results[name], s)
 		}
+	}
+	if *jsonOut {
+		var out []bench.HTTPResult
+		for _, name := range servers {
+			if rs, ok := results[name]; ok {
+				m := median(rs)
+				out = append(out, bench.HTTPResult{Server: name, RequestsPerSecond: m.rps, CPUPerRequest: m.cpuPerReq * 1000})
+			}
+		}
+		if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
+			fail(err)
+		}
+		return
 	}
 	fmt.Printf("httpbench %s: wrk -c%d -t1, %v after %v warm-up, server on CPU 0, wrk on CPU 1; median of %d rounds\n",
 		time.Now().UTC().Format(time.DateTime), *conns, *duration, *warmup, *rounds)

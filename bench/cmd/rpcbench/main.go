@@ -8,9 +8,13 @@
 //	go run ./cmd/rpcbench -duration 5s -warmup 1s -rounds 3
 //	go run ./cmd/rpcbench -run 'raw client/50 conns' -rounds 1 -serverprofile /tmp/twist.pprof
 //	taskset -c 1 go run ./cmd/rpcbench -servercpus 0 -run '1 conn x 64'  # clients on CPU 1, servers on CPU 0
+//
+// With -json it prints the results as a JSON array of bench.Result in place
+// of the table, for cmd/benchreport.
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -31,6 +35,7 @@ func main() {
 	profile := flag.String("serverprofile", "", "write each server's CPU profile (of the last round) to `FILE`.NAME")
 	cpuprofile := flag.String("cpuprofile", "", "with -serve: write the server's CPU profile to `FILE`")
 	serverCPUs := flag.String("servercpus", "", "run the servers on these `CPUS` only, with taskset -c (run rpcbench itself under taskset -c with others)")
+	jsonOut := flag.Bool("json", false, "print the results as JSON instead of a table")
 	flag.Parse()
 
 	if *serve != "" {
@@ -69,6 +74,16 @@ func main() {
 	}
 	start := time.Now()
 	results, err := bench.Run(cfg)
+	if *jsonOut {
+		if err == nil {
+			err = json.NewEncoder(os.Stdout).Encode(results)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "rpcbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	fmt.Printf("rpcbench %s, %v per case after %v warm-up, median of %d rounds, GOMAXPROCS=%d, %s/%s\n",
 		start.Format(time.DateTime), *duration, *warmup, max(*rounds, 1), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
 	if werr := bench.WriteTable(os.Stdout, results); werr != nil && err == nil {

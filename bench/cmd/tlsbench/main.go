@@ -12,9 +12,13 @@
 //
 //	go run ./cmd/tlsbench -server-cpus 0 -client-cpus 1
 //	go run ./cmd/tlsbench -run tls-twist -profile /tmp/tls.pprof -idle 0 -handshakers 0 -rounds 1
+//
+// With -json it prints the results as a JSON array of bench.TLSResult in
+// place of the table, for cmd/benchreport.
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -40,6 +44,7 @@ func main() {
 	run := flag.String("run", "", "run only the servers whose name (tls-twist, tls-net) matches this `regexp`")
 	serverCPUs := flag.String("server-cpus", "", "pin the servers to these `CPUs` with taskset")
 	clientCPUs := flag.String("client-cpus", "", "re-run this process pinned to these `CPUs` with taskset")
+	jsonOut := flag.Bool("json", false, "print the results as JSON instead of a table")
 	flag.Parse()
 
 	if *serve != "" {
@@ -94,6 +99,15 @@ func main() {
 	}
 	start := time.Now()
 	results, err := bench.RunTLS(cfg)
+	if *jsonOut {
+		if err != nil {
+			fail(err)
+		}
+		if err := json.NewEncoder(os.Stdout).Encode(results); err != nil {
+			fail(err)
+		}
+		return
+	}
 	fmt.Printf("tlsbench %s: TLS 1.3, ECDSA P-256; %d conns x 1 %d-byte message, %v after %v warm-up; %d idle conns; %d handshakers; median of %d rounds, servers alternating\n",
 		start.Format(time.DateTime), cfg.Conns, bench.EchoSize, *duration, *warmup, cfg.Idle, cfg.Handshakers, max(*rounds, 1))
 	fmt.Printf("GOMAXPROCS=%d, %d CPUs, %s/%s, %s; servers on CPUs %q, clients on %q\n",
