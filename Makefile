@@ -44,8 +44,9 @@ bench-test:
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 -v ./...
 
 # rpc/discovery/etcd is a module of its own, so that etcd's client stays out
-# of the core. Its tests run an embedded etcd server on loopback ports (about
-# 20 s; the first compile of etcd's server takes minutes on 2 cores).
+# of the core. Its tests run an embedded etcd server on loopback ports, and
+# the cluster example against Debian's etcd-server when installed (about
+# 40 s; the first compile of etcd's server takes minutes on 2 cores).
 etcd-test:
 	cd rpc/discovery/etcd && $(GO) vet ./... && $(GO) test -count=1 ./...
 

@@ -98,10 +98,11 @@ func (p *serverProtocol) Message(b []byte) {
 // fastCall calls and answers c, a call read by the single-pass parser
 // (fast.go).
 func (p *serverProtocol) fastCall(c *fastCall) {
-	c.f.calls.count()
+	t := c.f.stats.begin(p.s, p.Clock())
 	b := p.frameStart()
 	idx, b := bsoncore.AppendDocumentStart(b)
 	b, err := c.f.invoke(b, "reply", &c.in)
+	c.f.stats.finish(t, err)
 	p.buf = b
 	if !c.noReply {
 		p.answer(b, idx, c.id, err)
