@@ -306,9 +306,11 @@ func (s *Server) timed(d *deferred.Deferred, ctx context.Context, clk clock.Cloc
 // AppendCall calls the function name with args as Dispatch does, for a
 // transport that carries the result as one BSON element of its answer. A
 // function that answers at once has its result appended to dst as the
-// element key, and AppendCall returns the extended dst; one that fails at
-// once returns dst and the *Error; one that answers later returns dst and
-// the Deferred that Dispatch would have returned, to wait on.
+// element key (which, as any BSON key, holds no NUL: AppendCall panics
+// otherwise, as the bson package does), and AppendCall returns the
+// extended dst; one that fails at once returns dst and the *Error; one
+// that answers later returns dst and the Deferred that Dispatch would have
+// returned, to wait on.
 //
 // It is the cheap way in: a function of one of the commonest shapes (no
 // parameter, one, or two of the same type, each an int, int64, float64,
@@ -316,6 +318,9 @@ func (s *Server) timed(d *deferred.Deferred, ctx context.Context, clk clock.Cloc
 // called without reflection, its result is appended without being boxed,
 // and no Deferred is made.
 func (s *Server) AppendCall(dst []byte, ctx context.Context, clk clock.Clock, key, name string, args bson.RawArray) ([]byte, *deferred.Deferred, error) {
+	if strings.IndexByte(key, 0) >= 0 {
+		panic("rpc: AppendCall: a BSON key cannot hold a NUL")
+	}
 	f := s.funcs[name]
 	if f == nil {
 		s.unknownCalls.Add(1)
