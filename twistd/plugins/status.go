@@ -35,6 +35,8 @@ func (s *statusPage) Service(loop *reactor.Reactor, svc service.Service, addr, t
 	reg := metrics.NewRegistry()
 	reg.AddLoop("main", loop)
 	reg.AddThreadPool("default", threads.Default())
+	// The plugin's listeners, and the page's own: every one open.
+	reg.AddOpenListeners()
 	for sv := range walk(svc) {
 		if r, ok := sv.(interface{ RPCServer() *rpc.Server }); ok {
 			name := sv.Name()

@@ -16,8 +16,18 @@ type Rates struct {
 	Seconds float64 `json:"seconds"`
 	// Loops are by loop name.
 	Loops map[string]LoopRates `json:"loops"`
+	// Listeners are by listener name.
+	Listeners map[string]ListenerRates `json:"listeners"`
 	// RPC are by "server/function".
 	RPC map[string]RPCRates `json:"rpc"`
+}
+
+// ListenerRates are a listener's recent figures.
+type ListenerRates struct {
+	Accepted float64 `json:"connections_accepted"`
+	Refused  float64 `json:"connections_refused"`
+	BytesIn  float64 `json:"bytes_in"`
+	BytesOut float64 `json:"bytes_out"`
 }
 
 // LoopRates are a loop's recent figures.
@@ -38,6 +48,12 @@ type LoopRates struct {
 // RPCRates are an RPC function's recent figures.
 type RPCRates struct {
 	Calls float64 `json:"calls"`
+	// Errors are the failed calls, of every kind.
+	Errors float64 `json:"errors"`
+	// LatencyP50 and LatencyP99 are the quantiles of the latency of the
+	// calls answered in the interval, in seconds.
+	LatencyP50 float64 `json:"latency_p50_seconds"`
+	LatencyP99 float64 `json:"latency_p99_seconds"`
 }
 
 // RPCKey is the key of a function in Rates.RPC.
@@ -46,7 +62,11 @@ func RPCKey(f *metrics.Function) string { return f.Server + "/" + f.Name }
 // rates returns the rates from prev to cur, all zero without prev. A
 // counter that went down (a loop replaced under the same name) rates 0.
 func rates(prev, cur *metrics.Snapshot) Rates {
-	r := Rates{Loops: make(map[string]LoopRates, len(cur.Loops)), RPC: make(map[string]RPCRates, len(cur.RPC))}
+	r := Rates{
+		Loops:     make(map[string]LoopRates, len(cur.Loops)),
+		Listeners: make(map[string]ListenerRates, len(cur.Listeners)),
+		RPC:       make(map[string]RPCRates, len(cur.RPC)),
+	}
 	if prev != nil && cur.Time.After(prev.Time) {
 		r.Seconds = cur.Time.Sub(prev.Time).Seconds()
 	}
@@ -57,9 +77,11 @@ func rates(prev, cur *metrics.Snapshot) Rates {
 		return float64(b-a) / r.Seconds
 	}
 	var oldLoops map[string]*metrics.Loop
+	var oldListeners map[string]*metrics.Listen
 	var oldRPC map[string]*metrics.Function
 	if prev != nil {
 		oldLoops = byName(prev.Loops, func(l *metrics.Loop) string { return l.Name })
+		oldListeners = byName(prev.Listeners, func(l *metrics.Listen) string { return l.Name })
 		oldRPC = byName(prev.RPC, RPCKey)
 	}
 	for i := range cur.Loops {
@@ -78,25 +100,55 @@ func rates(prev, cur *metrics.Snapshot) Rates {
 			lr.BusyFraction = min(1, (l.Busy-old.Busy)/up)
 		}
 		if ok {
-			window := counts(&l.Lag)
-			before := counts(&old.Lag)
-			if window.Count() >= before.Count() {
-				window = window.Sub(&before)
-				lr.LagP50 = window.Quantile(0.5).Seconds()
-				lr.LagP99 = window.Quantile(0.99).Seconds()
-			}
+			lr.LagP50, lr.LagP99 = recent(&old.Lag, &l.Lag)
 		}
 		r.Loops[l.Name] = lr
 	}
+	for i := range cur.Listeners {
+		l := &cur.Listeners[i]
+		old, ok := oldListeners[l.Name]
+		if !ok {
+			old = &metrics.Listen{}
+		}
+		r.Listeners[l.Name] = ListenerRates{
+			Accepted: per(old.Accepted, l.Accepted),
+			Refused:  per(old.Refused, l.Refused),
+			BytesIn:  per(old.BytesIn, l.BytesIn),
+			BytesOut: per(old.BytesOut, l.BytesOut),
+		}
+	}
 	for i := range cur.RPC {
 		f := &cur.RPC[i]
-		var calls uint64
-		if old, ok := oldRPC[RPCKey(f)]; ok {
-			calls = old.Calls
+		old, ok := oldRPC[RPCKey(f)]
+		if !ok {
+			old = &metrics.Function{}
 		}
-		r.RPC[RPCKey(f)] = RPCRates{Calls: per(calls, f.Calls)}
+		fr := RPCRates{Calls: per(old.Calls, f.Calls), Errors: per(sum(old.Errors), sum(f.Errors))}
+		if ok {
+			fr.LatencyP50, fr.LatencyP99 = recent(&old.Latency, &f.Latency)
+		}
+		r.RPC[RPCKey(f)] = fr
 	}
 	return r
+}
+
+// recent returns the median and 99th percentile, in seconds, of what a
+// histogram counted between two snapshots.
+func recent(prev, cur *metrics.Latency) (p50, p99 float64) {
+	window, before := counts(cur), counts(prev)
+	if window.Count() < before.Count() {
+		return 0, 0 // not the same histogram
+	}
+	window = window.Sub(&before)
+	return window.Quantile(0.5).Seconds(), window.Quantile(0.99).Seconds()
+}
+
+func sum(m map[string]uint64) uint64 {
+	var n uint64
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 func byName[T any](xs []T, key func(*T) string) map[string]*T {

@@ -25,7 +25,8 @@ func TestRates(t *testing.T) {
 	prev := metrics.Snapshot{
 		Time:  t0,
 		Loops: []metrics.Loop{{Name: "main", Iterations: 100, Events: 50, Uptime: 10, Busy: 1, Lag: slowLag}},
-		RPC:   []metrics.Function{{Server: "rpc", Name: "add", Calls: 10}},
+		Listeners: []metrics.Listen{{Name: "rpc", Accepted: 5, BytesIn: 1000, BytesOut: 2000}},
+		RPC:       []metrics.Function{{Server: "rpc", Name: "add", Calls: 10, Errors: map[string]uint64{"Timeout": 1}, Latency: slowLag}},
 	}
 	cur := metrics.Snapshot{
 		Time: t0.Add(2 * time.Second),
@@ -33,7 +34,11 @@ func TestRates(t *testing.T) {
 			{Name: "main", Iterations: 300, Events: 1050, PostedCalls: 4, Uptime: 12, Busy: 1.5, Lag: fastLag},
 			{Name: "new", Iterations: 7},
 		},
-		RPC: []metrics.Function{{Server: "rpc", Name: "add", Calls: 410}, {Server: "rpc", Name: "echo", Calls: 3}},
+		Listeners: []metrics.Listen{{Name: "rpc", Accepted: 9, Refused: 2, BytesIn: 5000, BytesOut: 2000}},
+		RPC: []metrics.Function{
+			{Server: "rpc", Name: "add", Calls: 410, Errors: map[string]uint64{"Timeout": 3, "HandlerError": 4}, Latency: fastLag},
+			{Server: "rpc", Name: "echo", Calls: 3},
+		},
 	}
 	r := rates(&prev, &cur)
 	if r.Seconds != 2 {
@@ -51,15 +56,18 @@ func TestRates(t *testing.T) {
 	if n := r.Loops["new"]; n.Iterations != 3.5 || n.LagP99 != 0 {
 		t.Errorf("a new loop's rates %+v: counted from zero, no lag window", n)
 	}
-	if r.RPC["rpc/add"].Calls != 200 || r.RPC["rpc/echo"].Calls != 1.5 {
+	if a := r.RPC["rpc/add"]; a.Calls != 200 || a.Errors != 3 || a.LatencyP99 <= 5e-6 || a.LatencyP99 > 10e-6 || r.RPC["rpc/echo"].Calls != 1.5 {
 		t.Errorf("rpc rates %+v", r.RPC)
+	}
+	if l := r.Listeners["rpc"]; l != (ListenerRates{Accepted: 2, Refused: 1, BytesIn: 2000, BytesOut: 0}) {
+		t.Errorf("listener rates %+v", l)
 	}
 	// A loop whose counters went down (replaced under its name) rates 0.
 	if back := rates(&cur, &prev); back.Seconds != 0 || back.Loops["main"].Events != 0 {
 		t.Errorf("rates backwards in time %+v", back)
 	}
 	first := rates(nil, &cur)
-	if first.Seconds != 0 || first.Loops == nil || first.RPC == nil || first.Loops["main"].Events != 0 {
+	if first.Seconds != 0 || first.Loops == nil || first.Listeners == nil || first.RPC == nil || first.Loops["main"].Events != 0 {
 		t.Errorf("first rates %+v: want zero, maps not nil", first)
 	}
 }

@@ -149,7 +149,7 @@
       ((rr[key(b)] || {}).calls || 0) - ((rr[key(a)] || {}).calls || 0) || b.calls - a.calls).slice(0, 10);
     fill("rpc", fns, (f) => {
       const r = rr[key(f)] || {};
-      return [f.name, num(r.calls), num(f.calls), num(r.errors), num(f.errors), num(f.in_flight),
+      return [f.name, num(r.calls), num(f.calls), num(r.errors), num(sum(Object.values(f.errors || {}), (n) => n)), num(f.in_flight),
         secs(r.latency_p50_seconds), secs(r.latency_p99_seconds)];
     }, "no RPC server");
     fill("threads", s.threads || [], (t) => [t.name, num(t.size), num(t.workers), num(t.busy), num(t.queued)],
