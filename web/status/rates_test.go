@@ -23,8 +23,8 @@ func TestRates(t *testing.T) {
 	slow, slowLag := lag(&none, 100, 40*time.Millisecond)
 	_, fastLag := lag(&slow, 1000, 8*time.Microsecond)
 	prev := metrics.Snapshot{
-		Time:  t0,
-		Loops: []metrics.Loop{{Name: "main", Iterations: 100, Events: 50, Uptime: 10, Busy: 1, Lag: slowLag}},
+		Time:      t0,
+		Loops:     []metrics.Loop{{Name: "main", Iterations: 100, Events: 50, Uptime: 10, Busy: 1, Lag: slowLag}},
 		Listeners: []metrics.Listen{{Name: "rpc", Accepted: 5, BytesIn: 1000, BytesOut: 2000}},
 		RPC:       []metrics.Function{{Server: "rpc", Name: "add", Calls: 10, Errors: map[string]uint64{"Timeout": 1}, Latency: slowLag}},
 	}
