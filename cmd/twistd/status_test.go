@@ -165,4 +165,7 @@ func TestStatusMetricsUnderLoad(t *testing.T) {
 	if !strings.Contains(string(body), `"name":"add"`) {
 		t.Errorf("/status.json lacks the rpc plugin's functions: %s", body)
 	}
+	if !strings.Contains(string(body), `"addr":"`+p.addr()+`"`) {
+		t.Errorf("/status.json lacks the rpc plugin's listener %s: %s", p.addr(), body)
+	}
 }
