@@ -165,6 +165,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 		return err
 	}
 	defer loop.Close()
+	var statusErr error
 	if *statusAddr != "" {
 		reg := metrics.NewRegistry()
 		reg.AddLoop("main", loop)
@@ -173,10 +174,13 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 			return err
 		}
 		loop.CallWhenRunning(func() {
-			if _, err := page.Listen(loop, *statusAddr); err != nil {
-				fmt.Fprintln(stderr, "crawl: --status:", err)
+			port, err := page.Listen(loop, *statusAddr)
+			if err != nil {
+				statusErr = fmt.Errorf("--status: %w", err)
 				_ = loop.Stop()
+				return
 			}
+			fmt.Fprintf(stderr, "crawl: status page at http://%s/\n", port.Addr())
 		})
 	}
 	p := &crawl.CrawlerProcess{Loop: loop}
@@ -215,6 +219,9 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 	}
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
+	}
+	if statusErr != nil {
+		return statusErr
 	}
 	if err != nil {
 		return err

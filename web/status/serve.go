@@ -27,9 +27,8 @@ func ListenAddr(addr string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// Listen starts p on loop and serves it on a new Site at ListenAddr(addr),
-// logging its URL. Stopping the port does not stop the page: Service does
-// both.
+// Listen starts p on loop and serves it on a new Site at ListenAddr(addr).
+// Stopping the port does not stop the page: Service does both.
 func (p *Page) Listen(loop *reactor.Reactor, addr string) (*internet.Port, error) {
 	port, err := internet.ListenTCP(loop, ListenAddr(addr), web.NewSite(p.Resource()))
 	if err != nil {
@@ -38,12 +37,11 @@ func (p *Page) Listen(loop *reactor.Reactor, addr string) (*internet.Port, error
 	if p.clk == nil {
 		p.Start(loop)
 	}
-	slog.Info(fmt.Sprintf("status page at http://%s/", port.Addr()))
 	return port, nil
 }
 
 // Service returns a service that serves p at addr (see Listen) while it
-// runs, and stops p when it stops.
+// runs, logging "status page at http://ADDR/", and stops p when it stops.
 func (p *Page) Service(loop *reactor.Reactor, addr string) service.Service {
 	return &pageService{p: p, loop: loop, addr: addr}
 }
@@ -62,6 +60,7 @@ func (s *pageService) StartService() error {
 		return &service.ListenError{Kind: "TCP", Addr: ListenAddr(s.addr), Err: err}
 	}
 	s.port = port
+	slog.Info(fmt.Sprintf("status page at http://%s/", port.Addr()))
 	return s.Base.StartService()
 }
 
