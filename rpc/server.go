@@ -256,13 +256,13 @@ func (s *Server) Dispatch(ctx context.Context, clk clock.Clock, name string, arg
 		s.unknownCalls.Add(1)
 		return deferred.Fail(noSuchFunction(name))
 	}
-	t := f.stats.begin(s, clk)
+	t := f.stats.begin(s)
 	d := s.timed(f.call(ctx, args), ctx, clk, name)
 	if v, err := d.Result(); d.Called() && !isDeferred(v) {
-		f.stats.finish(t, err)
+		f.stats.finish(s, t, err)
 		return d
 	}
-	return f.stats.pending(s, clk, d, t)
+	return f.stats.pending(s, d, t)
 }
 
 func isDeferred(v any) bool {
@@ -306,9 +306,11 @@ func (s *Server) timed(d *deferred.Deferred, ctx context.Context, clk clock.Cloc
 // AppendCall calls the function name with args as Dispatch does, for a
 // transport that carries the result as one BSON element of its answer. A
 // function that answers at once has its result appended to dst as the
-// element key, and AppendCall returns the extended dst; one that fails at
-// once returns dst and the *Error; one that answers later returns dst and
-// the Deferred that Dispatch would have returned, to wait on.
+// element key (which, as any BSON key, holds no NUL: AppendCall panics
+// otherwise, as the bson package does), and AppendCall returns the
+// extended dst; one that fails at once returns dst and the *Error; one
+// that answers later returns dst and the Deferred that Dispatch would have
+// returned, to wait on.
 //
 // It is the cheap way in: a function of one of the commonest shapes (no
 // parameter, one, or two of the same type, each an int, int64, float64,
@@ -316,17 +318,20 @@ func (s *Server) timed(d *deferred.Deferred, ctx context.Context, clk clock.Cloc
 // called without reflection, its result is appended without being boxed,
 // and no Deferred is made.
 func (s *Server) AppendCall(dst []byte, ctx context.Context, clk clock.Clock, key, name string, args bson.RawArray) ([]byte, *deferred.Deferred, error) {
+	if strings.IndexByte(key, 0) >= 0 {
+		panic("rpc: AppendCall: a BSON key cannot hold a NUL")
+	}
 	f := s.funcs[name]
 	if f == nil {
 		s.unknownCalls.Add(1)
 		return dst, nil, noSuchFunction(name)
 	}
-	t := f.stats.begin(s, clk)
+	t := f.stats.begin(s)
 	out, d, err := s.appendCall(f, dst, ctx, clk, key, name, args)
 	if d != nil {
-		return out, f.stats.pending(s, clk, d, t), nil
+		return out, f.stats.pending(s, d, t), nil
 	}
-	f.stats.finish(t, err)
+	f.stats.finish(s, t, err)
 	return out, nil, err
 }
 
