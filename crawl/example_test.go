@@ -3,6 +3,7 @@ package crawl_test
 import (
 	"fmt"
 	"iter"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -65,4 +66,45 @@ func Example() {
 	// Page 1, Page 2, Page 9
 	// chouti: 4 responses
 	// links within depth 1: 6 items
+}
+
+// A crawl with a job directory stops after 10 pages; a second run with
+// the same directory continues where it stopped and fetches the rest,
+// none of them again.
+func ExampleSettings_jobDir() {
+	loop, _ := reactor.New()
+	defer loop.Close()
+	site := crawltest.New(30)
+	port, _ := internet.ListenTCP(loop, "127.0.0.1:0", web.NewSite(site.Resource()))
+	dir, _ := os.MkdirTemp("", "crawl-job")
+	defer os.RemoveAll(dir)
+
+	spider := &followSpider{start: "http://" + port.Addr().String() + "/page/0"}
+	set := crawl.Settings{JobDir: dir, Concurrency: 1, AllowedDomains: []string{"127.0.0.1"}, RetryBackoff: time.Millisecond}
+	first := set
+	first.MaxPages = 10
+	loop.CallWhenRunning(func() {
+		crawl.NewCrawler(spider, first).Crawl(loop).AddCallback(func(v any) (any, error) {
+			fmt.Println("first run:", v.(*crawl.Stats).Responses, "responses")
+			return crawl.NewCrawler(spider, set).Crawl(loop), nil
+		}).AddBoth(func(v any) (any, error) {
+			fmt.Println("both runs:", v.(*crawl.Stats).Responses, "responses")
+			return nil, loop.Stop()
+		})
+	})
+	if err := loop.Run(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	twice := 0
+	for path, n := range site.AllHits() {
+		if n > 1 && path != "/robots.txt" && path != "/flaky" { // once a run; a 500, then its retry
+			twice++
+		}
+	}
+	fmt.Println("pages fetched twice:", twice)
+	// Output:
+	// first run: 11 responses
+	// both runs: 43 responses
+	// pages fetched twice: 0
 }

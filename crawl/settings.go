@@ -56,6 +56,7 @@ type Settings struct {
 	MaxDepth int
 	// MaxPages bounds the requests the engine downloads (retries and
 	// redirects aside); then it finishes what is in progress and closes.
+	// It counts this run's: a resumed job (JobDir) starts from zero.
 	// Default 0: no limit.
 	MaxPages int
 	// AllowedDomains, when not empty, drops requests (other than

@@ -43,6 +43,8 @@ type connShared struct {
 	// bound to one address (not a wildcard): a lookup and an address less
 	// per connection.
 	local net.Addr
+	// counts are the listener's counters (stats.go); nil for connectors.
+	counts *connCounts
 }
 
 var defaultLimits = limits{high: DefaultHighWater, low: DefaultLowWater, hard: DefaultOutputLimit}
@@ -191,6 +193,7 @@ func (c *Conn) DoRead() {
 	n, err := sysRead(c.Fd(), buf)
 	switch {
 	case n > 0:
+		c.countIn(n)
 		c.proto.DataReceived(buf[:n])
 	case err == nil:
 		c.readEOF()
@@ -234,6 +237,7 @@ func (c *Conn) DoWrite() {
 			c.closeNow(lost(err), true)
 			return
 		}
+		c.countOut(n)
 		x.out.consume(n)
 		if x.out.empty() || n == 0 {
 			break
@@ -308,6 +312,7 @@ func (c *Conn) write(b []byte) (int, error) {
 			c.closeLater(err, true)
 			return 0, err
 		}
+		c.countOut(w)
 		n = w
 		b = b[w:]
 	}
@@ -348,6 +353,7 @@ func (c *Conn) writeSequence(bufs [][]byte) error {
 			c.closeLater(err, true)
 			return err
 		}
+		c.countOut(n)
 		for len(bufs) > 0 && n >= len(bufs[0]) {
 			n -= len(bufs[0])
 			bufs = bufs[1:]
@@ -600,6 +606,9 @@ func (c *Conn) closeNow(reason error, orderly bool) {
 		return
 	}
 	c.state = c.state&^stDead | stClosed
+	if k := c.shared.counts; k != nil {
+		k.open.Add(-1)
+	}
 	_ = c.loop.RemoveReader(c)
 	_ = c.loop.RemoveWriter(c)
 	sysClose(c.Fd(), orderly)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twistgo/twist/clock"
@@ -94,6 +95,8 @@ type Port struct {
 	shared  *connShared
 	// handoff, if set, spreads the accepted connections over its loops.
 	handoff *reactor.Group
+	// group is the GroupPort the port is one socket of, or nil.
+	group *GroupPort
 	// accept and clock are the system call and the back-off timer's clock,
 	// replaced by tests.
 	accept  func(fd int) (int, net.Addr, error)
@@ -109,7 +112,7 @@ func listen(loop *reactor.Reactor, addr net.Addr, f Factory, cfg *listenConfig, 
 	if err != nil {
 		return nil, err
 	}
-	shared := &connShared{limits: cfg.lim}
+	shared := &connShared{limits: cfg.lim, counts: new(connCounts)}
 	if !isWildcard(bound) {
 		shared.local = bound
 	}
@@ -129,6 +132,7 @@ func listenOn(loop *reactor.Reactor, addr net.Addr, f Factory, opts []ListenOpti
 		p.stop()
 		return nil, err
 	}
+	addOpenListener(p)
 	return p, nil
 }
 
@@ -155,6 +159,7 @@ func (p *Port) DoRead() {
 			return
 		}
 		p.backoff = 0
+		p.shared.counts.accepted.Add(1)
 		target := p.loop
 		if p.handoff != nil {
 			target = p.handoff.Next()
@@ -203,6 +208,7 @@ func (p *Port) serve(loop *reactor.Reactor, fd int, addr net.Addr) {
 	}()
 	proto := p.factory.BuildProtocol(addr)
 	if proto == nil {
+		p.shared.counts.refused.Add(1)
 		sysClose(fd, true)
 		return
 	}
@@ -215,6 +221,7 @@ func (p *Port) serve(loop *reactor.Reactor, fd int, addr net.Addr) {
 		_ = sysSetNoDelay(fd, true)
 	}
 	c = newConn(loop, fd, addr, p.shared)
+	p.shared.counts.open.Add(1)
 	c.start(proto)
 }
 
@@ -246,6 +253,11 @@ func (p *Port) stop() {
 		return
 	}
 	p.closed = true
+	if p.group == nil {
+		removeOpenListener(p)
+	} else if p.group.open.Add(-1) == 0 {
+		removeOpenListener(p.group)
+	}
 	if p.retry != nil {
 		_ = p.retry.Cancel()
 		p.retry = nil
@@ -271,6 +283,9 @@ type GroupPort struct {
 	group *reactor.Group
 	ports []*Port
 	addr  net.Addr
+	// open counts its ports not yet closed: the last to close takes the
+	// group off OpenListeners.
+	open atomic.Int32
 }
 
 // listenGroup listens on addr on every loop of g, or on its first loop with
@@ -303,8 +318,11 @@ func listenGroup(g *reactor.Group, addr net.Addr, f Factory, opts []ListenOption
 		if !balance {
 			p.handoff = g
 		}
+		p.group = gp
 		gp.ports = append(gp.ports, p)
 	}
+	gp.open.Store(int32(len(gp.ports)))
+	addOpenListener(gp)
 	// The loops may be running: each starts watching its own socket.
 	for _, p := range gp.ports {
 		p.loop.CallFromThread(func() {

@@ -1,6 +1,9 @@
 package metrics
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -25,8 +28,27 @@ var (
 	descLoopResponding = prometheus.NewDesc("twist_loop_responding",
 		"1 if the loop handed over its counters in time, 0 if it is stuck in a callback.", []string{"loop"}, nil)
 
+	descListenerOpen = prometheus.NewDesc("twist_listener_connections_open",
+		"Connections of a listener open now.", []string{"listener"}, nil)
+	descListenerAccepted = prometheus.NewDesc("twist_listener_connections_accepted_total",
+		"Connections a listener accepted.", []string{"listener"}, nil)
+	descListenerRefused = prometheus.NewDesc("twist_listener_connections_refused_total",
+		"Connections accepted and then refused by the listener's factory (a connection cap).", []string{"listener"}, nil)
+	descListenerIn = prometheus.NewDesc("twist_listener_received_bytes_total",
+		"Bytes read from a listener's connections (ciphertext for TLS).", []string{"listener"}, nil)
+	descListenerOut = prometheus.NewDesc("twist_listener_sent_bytes_total",
+		"Bytes written to a listener's connections (ciphertext for TLS).", []string{"listener"}, nil)
+
 	descRPCCalls = prometheus.NewDesc("twist_rpc_calls_total",
 		"Calls of an RPC function, failed ones included.", []string{"server", "function"}, nil)
+	descRPCErrors = prometheus.NewDesc("twist_rpc_errors_total",
+		"Failed calls of an RPC function, by kind of error.", []string{"server", "function", "kind"}, nil)
+	descRPCInFlight = prometheus.NewDesc("twist_rpc_calls_in_flight",
+		"Calls of an RPC function waiting on a Deferred.", []string{"server", "function"}, nil)
+	descRPCDuration = prometheus.NewDesc("twist_rpc_call_duration_seconds",
+		"Duration of RPC calls, dispatch to answer (calls answered at once are sampled and weighted).", []string{"server", "function"}, nil)
+	descRPCUnknown = prometheus.NewDesc("twist_rpc_unknown_function_calls_total",
+		"Calls naming no registered function.", []string{"server"}, nil)
 
 	descThreadsSize = prometheus.NewDesc("twist_threads_max_workers",
 		"Maximum number of workers of a thread pool.", []string{"pool"}, nil)
@@ -45,8 +67,10 @@ var (
 type collector struct{ r *Registry }
 
 // Collector returns a prometheus.Collector of everything the registry
-// holds. Each Collect takes one Snapshot. The Go runtime's and the process's
-// own metrics are not included: Register adds them.
+// holds. Each Collect takes one Snapshot, so it must not run on a loop
+// (promhttp's handler under web.HandlerResource runs on the thread pool).
+// The Go runtime's and the process's own metrics are not included:
+// Register adds them.
 func (r *Registry) Collector() prometheus.Collector { return collector{r} }
 
 // Register registers the registry's collector with reg, along with the
@@ -69,7 +93,8 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descLoopIterations, descLoopEvents, descLoopPosted, descLoopTimersRun,
 		descLoopTimersPending, descLoopLag, descLoopBusy, descLoopResponding,
-		descRPCCalls,
+		descListenerOpen, descListenerAccepted, descListenerRefused, descListenerIn, descListenerOut,
+		descRPCCalls, descRPCErrors, descRPCInFlight, descRPCDuration, descRPCUnknown,
 		descThreadsSize, descThreadsWorkers, descThreadsBusy, descThreadsQueued,
 		descUnhandled,
 	} {
@@ -96,8 +121,23 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descLoopBusy, l.Busy, l.Name)
 		gauge(descLoopResponding, bool01(l.Responding), l.Name)
 	}
+	for _, l := range s.Listeners {
+		gauge(descListenerOpen, float64(l.Open), l.Name)
+		counter(descListenerAccepted, float64(l.Accepted), l.Name)
+		counter(descListenerRefused, float64(l.Refused), l.Name)
+		counter(descListenerIn, float64(l.BytesIn), l.Name)
+		counter(descListenerOut, float64(l.BytesOut), l.Name)
+	}
+	for _, srv := range s.RPCServers {
+		counter(descRPCUnknown, float64(srv.UnknownCalls), srv.Name)
+	}
 	for _, f := range s.RPC {
 		counter(descRPCCalls, float64(f.Calls), f.Server, f.Name)
+		for _, kind := range slices.Sorted(maps.Keys(f.Errors)) {
+			counter(descRPCErrors, float64(f.Errors[kind]), f.Server, f.Name, kind)
+		}
+		gauge(descRPCInFlight, float64(f.InFlight), f.Server, f.Name)
+		ch <- histogram(descRPCDuration, s.LatencyBounds, &f.Latency, f.Server, f.Name)
 	}
 	for _, p := range s.Threads {
 		gauge(descThreadsSize, float64(p.Size), p.Name)

@@ -2,7 +2,9 @@ package metrics
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"net"
 	"os/exec"
 	"strings"
 	"testing"
@@ -12,7 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
+	"github.com/twistgo/twist/rpc"
 	"github.com/twistgo/twist/threads"
 )
 
@@ -40,18 +44,51 @@ func running(t *testing.T) *reactor.Reactor {
 }
 
 // registry returns a registry of a running loop with some timers run and
-// posted calls, and of a thread pool with a busy worker.
+// posted calls; of an RPC server listening on it, called once by a client
+// that stays connected; of a second listener found by AddOpenListeners;
+// and of a thread pool with a busy worker.
 func registry(t *testing.T) (*Registry, *reactor.Reactor) {
 	t.Helper()
 	r := NewRegistry()
 	l := running(t)
 	r.AddLoop("main", l)
-	fired := make(chan struct{})
+	srv := rpc.NewServer()
+	if err := srv.Register("add", func(a, b int) int { return a + b }); err != nil {
+		t.Fatal(err)
+	}
+	r.AddRPCServer("demo", srv)
+	r.AddOpenListeners()
+	ports := make(chan [2]*internet.Port)
 	l.CallFromThread(func() {
-		l.CallLater(0, func() { close(fired) })
+		l.CallLater(0, func() {})
 		l.CallLater(time.Hour, func() {})
+		a, err := internet.ListenTCP(l, "127.0.0.1:0", srv.Factory())
+		if err != nil {
+			t.Error(err)
+		}
+		b, err := internet.ListenTCP(l, "127.0.0.1:0", internet.FactoryFunc(func(net.Addr) internet.Protocol { return nil }))
+		if err != nil {
+			t.Error(err)
+		}
+		ports <- [2]*internet.Port{a, b}
 	})
-	<-fired
+	p := <-ports
+	if t.Failed() {
+		t.FailNow()
+	}
+	t.Cleanup(func() {
+		l.CallFromThread(func() { p[0].StopListening(); p[1].StopListening() })
+	})
+	r.AddListener("rpc", p[0])
+	c, err := rpc.Dial(context.Background(), p[0].Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	var sum int
+	if err := c.Call(context.Background(), "add", []any{1, 2}, &sum); err != nil {
+		t.Fatal(err)
+	}
 	pool := threads.NewPool(0, 3)
 	t.Cleanup(pool.Stop)
 	release := make(chan struct{})
@@ -77,6 +114,18 @@ func TestSnapshot(t *testing.T) {
 	}
 	if len(l.Lag.Buckets) != len(s.LatencyBounds)+1 {
 		t.Errorf("%d lag buckets for %d bounds, want one more", len(l.Lag.Buckets), len(s.LatencyBounds))
+	}
+	if len(s.Listeners) < 2 {
+		t.Fatalf("Listeners = %+v, want the rpc one and the one found open", s.Listeners)
+	}
+	if ls := s.Listeners[0]; ls.Name != "rpc" || ls.Open != 1 || ls.Accepted != 1 || ls.BytesIn == 0 || ls.BytesOut == 0 {
+		t.Errorf("rpc listener = %+v; want one connection open and accepted, bytes both ways", ls)
+	}
+	if ls := s.Listeners[1]; ls.Name != "tcp:"+ls.Addr || ls.Accepted != 0 {
+		t.Errorf("open listener = %+v; want named tcp:ADDR, nothing accepted", ls)
+	}
+	if len(s.RPC) != 1 || s.RPC[0].Calls != 1 || s.RPC[0].Server != "demo" || s.RPC[0].Latency.Count == 0 {
+		t.Errorf("RPC = %+v; want demo's add called once, and timed", s.RPC)
 	}
 	if want := (Pool{Name: "blocking", Size: 3, Workers: 1, Busy: 1}); len(s.Threads) != 1 || s.Threads[0] != want {
 		t.Errorf("Threads = %+v, want [%+v]", s.Threads, want)
@@ -140,6 +189,13 @@ func TestCollector(t *testing.T) {
 		`twist_loop_timers_pending{loop="main"} 1`,
 		`twist_loop_responding{loop="main"} 1`,
 		`twist_threads_busy_workers{pool="blocking"} 1`,
+		`twist_listener_connections_open{listener="rpc"} 1`,
+		`twist_listener_connections_accepted_total{listener="rpc"} 1`,
+		`twist_rpc_calls_total{function="add",server="demo"} 1`,
+		`twist_rpc_errors_total{function="add",kind="Timeout",server="demo"} 0`,
+		`twist_rpc_calls_in_flight{function="add",server="demo"} 0`,
+		`twist_rpc_call_duration_seconds_bucket{function="add",server="demo",le="+Inf"}`,
+		`twist_rpc_unknown_function_calls_total{server="demo"} 0`,
 		`twist_deferred_unhandled_failures_total `,
 		`go_goroutines `,
 		`process_resident_memory_bytes `,

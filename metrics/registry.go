@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/metrics/latency"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/rpc"
@@ -27,10 +28,13 @@ type Registry struct {
 	start time.Time
 	wait  time.Duration
 
-	mu      sync.Mutex
-	loops   []named[*reactor.Reactor]
-	servers []named[*rpc.Server]
-	pools   []named[*threads.Pool]
+	mu        sync.Mutex
+	loops     []named[*reactor.Reactor]
+	listeners []named[internet.Listener]
+	// openListeners: report internet.OpenListeners too.
+	openListeners bool
+	servers       []named[*rpc.Server]
+	pools         []named[*threads.Pool]
 }
 
 type named[T any] struct {
@@ -97,6 +101,8 @@ type Snapshot struct {
 	// have one more entry, for what is past the last bound.
 	LatencyBounds []float64  `json:"latency_bounds_seconds"`
 	Loops         []Loop     `json:"loops"`
+	Listeners     []Listen   `json:"listeners"`
+	RPCServers    []Server   `json:"rpc_servers"`
 	RPC           []Function `json:"rpc"`
 	Threads       []Pool     `json:"threads"`
 	// UnhandledFailures counts the Deferreds dropped with a failure
@@ -159,10 +165,13 @@ type Memory struct {
 
 // Snapshot reads everything registered. It asks every loop at once and
 // waits for each up to the loop wait (SetLoopWait); the rest is read from
-// atomics and locks held briefly. It may be called from any goroutine.
+// atomics and locks held briefly. It may be called from any goroutine but
+// a loop's: it blocks, and a loop that waits for itself answers late, so
+// code on a loop (a web Resource) runs it with threads.DeferToThread.
 func (r *Registry) Snapshot() Snapshot {
 	r.mu.Lock()
 	loops := slices.Clone(r.loops)
+	listeners, all := slices.Clone(r.listeners), r.openListeners
 	servers := slices.Clone(r.servers)
 	pools := slices.Clone(r.pools)
 	wait := r.wait
@@ -174,12 +183,13 @@ func (r *Registry) Snapshot() Snapshot {
 		Uptime:            now.Sub(r.start).Seconds(),
 		LatencyBounds:     seconds(latency.Bounds()),
 		Loops:             readLoops(loops, wait),
-		RPC:               readServers(servers),
+		Listeners:         readListeners(listeners, all),
 		Threads:           make([]Pool, 0, len(pools)),
 		UnhandledFailures: deferred.UnhandledFailures(),
 		Memory:            readMemory(),
 		Goroutines:        runtime.NumGoroutine(),
 	}
+	s.RPCServers, s.RPC = readServers(servers)
 	for _, p := range pools {
 		st := p.v.Stats()
 		_, size := p.v.Size()

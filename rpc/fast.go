@@ -1,7 +1,6 @@
 package rpc
 
 import (
-	"bytes"
 	"encoding/binary"
 	"math"
 	"reflect"
@@ -387,14 +386,16 @@ func (p *param) fastScalar(t bsoncore.Type, val []byte, dst *scalar) bool {
 // against b and its own terminating NUL). It returns the element's type,
 // key and value and the rest of b, or a nil rest for anything else.
 func nextScalar(b []byte) (t bsoncore.Type, key, val, rest []byte) {
-	if len(b) < 2 {
+	// Keys here are short ("call", "0"): a plain loop finds their end
+	// sooner than bytes.IndexByte, whose set-up is for long runs.
+	k := 1
+	for k < len(b) && b[k] != 0 {
+		k++
+	}
+	if k >= len(b) {
 		return 0, nil, nil, nil
 	}
-	k := bytes.IndexByte(b[1:], 0)
-	if k < 0 {
-		return 0, nil, nil, nil
-	}
-	t, key, v := bsoncore.Type(b[0]), b[1:k+1], b[k+2:]
+	t, key, v := bsoncore.Type(b[0]), b[1:k], b[k+1:]
 	n := 0
 	switch t {
 	case bsoncore.TypeInt32:

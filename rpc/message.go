@@ -216,7 +216,7 @@ func appendID(dst []byte, id bson.RawValue) []byte {
 	if id.Type == 0 {
 		return dst
 	}
-	return bsoncore.AppendValueElement(dst, "id", bsoncore.Value{Type: bsoncore.Type(id.Type), Data: id.Value})
+	return append(appendHeader(dst, bsoncore.Type(id.Type), "id"), id.Value...)
 }
 
 // ParseMessage parses a BSON document into a Message. A malformed

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -98,10 +99,11 @@ func (p *serverProtocol) Message(b []byte) {
 // fastCall calls and answers c, a call read by the single-pass parser
 // (fast.go).
 func (p *serverProtocol) fastCall(c *fastCall) {
-	c.f.calls.count()
+	t := c.f.stats.begin(p.s)
 	b := p.frameStart()
 	idx, b := bsoncore.AppendDocumentStart(b)
 	b, err := c.f.invoke(b, "reply", &c.in)
+	c.f.stats.finish(p.s, t, err)
 	p.buf = b
 	if !c.noReply {
 		p.answer(b, idx, c.id, err)
@@ -269,17 +271,34 @@ func appendInt(dst []byte, key string, n int64) []byte {
 }
 
 // appendScalar appends a shim's result of kind k as appendValueElement
-// appends the same value.
+// appends the same value. key must hold no NUL (see appendHeader).
 func appendScalar(dst []byte, key string, k scalarKind, v *scalar) []byte {
 	switch k {
 	case kindInt:
-		return appendInt(dst, key, v.n)
+		if int64(int32(v.n)) == v.n {
+			return binary.LittleEndian.AppendUint32(appendHeader(dst, bsoncore.TypeInt32, key), uint32(v.n))
+		}
+		fallthrough
 	case kindInt64:
-		return bsoncore.AppendInt64Element(dst, key, v.n)
+		return binary.LittleEndian.AppendUint64(appendHeader(dst, bsoncore.TypeInt64, key), uint64(v.n))
 	case kindFloat64:
-		return bsoncore.AppendDoubleElement(dst, key, v.f)
+		return binary.LittleEndian.AppendUint64(appendHeader(dst, bsoncore.TypeDouble, key), math.Float64bits(v.f))
 	case kindString:
-		return bsoncore.AppendStringElement(dst, key, v.s)
+		return bsoncore.AppendString(appendHeader(dst, bsoncore.TypeString, key), v.s)
 	}
-	return bsoncore.AppendBooleanElement(dst, key, v.b)
+	b := byte(0)
+	if v.b {
+		b = 1
+	}
+	return append(appendHeader(dst, bsoncore.TypeBoolean, key), b)
+}
+
+// appendHeader appends an element's type and key, as bsoncore.AppendHeader
+// does without its check that the key holds no NUL, which costs as much as
+// the rest of a small answer: the keys here are the package's own
+// ("reply", "id") or checked once by AppendCall.
+func appendHeader(dst []byte, t bsoncore.Type, key string) []byte {
+	dst = append(dst, byte(t))
+	dst = append(dst, key...)
+	return append(dst, 0)
 }

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -46,6 +47,8 @@ type Server struct {
 	group session.Group
 	// framed is the session configuration of the framed protocol.
 	framed session.Config
+	// unknownCalls counts the calls of no registered function (stats.go).
+	unknownCalls atomic.Uint64
 }
 
 // A ServerOption configures a Server.
@@ -125,8 +128,8 @@ type function struct {
 	// result is then the kind of its result.
 	shim   shim
 	result scalarKind
-	// calls counts its calls (stats.go).
-	calls callCounter
+	// stats counts its calls (stats.go).
+	stats callStats
 }
 
 // resultShape is what a function returns.
@@ -250,10 +253,21 @@ func (s *Server) plan(name string, v reflect.Value) (*function, error) {
 func (s *Server) Dispatch(ctx context.Context, clk clock.Clock, name string, args bson.RawArray) *deferred.Deferred {
 	f := s.funcs[name]
 	if f == nil {
+		s.unknownCalls.Add(1)
 		return deferred.Fail(noSuchFunction(name))
 	}
-	f.calls.count()
-	return s.timed(f.call(ctx, args), ctx, clk, name)
+	t := f.stats.begin(s)
+	d := s.timed(f.call(ctx, args), ctx, clk, name)
+	if v, err := d.Result(); d.Called() && !isDeferred(v) {
+		f.stats.finish(s, t, err)
+		return d
+	}
+	return f.stats.pending(s, d, t)
+}
+
+func isDeferred(v any) bool {
+	_, ok := v.(*deferred.Deferred)
+	return ok
 }
 
 func noSuchFunction(name string) *Error {
@@ -292,9 +306,11 @@ func (s *Server) timed(d *deferred.Deferred, ctx context.Context, clk clock.Cloc
 // AppendCall calls the function name with args as Dispatch does, for a
 // transport that carries the result as one BSON element of its answer. A
 // function that answers at once has its result appended to dst as the
-// element key, and AppendCall returns the extended dst; one that fails at
-// once returns dst and the *Error; one that answers later returns dst and
-// the Deferred that Dispatch would have returned, to wait on.
+// element key (which, as any BSON key, holds no NUL: AppendCall panics
+// otherwise, as the bson package does), and AppendCall returns the
+// extended dst; one that fails at once returns dst and the *Error; one
+// that answers later returns dst and the Deferred that Dispatch would have
+// returned, to wait on.
 //
 // It is the cheap way in: a function of one of the commonest shapes (no
 // parameter, one, or two of the same type, each an int, int64, float64,
@@ -302,11 +318,25 @@ func (s *Server) timed(d *deferred.Deferred, ctx context.Context, clk clock.Cloc
 // called without reflection, its result is appended without being boxed,
 // and no Deferred is made.
 func (s *Server) AppendCall(dst []byte, ctx context.Context, clk clock.Clock, key, name string, args bson.RawArray) ([]byte, *deferred.Deferred, error) {
+	if strings.IndexByte(key, 0) >= 0 {
+		panic("rpc: AppendCall: a BSON key cannot hold a NUL")
+	}
 	f := s.funcs[name]
 	if f == nil {
+		s.unknownCalls.Add(1)
 		return dst, nil, noSuchFunction(name)
 	}
-	f.calls.count()
+	t := f.stats.begin(s)
+	out, d, err := s.appendCall(f, dst, ctx, clk, key, name, args)
+	if d != nil {
+		return out, f.stats.pending(s, d, t), nil
+	}
+	f.stats.finish(s, t, err)
+	return out, nil, err
+}
+
+// appendCall is AppendCall once the function is found and the call counted.
+func (s *Server) appendCall(f *function, dst []byte, ctx context.Context, clk clock.Clock, key, name string, args bson.RawArray) ([]byte, *deferred.Deferred, error) {
 	if f.shim != nil {
 		out, err := f.callShim(dst, key, args)
 		if err != nil {

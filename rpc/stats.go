@@ -1,9 +1,14 @@
 package rpc
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
+
+	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/metrics/latency"
 )
 
 // FunctionStats is what a Server counts of one of its functions.
@@ -13,21 +18,154 @@ type FunctionStats struct {
 	// Calls is how many calls named it since it was registered, over every
 	// protocol, those that failed included.
 	Calls uint64
+	// Errors counts the calls that failed, by kind of error:
+	// BadArguments, HandlerError, Timeout, "Cancelled" for calls whose
+	// connection was lost before they answered, and "Other" for an *Error
+	// of another Message that the function returned itself.
+	Errors map[string]uint64
+	// InFlight is the number of its calls that have not answered yet:
+	// those waiting on a Deferred (calls answered at once never are).
+	InFlight int64
+	// Latency is the distribution of its calls' durations, from dispatch
+	// to answer, by the server's clock (WithClock) or the monotonic
+	// clock. Every call that waits on a Deferred is timed. Of the calls
+	// answered at once, which cost less than the two clock reads that
+	// would time them, one in LatencySampleEvery is timed and counted
+	// LatencySampleEvery times: the counts and sum are estimates for
+	// those, exact in the mean.
+	Latency latency.Counts
 }
 
-// callCounter counts the calls of one function. Dispatch and AppendCall
-// count each call, from every loop, with one atomic add.
-type callCounter struct{ n atomic.Uint64 }
+// LatencySampleEvery is how many calls answered at once count as one
+// timed call in FunctionStats.Latency.
+const LatencySampleEvery = 64
 
-func (c *callCounter) count() { c.n.Add(1) }
+// The kinds of error a function's calls are counted by, and their names.
+const (
+	errBadArguments = iota
+	errHandler
+	errTimeout
+	errCancelled
+	errOther
+	numErrorKinds
+)
 
-// Stats returns the call counters of the registered functions, sorted by
-// name. It may be called from any goroutine.
+var errorKindNames = [numErrorKinds]string{BadArguments, HandlerError, Timeout, "Cancelled", "Other"}
+
+// callStats is what a Server counts of one function, from every loop: one
+// atomic add per call on the common path (a call answered at once,
+// successfully), a few more on the others.
+type callStats struct {
+	calls    atomic.Uint64
+	errors   [numErrorKinds]atomic.Uint64
+	inFlight atomic.Int64
+	latency  latency.Histogram
+}
+
+// callStart is where a call's timing starts, if it is timed.
+type callStart struct {
+	timed bool
+	mono  time.Duration // since monoEpoch, without a server clock
+	at    time.Time     // by the server's clock (WithClock)
+}
+
+// monoEpoch is the origin of the monotonic clock calls are timed by: a
+// time.Since reads one clock where time.Now reads two.
+var monoEpoch = time.Now()
+
+// startTimer starts timing a call: by the server's clock if it has one
+// (WithClock, for tests), else by the monotonic clock.
+func (s *Server) startTimer() callStart {
+	if s.clock != nil {
+		return callStart{timed: true, at: s.clock.Now()}
+	}
+	return callStart{timed: true, mono: time.Since(monoEpoch)}
+}
+
+// elapsed returns the time since t started.
+func (s *Server) elapsed(t callStart) time.Duration {
+	if s.clock != nil {
+		return s.clock.Now().Sub(t.at)
+	}
+	return time.Since(monoEpoch) - t.mono
+}
+
+// begin counts a call and starts timing it if it is sampled.
+func (st *callStats) begin(s *Server) callStart {
+	if st.calls.Add(1)%LatencySampleEvery != 1 {
+		return callStart{}
+	}
+	return s.startTimer()
+}
+
+// finish counts the end of a call answered at once, with err nil or its
+// failure.
+func (st *callStats) finish(s *Server, t callStart, err error) {
+	if err != nil {
+		st.countError(err)
+	}
+	if t.timed {
+		st.latency.ObserveN(s.elapsed(t), LatencySampleEvery)
+	}
+}
+
+// pending counts a call that waits on d, until d fires; it returns d.
+func (st *callStats) pending(s *Server, d *deferred.Deferred, t callStart) *deferred.Deferred {
+	if !t.timed {
+		t = s.startTimer()
+	}
+	st.inFlight.Add(1)
+	return d.AddBoth(func(v any) (any, error) {
+		st.inFlight.Add(-1)
+		if fl, ok := v.(*deferred.Failure); ok {
+			st.countError(fl)
+		}
+		st.latency.Observe(s.elapsed(t))
+		return v, nil
+	})
+}
+
+// countError counts a failed call by the kind of its error.
+func (st *callStats) countError(err error) {
+	kind := errOther
+	var e *Error
+	if errors.Is(err, deferred.ErrCancelled) {
+		kind = errCancelled
+	} else if errors.As(err, &e) {
+		switch e.Message {
+		case BadArguments:
+			kind = errBadArguments
+		case HandlerError:
+			kind = errHandler
+		case Timeout:
+			kind = errTimeout
+		}
+	}
+	st.errors[kind].Add(1)
+}
+
+// Stats returns the counters of the registered functions, sorted by name.
+// It may be called from any goroutine.
 func (s *Server) Stats() []FunctionStats {
 	out := make([]FunctionStats, 0, len(s.funcs))
 	for name, f := range s.funcs {
-		out = append(out, FunctionStats{Name: name, Calls: f.calls.n.Load()})
+		fs := FunctionStats{
+			Name:     name,
+			Calls:    f.stats.calls.Load(),
+			Errors:   make(map[string]uint64, numErrorKinds),
+			InFlight: f.stats.inFlight.Load(),
+			Latency:  f.stats.latency.Snapshot(),
+		}
+		for k, name := range errorKindNames {
+			fs.Errors[name] = f.stats.errors[k].Load()
+		}
+		out = append(out, fs)
 	}
 	slices.SortFunc(out, func(a, b FunctionStats) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
+
+// UnknownCalls returns how many calls named no registered function
+// (NoSuchFunction): they are not counted per name, since a peer chooses
+// the names.
+func (s *Server) UnknownCalls() uint64 { return s.unknownCalls.Load() }

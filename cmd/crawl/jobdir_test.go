@@ -30,21 +30,24 @@ func buildCrawl(t *testing.T) string {
 }
 
 // TestJobDirSignals stops the built command mid-crawl with Ctrl-C
-// (SIGINT) or kills it (SIGKILL), then runs it again with the same
-// --jobdir until the crawl is done. After Ctrl-C, which lets the
-// downloads in flight finish, no page is fetched twice; after a kill, the
-// pages in progress (at most --concurrency) are fetched again, once.
+// (SIGINT), Ctrl-C twice, or kills it (SIGKILL), then runs it again with
+// the same --jobdir until the crawl is done. After Ctrl-C, which lets the
+// downloads in flight finish, no page is fetched twice; after a second
+// Ctrl-C or a kill, the pages in progress (at most --concurrency) are
+// fetched again, once.
 func TestJobDirSignals(t *testing.T) {
 	bin := buildCrawl(t)
 	const concurrency = 4
 	for _, tc := range []struct {
-		sig      syscall.Signal
+		name     string
+		sigs     []syscall.Signal
 		maxAgain int
 	}{
-		{syscall.SIGINT, 0},
-		{syscall.SIGKILL, concurrency},
+		{"ctrl-c", []syscall.Signal{syscall.SIGINT}, 0},
+		{"ctrl-c twice", []syscall.Signal{syscall.SIGINT, syscall.SIGINT}, concurrency},
+		{"kill", []syscall.Signal{syscall.SIGKILL}, concurrency},
 	} {
-		t.Run(tc.sig.String(), func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			site := crawltest.New(400)
 			site.Latency = 2 * time.Millisecond
 			addr := webtest.Serve(t, web.NewSite(site.Resource()))
@@ -60,11 +63,13 @@ func TestJobDirSignals(t *testing.T) {
 				t.Fatal(err)
 			}
 			<-site.AfterHits(150)
-			if err := cmd.Process.Signal(tc.sig); err != nil {
-				t.Fatal(err)
+			for _, sig := range tc.sigs {
+				if err := cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
 			}
 			err := cmd.Wait()
-			if tc.sig == syscall.SIGINT && (err != nil || !strings.Contains(stderr.String(), "stopping after the downloads in flight")) {
+			if tc.sigs[0] == syscall.SIGINT && (err != nil || !strings.Contains(stderr.String(), "stopping after the downloads in flight")) {
 				t.Fatalf("after Ctrl-C: %v\n%s", err, stderr.String())
 			}
 			stopped := 0
@@ -101,7 +106,7 @@ func TestJobDirSignals(t *testing.T) {
 					t.Errorf("%s never fetched", p)
 				}
 			}
-			if tc.sig == syscall.SIGINT {
+			if tc.maxAgain == 0 {
 				b, err := os.ReadFile(out)
 				if err != nil {
 					t.Fatal(err)

@@ -135,9 +135,12 @@ type Histogram struct {
 }
 
 // Observe counts d.
-func (h *Histogram) Observe(d time.Duration) {
-	h.buckets[Bucket(d)].Add(1)
-	h.sum.Add(int64(d))
+func (h *Histogram) Observe(d time.Duration) { h.ObserveN(d, 1) }
+
+// ObserveN counts d n times: one sampled duration standing for n.
+func (h *Histogram) ObserveN(d time.Duration, n uint64) {
+	h.buckets[Bucket(d)].Add(n)
+	h.sum.Add(int64(d) * int64(n))
 	for {
 		m := h.max.Load()
 		if int64(d) <= m || h.max.CompareAndSwap(m, int64(d)) {

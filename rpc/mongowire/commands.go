@@ -1,6 +1,7 @@
 package mongowire
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -59,6 +60,9 @@ func init() {
 // serverVersion is the MongoDB version the server presents itself as.
 const serverVersion = "7.0.0"
 
+// okElement is the element ok: 1.0 of a reply, encoded once.
+var okElement = bsoncore.AppendDoubleElement(nil, "ok", 1.0)
+
 // okReply is the reply of a command that succeeds with nothing to say.
 var okReply = bson.D{{Key: "ok", Value: 1.0}}
 
@@ -80,20 +84,34 @@ func (c *conn) handle(req *request) {
 		c.query(req)
 		return
 	}
-	first, err := req.cmd.IndexErr(0)
-	if err != nil {
+	// The command was validated (readDocument): its first element, if
+	// any, reads, and its key ends with a NUL.
+	elems := req.cmd[4 : len(req.cmd)-1]
+	typ, val, _, ok := session.ReadElement(elems)
+	if !ok {
 		c.reply(req.to, 0, commandError("no command in an empty document", CodeCommandNotFound, "CommandNotFound"))
 		return
 	}
-	name := first.Key()
-	if b, ok := builtins[name]; ok {
+	key := elems[1 : bytes.IndexByte(elems[1:], 0)+1]
+	first := bson.RawValue{Type: bson.Type(typ), Value: val}
+	if b, ok := builtins[string(key)]; ok {
 		// A copy: what a builtin is given escapes, and the request of a
 		// call, the common case, is better left on the stack.
 		r := *req
-		b(c, &r, name, first.Value())
+		b(c, &r, string(key), first)
 		return
 	}
-	c.call(req, name, first.Value())
+	c.call(req, c.funcName(key), first)
+}
+
+// funcName returns key as a string, the same string as the last call's
+// when it names the same function: a connection calls a few functions
+// over and over, and their names then cost no allocation.
+func (c *conn) funcName(key []byte) string {
+	if string(key) != c.lastFunc {
+		c.lastFunc = string(key)
+	}
+	return c.lastFunc
 }
 
 // call calls a function: arg, the value of the command's first key, is the
@@ -169,7 +187,7 @@ func (c *conn) appendCall(a appendCaller, ctx context.Context, to replyTo, name 
 	case err != nil:
 		c.reply(to, 0, errorDoc(err))
 	default:
-		b = bsoncore.AppendDoubleElement(b, "ok", 1.0)
+		b = append(b, okElement...)
 		b, _ = bsoncore.AppendDocumentEnd(b, idx)
 		c.buf = session.Trim(b)
 		if len(b)-start > maxBSONObjectSize {

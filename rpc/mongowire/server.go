@@ -183,6 +183,8 @@ type conn struct {
 	buf []byte
 	// lastRequestID numbers the replies.
 	lastRequestID int32
+	// lastFunc is the name of the function called last (funcName).
+	lastFunc string
 }
 
 // ConnectionMade counts the connection for serverStatus and starts it.

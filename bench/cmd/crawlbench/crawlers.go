@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"runtime/pprof"
 	"sync/atomic"
 
 	"github.com/gocolly/colly/v2"
@@ -38,18 +37,7 @@ func (s followSpider) Parse(r *crawl.Response) (any, error) {
 }
 
 // crawlTwist crawls start with package crawl.
-func crawlTwist(start string, concurrency int, jobdir, cpuprofile string) error {
-	if cpuprofile != "" {
-		f, err := os.Create(cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
+func crawlTwist(start string, concurrency int, jobdir string) error {
 	loop, err := reactor.New()
 	if err != nil {
 		return err

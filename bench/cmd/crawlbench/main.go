@@ -46,7 +46,6 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds; each crawler runs once a round")
 	crawlers := flag.String("crawlers", "twist,colly,scrapy,twist-jobdir", "the crawlers to run")
 	jsonOut := flag.Bool("json", false, "print the results as JSON")
-	cpuprofile := flag.String("cpuprofile", "", "write the twist crawler's CPU profile to this file")
 	rss := flag.Bool("rss", false, "crawl once with -crawl-bin --jobdir, sampling its memory every second")
 	crawlBin := flag.String("crawl-bin", "", "the cmd/crawl binary, for -rss")
 	flag.Parse()
@@ -55,7 +54,7 @@ func main() {
 	case *serve:
 		err = serveFarm(*pages)
 	case *crawler == "twist":
-		err = crawlTwist(*start, *concurrency, *jobdir, *cpuprofile)
+		err = crawlTwist(*start, *concurrency, *jobdir)
 	case *crawler == "colly":
 		err = crawlColly(*start, *concurrency)
 	case *crawler != "":
@@ -63,7 +62,7 @@ func main() {
 	case *rss:
 		err = rssRun(*crawlBin, *pages, *concurrency, *jsonOut)
 	default:
-		err = runBench(strings.Split(*crawlers, ","), *pages, *concurrency, *rounds, *jsonOut, *cpuprofile)
+		err = runBench(strings.Split(*crawlers, ","), *pages, *concurrency, *rounds, *jsonOut)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "crawlbench:", err)
@@ -159,7 +158,7 @@ type Report struct {
 }
 
 // crawlCommand returns the command of one crawl of start, pinned to CPU 1.
-func crawlCommand(name, start string, concurrency int, dir, cpuprofile string) (*exec.Cmd, error) {
+func crawlCommand(name, start string, concurrency int, dir string) (*exec.Cmd, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -171,8 +170,6 @@ func crawlCommand(name, start string, concurrency int, dir, cpuprofile string) (
 		args := []string{self, "-crawler", "twist", "-start", start, "-concurrency", c}
 		if name == "twist-jobdir" {
 			args = append(args, "-jobdir", dir+"/job")
-		} else if cpuprofile != "" {
-			args = append(args, "-cpuprofile", cpuprofile)
 		}
 		cmd = exec.Command(args[0], args[1:]...)
 	case "colly":
@@ -190,7 +187,7 @@ func crawlCommand(name, start string, concurrency int, dir, cpuprofile string) (
 }
 
 // crawlOnce crawls the farm with one crawler and measures it.
-func crawlOnce(s *site, name string, concurrency int, cpuprofile string) (sample, error) {
+func crawlOnce(s *site, name string, concurrency int) (sample, error) {
 	if err := s.reset(); err != nil {
 		return sample{}, err
 	}
@@ -199,7 +196,7 @@ func crawlOnce(s *site, name string, concurrency int, cpuprofile string) (sample
 		return sample{}, err
 	}
 	defer os.RemoveAll(dir)
-	cmd, err := crawlCommand(name, s.url("/page/0"), concurrency, dir, cpuprofile)
+	cmd, err := crawlCommand(name, s.url("/page/0"), concurrency, dir)
 	if err != nil {
 		return sample{}, err
 	}
@@ -231,7 +228,7 @@ func median(v []float64) float64 {
 }
 
 // runBench runs the rounds and prints the medians.
-func runBench(names []string, pages, concurrency, rounds int, jsonOut bool, cpuprofile string) error {
+func runBench(names []string, pages, concurrency, rounds int, jsonOut bool) error {
 	if rounds < 1 || len(names) == 0 {
 		return errors.New("nothing to run")
 	}
@@ -244,7 +241,7 @@ func runBench(names []string, pages, concurrency, rounds int, jsonOut bool, cpup
 	for round := range rounds {
 		for i := range names {
 			name := names[(i+round)%len(names)] // each round starts with the next crawler
-			sm, err := crawlOnce(s, name, concurrency, cpuprofile)
+			sm, err := crawlOnce(s, name, concurrency)
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@
 //	go run ./cmd/rpcbench -duration 5s -warmup 1s -rounds 3
 //	go run ./cmd/rpcbench -run 'raw client/50 conns' -rounds 1 -serverprofile /tmp/twist.pprof
 //	taskset -c 1 go run ./cmd/rpcbench -servercpus 0 -run '1 conn x 64'  # clients on CPU 1, servers on CPU 0
+//	go run ./cmd/rpcbench -run mongo -clientprofile /tmp/driver.pprof  # where the Go driver's time goes
 //
 // With -json it prints the results as a JSON array of bench.Result in place
 // of the table, for cmd/benchreport.
@@ -21,6 +22,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/twistgo/twist/bench"
@@ -34,6 +36,7 @@ func main() {
 	run := flag.String("run", "", "run only the cases whose \"system/shape\" matches this `regexp`")
 	profile := flag.String("serverprofile", "", "write each server's CPU profile (of the last round) to `FILE`.NAME")
 	cpuprofile := flag.String("cpuprofile", "", "with -serve: write the server's CPU profile to `FILE`")
+	clientProfile := flag.String("clientprofile", "", "write the CPU profile of this process, the clients, to `FILE`")
 	serverCPUs := flag.String("servercpus", "", "run the servers on these `CPUS` only, with taskset -c (run rpcbench itself under taskset -c with others)")
 	jsonOut := flag.Bool("json", false, "print the results as JSON instead of a table")
 	flag.Parse()
@@ -72,8 +75,20 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	if *clientProfile != "" {
+		f, err := os.Create(*clientProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "rpcbench:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+	}
 	start := time.Now()
 	results, err := bench.Run(cfg)
+	pprof.StopCPUProfile()
 	if *jsonOut {
 		if err == nil {
 			err = json.NewEncoder(os.Stdout).Encode(results)

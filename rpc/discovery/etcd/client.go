@@ -52,6 +52,7 @@ var (
 type ClientOption func(*clientConfig)
 
 type clientConfig struct {
+	etcd         Config
 	prefix       string
 	policy       Policy
 	idempotent   map[string]bool
@@ -60,6 +61,10 @@ type clientConfig struct {
 	maxInstances int
 	maxValue     int
 }
+
+// WithEtcd sets how Dial reaches etcd (TLS, authentication); the
+// endpoints are the target's.
+func WithEtcd(c Config) ClientOption { return func(cfg *clientConfig) { cfg.etcd = c } }
 
 // WithPolicy sets the balancing policy (default RoundRobin).
 func WithPolicy(p Policy) ClientOption { return func(c *clientConfig) { c.policy = p } }
@@ -72,6 +77,9 @@ func WithServicePrefix(p string) ClientOption { return func(c *clientConfig) { c
 // theirs is lost, in addition to those each instance registers as idempotent.
 func WithIdempotent(names ...string) ClientOption {
 	return func(c *clientConfig) {
+		if c.idempotent == nil {
+			c.idempotent = map[string]bool{}
+		}
 		for _, n := range names {
 			c.idempotent[n] = true
 		}
@@ -96,13 +104,15 @@ func WithMaxValueSize(n int) ClientOption { return func(c *clientConfig) { c.max
 // endpoint is one registered instance and, while connected, its rpc.Client.
 type endpoint struct {
 	key         string
-	inst        Instance
+	addr        string          // inst.Address, which never changes
 	ctx         context.Context // done once the instance is forgotten
 	cancel      context.CancelFunc
 	firstTry    chan struct{} // closed after the first dial attempt
 	outstanding atomic.Int64
 
 	// Guarded by Client.mu.
+	inst    Instance
+	weight  int // inst's, at least 1
 	conn    *rpc.Client
 	current int // smooth weighted round robin's running weight
 }
@@ -125,8 +135,8 @@ type Client struct {
 }
 
 // Dial connects to the etcd named by target, "etcd://host:port[,host:port...]/service",
-// and returns a Client of the service (see NewClient). Use NewClient with a
-// clientv3.Client of your own for TLS or authentication to etcd.
+// as WithEtcd says (TLS, authentication), and returns a Client of the service
+// (see NewClient).
 func Dial(ctx context.Context, target string, opts ...ClientOption) (*Client, error) {
 	u, err := url.Parse(target)
 	if err != nil {
@@ -136,9 +146,17 @@ func Dial(ctx context.Context, target string, opts ...ClientOption) (*Client, er
 	if u.Scheme != "etcd" || u.Host == "" || service == "" {
 		return nil, fmt.Errorf("etcd: target %q is not etcd://host:port/service", target)
 	}
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints: strings.Split(u.Host, ","), DialTimeout: 5 * time.Second, Context: context.WithoutCancel(ctx),
-	})
+	var cfg clientConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	cfg.etcd.Endpoints = strings.Split(u.Host, ",")
+	ccfg, err := cfg.etcd.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	ccfg.Context = context.WithoutCancel(ctx)
+	cli, err := clientv3.New(ccfg)
 	if err != nil {
 		return nil, err
 	}
@@ -207,10 +225,10 @@ func (c *Client) update(set map[string]Instance) []*endpoint {
 		return nil
 	}
 	for key, ep := range c.eps {
-		if in, ok := set[key]; !ok || in.Address != ep.inst.Address {
+		if in, ok := set[key]; !ok || in.Address != ep.addr {
 			c.forget(ep)
 		} else {
-			ep.inst = in
+			ep.inst, ep.weight = in, in.weight()
 		}
 	}
 	var added []*endpoint
@@ -219,7 +237,7 @@ func (c *Client) update(set map[string]Instance) []*endpoint {
 			continue
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		ep := &endpoint{key: key, inst: in, ctx: ctx, cancel: cancel, firstTry: make(chan struct{})}
+		ep := &endpoint{key: key, addr: in.Address, inst: in, weight: in.weight(), ctx: ctx, cancel: cancel, firstTry: make(chan struct{})}
 		c.eps[key] = ep
 		added = append(added, ep)
 		go c.connect(ep, true)
@@ -255,7 +273,7 @@ func (c *Client) connect(ep *endpoint, first bool) {
 	delay := 50 * time.Millisecond
 	for {
 		dctx, cancel := context.WithTimeout(ep.ctx, 5*time.Second)
-		conn, err := rpc.Dial(dctx, ep.inst.Address, c.cfg.rpcOpts...)
+		conn, err := rpc.Dial(dctx, ep.addr, c.cfg.rpcOpts...)
 		cancel()
 		if first {
 			close(ep.firstTry)
@@ -318,7 +336,7 @@ func (c *Client) Call(ctx context.Context, name string, args []any, result any) 
 		}
 		c.lost(ep, conn)
 		if !c.idempotent(ep, name) || ctx.Err() != nil {
-			return fmt.Errorf("%w: %s at %s, calling %s: %w", ErrInstanceLost, ep.key, ep.inst.Address, name, err)
+			return fmt.Errorf("%w: %s at %s, calling %s: %w", ErrInstanceLost, ep.key, ep.addr, name, err)
 		}
 		tried = append(tried, ep)
 	}
@@ -354,11 +372,10 @@ func (c *Client) pick(ctx context.Context, tried []*endpoint) (*endpoint, *rpc.C
 			c.mu.Unlock()
 			return nil, nil, ErrClosed
 		}
-		cands := make([]*endpoint, 0, len(c.live))
-		for _, ep := range c.live {
-			if !slices.Contains(tried, ep) {
-				cands = append(cands, ep)
-			}
+		cands := c.live
+		if len(tried) > 0 {
+			// A retry, which is rare: the common path copies nothing.
+			cands = slices.DeleteFunc(slices.Clone(cands), func(ep *endpoint) bool { return slices.Contains(tried, ep) })
 		}
 		if len(cands) > 0 {
 			ep := c.choose(cands)
@@ -379,7 +396,8 @@ func (c *Client) pick(ctx context.Context, tried []*endpoint) (*endpoint, *rpc.C
 	}
 }
 
-// choose applies the policy to cands (not empty); c.mu is held.
+// choose applies the policy to cands (not empty, not modified); c.mu is
+// held.
 func (c *Client) choose(cands []*endpoint) *endpoint {
 	switch c.cfg.policy {
 	case LeastOutstanding:
@@ -389,7 +407,7 @@ func (c *Client) choose(cands []*endpoint) *endpoint {
 		for _, ep := range cands[1:] {
 			least = min(least, ep.outstanding.Load())
 		}
-		return roundRobin(slices.DeleteFunc(cands, func(ep *endpoint) bool { return ep.outstanding.Load() > least }))
+		return roundRobin(cands, func(ep *endpoint) bool { return ep.outstanding.Load() == least })
 	case PowerOfTwo:
 		a := weightedDraw(cands, nil)
 		if len(cands) == 1 {
@@ -400,18 +418,21 @@ func (c *Client) choose(cands []*endpoint) *endpoint {
 		}
 		return a
 	default:
-		return roundRobin(cands)
+		return roundRobin(cands, nil)
 	}
 }
 
-// roundRobin is smooth weighted round robin over cands; c.mu is held.
-func roundRobin(cands []*endpoint) *endpoint {
+// roundRobin is smooth weighted round robin over the cands that in takes
+// (all if in is nil); c.mu is held.
+func roundRobin(cands []*endpoint, in func(*endpoint) bool) *endpoint {
 	total := 0
 	var best *endpoint
 	for _, ep := range cands {
-		w := ep.inst.weight()
-		ep.current += w
-		total += w
+		if in != nil && !in(ep) {
+			continue
+		}
+		ep.current += ep.weight
+		total += ep.weight
 		if best == nil || ep.current > best.current {
 			best = ep
 		}
@@ -430,7 +451,7 @@ func weightedDraw(cands []*endpoint, skip *endpoint) *endpoint {
 	total := 0
 	for _, ep := range cands {
 		if ep != skip {
-			total += ep.inst.weight()
+			total += ep.weight
 		}
 	}
 	n := rand.IntN(total)
@@ -438,7 +459,7 @@ func weightedDraw(cands []*endpoint, skip *endpoint) *endpoint {
 		if ep == skip {
 			continue
 		}
-		if n -= ep.inst.weight(); n < 0 {
+		if n -= ep.weight; n < 0 {
 			return ep
 		}
 	}
@@ -451,7 +472,7 @@ func (c *Client) Live() []string {
 	defer c.mu.Unlock()
 	addrs := make([]string, 0, len(c.live))
 	for _, ep := range c.live {
-		addrs = append(addrs, ep.inst.Address)
+		addrs = append(addrs, ep.addr)
 	}
 	slices.Sort(addrs)
 	return addrs

@@ -14,11 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
@@ -34,8 +33,10 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 type etcdServer struct {
 	t      testing.TB
 	dir    string
-	client string
+	client string // host:port
 	peer   string
+	tls    *transport.TLSInfo // of the client port; nil for plain TCP
+	access Config             // how clients reach it
 	e      *embed.Etcd
 }
 
@@ -49,7 +50,18 @@ func freePort(t testing.TB) string {
 }
 
 func startEtcd(t testing.TB) *etcdServer {
-	s := &etcdServer{t: t, dir: t.TempDir(), client: freePort(t), peer: freePort(t)}
+	return startEtcdTLS(t, nil, Config{})
+}
+
+// startEtcdTLS starts etcd with TLS on its client port as info says (plain
+// TCP if nil); clients reach it with access's certificates.
+func startEtcdTLS(t testing.TB, info *transport.TLSInfo, access Config) *etcdServer {
+	s := &etcdServer{t: t, dir: t.TempDir(), client: freePort(t), peer: freePort(t), tls: info, access: access}
+	scheme := "http://"
+	if info != nil {
+		scheme = "https://"
+	}
+	s.access.Endpoints = []string{scheme + s.client}
 	s.start()
 	t.Cleanup(s.stop)
 	return s
@@ -59,7 +71,11 @@ func (s *etcdServer) start() {
 	cfg := embed.NewConfig()
 	cfg.Dir = s.dir
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	cu, _ := url.Parse("http://" + s.client)
+	cfg.BcryptCost = 4 // bcrypt's least: TestAuth's passwords need no strength
+	cu, _ := url.Parse(s.access.Endpoints[0])
+	if s.tls != nil {
+		cfg.ClientTLSInfo = *s.tls
+	}
 	pu, _ := url.Parse("http://" + s.peer)
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
@@ -84,14 +100,8 @@ func (s *etcdServer) stop() {
 }
 
 func (s *etcdServer) newClient(t testing.TB) *clientv3.Client {
-	cli, err := clientv3.New(clientv3.Config{
-		Endpoints: []string{s.client}, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
-		// Reconnect to etcd well within the TTL once it is back (gRPC's
-		// default back-off grows to minutes).
-		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff: backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, MaxDelay: 500 * time.Millisecond}, MinConnectTimeout: time.Second,
-		})},
-	})
+	t.Helper()
+	cli, err := s.access.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,9 +188,14 @@ func (in *instance) stop(t testing.TB) {
 
 func dialService(t testing.TB, e *etcdServer, opts ...ClientOption) *Client {
 	t.Helper()
+	return dialServiceNamed(t, e, "calc", opts...)
+}
+
+func dialServiceNamed(t testing.TB, e *etcdServer, service string, opts ...ClientOption) *Client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, "etcd://"+e.client+"/calc", append([]ClientOption{WithClientLogger(quiet)}, opts...)...)
+	c, err := Dial(ctx, "etcd://"+e.client+"/"+service, append([]ClientOption{WithClientLogger(quiet), WithEtcd(e.access)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,13 +266,41 @@ func TestKillDuringIdempotentCallsFailsNone(t *testing.T) {
 	waitLive(t, c, 3)
 	l := startLoad(t, c)
 	l.waitCalls(300)
+	died := time.Now()
 	ins[1].kill()
-	waitLive(t, c, 2)
+	out := waitOut(t, c, ins[1].addr)
+	// Calls are routed to the instances of the live set only, under the
+	// client's lock, so the last call routed to s1 came before out.
+	t.Logf("death to the last call routed to the killed instance: at most %v (TTL %v)", out.Sub(died), testTTL)
+	if out.Sub(died) > testTTL+time.Second {
+		t.Errorf("killed instance taken out %v after its death, want at most TTL+1s", out.Sub(died))
+	}
 	l.waitCalls(300)
 	l.stop()
 	// After the kill the instance takes no call.
 	if got := callCounts(t, c, "whoami", 60); got["s1"] != 0 {
 		t.Fatalf("killed instance still called: %v", got)
+	}
+}
+
+// waitOut waits until the instance at addr has left c's live set, and
+// returns when that was seen.
+func waitOut(t testing.TB, c *Client, addr string) time.Time {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		c.mu.Lock()
+		in := slices.ContainsFunc(c.live, func(ep *endpoint) bool { return ep.addr == addr })
+		changed := c.changed
+		c.mu.Unlock()
+		if !in {
+			return time.Now()
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("%s still live after 10 s", addr)
+		}
 	}
 }
 

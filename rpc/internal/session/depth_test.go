@@ -95,6 +95,11 @@ func FuzzCheckDepth(f *testing.F) {
 	f.Add([]byte{5, 0, 0, 0, 0}, uint8(0))
 	f.Fuzz(func(t *testing.T, doc []byte, max uint8) {
 		err := CheckDepth(bsoncore.TypeEmbeddedDocument, doc, int(max))
+		// What CheckDepth accepts is a valid document: the wire protocol
+		// relies on it and validates no further.
+		if err == nil && bsoncore.Document(doc).Validate() != nil {
+			t.Fatalf("CheckDepth accepted %x, which Validate refuses", doc)
+		}
 		// CheckDepth also refuses bytes after the document, which
 		// Validate ignores (the first crasher, kept as a seed).
 		if bsoncore.Document(doc).Validate() != nil || int(binary.LittleEndian.Uint32(doc)) != len(doc) {

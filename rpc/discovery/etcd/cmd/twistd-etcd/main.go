@@ -5,6 +5,10 @@
 //
 //	twistd-etcd -n rpc-etcd --port 9000 --etcd 127.0.0.1:2379 --service calc --advertise 10.0.0.5:9000
 //
+// etcd is reached over TLS with --etcd-cacert (and a client certificate with
+// --etcd-cert and --etcd-key), and as a user with --etcd-user and
+// --etcd-password-file.
+//
 // On SIGTERM the key is deleted first, so that clients move away, and then
 // the server stops listening and drains.
 package main
@@ -39,7 +43,8 @@ var rpcEtcd = twistd.ServiceMaker{
 	Description: "the rpc plugin's server, registered in etcd while it runs",
 	Flags: func(fs *flag.FlagSet) twistd.MakeService {
 		makeRPC := plugins.RPC.Flags(fs)
-		endpoints := fs.String("etcd", "127.0.0.1:2379", "etcd endpoints, comma-separated host:port")
+		conn := &etcd.Config{Endpoints: []string{"127.0.0.1:2379"}}
+		conn.AddFlags(fs)
 		name := fs.String("service", "rpc", "service name to register under")
 		advertise := fs.String("advertise", "", "host:port clients connect to (required)")
 		idempotent := fs.String("idempotent", "add,echo", "comma-separated functions safe to retry on another instance")
@@ -59,7 +64,7 @@ var rpcEtcd = twistd.ServiceMaker{
 				return nil, err
 			}
 			reg := &registration{
-				loop: loop, endpoints: strings.Split(*endpoints, ","), service: *name, ttl: *ttl,
+				loop: loop, conn: *conn, service: *name, ttl: *ttl,
 				inst: etcd.Instance{Address: *advertise, Idempotent: strings.Split(*idempotent, ","), Protocols: []string{"twist-rpc"}},
 			}
 			if err := ms.AddService(reg); err != nil {
@@ -74,11 +79,11 @@ var rpcEtcd = twistd.ServiceMaker{
 // reached off the loop, so that a slow etcd never holds up serving.
 type registration struct {
 	service.Base
-	loop      *reactor.Reactor
-	endpoints []string
-	service   string
-	inst      etcd.Instance
-	ttl       time.Duration
+	loop    *reactor.Reactor
+	conn    etcd.Config
+	service string
+	inst    etcd.Instance
+	ttl     time.Duration
 
 	cancel context.CancelFunc
 	mu     sync.Mutex
@@ -101,7 +106,7 @@ func (r *registration) StartService() error {
 // service stops.
 func (r *registration) register(ctx context.Context) {
 	defer close(r.done)
-	cli, err := clientv3.New(clientv3.Config{Endpoints: r.endpoints, DialTimeout: 5 * time.Second})
+	cli, err := r.conn.New()
 	if err != nil {
 		slog.Error("etcd client", "err", err)
 		return
@@ -127,7 +132,12 @@ func (r *registration) register(ctx context.Context) {
 	}
 }
 
+// StopService deletes the key and closes the etcd client. A registration
+// that never started (a sibling failed to start first) has nothing to do.
 func (r *registration) StopService() *deferred.Deferred {
+	if !r.Running() {
+		return nil
+	}
 	r.Base.StopService()
 	d := deferred.New()
 	go func() {
