@@ -35,7 +35,7 @@ const benchCallers = 16
 // logs each way's median calls/s and client CPU per call, and their ratios
 // to the direct connection's:
 //
-//	taskset -c 1 go test -run XXX -bench Balancer -benchtime 100000x .
+//	taskset -c 1 go test -run XXX -bench Balancer -benchtime 50000x -v .
 func BenchmarkBalancer(b *testing.B) {
 	addrs := looptest.StartChild(b, "TestBalancerBenchServer", envServe+"=3", true)
 	e := startEtcd(b)
