@@ -169,6 +169,14 @@ export declare class Pool extends EventEmitter {
   constructor(options: PoolOptions);
   /** The number of addresses connected now. */
   readonly connected: number;
+  /** The pool's addresses, connected or not, as 'host:port' or paths. */
+  readonly addresses: string[];
+  /**
+   * Makes the pool's addresses these from the next call on: new ones are
+   * connected; one left out takes no new call, and its connection closes
+   * once its calls in flight are answered.
+   */
+  setAddresses(addresses: Address[]): void;
 
   on(event: 'connect', listener: (address: Address) => void): this;
   on(event: 'disconnect', listener: (address: Address, reason: ConnectionError | null) => void): this;
@@ -178,3 +186,43 @@ export declare class Pool extends EventEmitter {
 
 /** Makes a Pool and resolves once one of its addresses is connected. */
 export declare function connectPool(options: ConnectPoolOptions): Promise<Pool>;
+
+export interface ConnectEtcdOptions extends Omit<PoolOptions, 'addresses'> {
+  /** etcd's client URLs, or host:port (http, or https with etcdTls). */
+  endpoints: string[];
+  /** The service's name, as registered by rpc/discovery/etcd. */
+  service: string;
+  /** The key prefix services are registered under. Default '/twist/rpc'. */
+  prefix?: string;
+  /** TLS to etcd: true, or https options (ca, cert, key...). */
+  etcdTls?: boolean | import('node:https').RequestOptions;
+  /** An etcd user, for an etcd with authentication enabled. */
+  user?: string;
+  password?: string;
+  /** The most instances kept track of. Default 1024. */
+  maxInstances?: number;
+  /** The largest registration value read, in bytes. Default 65536. */
+  maxValueSize?: number;
+  /** The longest answer of etcd read, in bytes. Default 16 MiB. */
+  maxResponseSize?: number;
+  /** Aborts connectEtcd before it resolves. */
+  signal?: AbortSignal;
+}
+
+export interface EtcdPool extends Caller {}
+
+/** A Pool whose addresses follow the instances of a service registered in etcd. */
+export declare class EtcdPool extends Pool {
+  on(event: 'update', listener: (addresses: string[]) => void): this;
+  on(event: 'etcdError', listener: (err: Error) => void): this;
+  on(event: 'connect', listener: (address: Address) => void): this;
+  on(event: 'disconnect', listener: (address: Address, reason: ConnectionError | null) => void): this;
+  on(event: 'connectError', listener: (err: Error, address: Address) => void): this;
+  on(event: 'protocolError', listener: (err: RpcError, address: Address) => void): this;
+}
+
+/**
+ * Reads the instances of a service from etcd (its JSON gateway), watches
+ * them, and resolves with an EtcdPool over them once one is connected.
+ */
+export declare function connectEtcd(options: ConnectEtcdOptions): Promise<EtcdPool>;

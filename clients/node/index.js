@@ -4,6 +4,7 @@
 
 const { connect, Client, DEFAULT_MAX_MESSAGE_SIZE } = require('./lib/client.js');
 const { connectPool, Pool } = require('./lib/pool.js');
+const { connectEtcd, EtcdPool } = require('./lib/etcd.js');
 const { ErrorKind, RpcError, ConnectionError } = require('./lib/errors.js');
 
-module.exports = { connect, Client, connectPool, Pool, RpcError, ConnectionError, ErrorKind, DEFAULT_MAX_MESSAGE_SIZE };
+module.exports = { connect, Client, connectPool, Pool, connectEtcd, EtcdPool, RpcError, ConnectionError, ErrorKind, DEFAULT_MAX_MESSAGE_SIZE };

@@ -2,4 +2,4 @@
 // instanceof RpcError holds whichever way the package is loaded.
 import twist from './index.js';
 
-export const { connect, Client, connectPool, Pool, RpcError, ConnectionError, ErrorKind, DEFAULT_MAX_MESSAGE_SIZE } = twist;
+export const { connect, Client, connectPool, Pool, connectEtcd, EtcdPool, RpcError, ConnectionError, ErrorKind, DEFAULT_MAX_MESSAGE_SIZE } = twist;

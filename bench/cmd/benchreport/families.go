@@ -2,8 +2,11 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
+	"os/exec"
 	"strings"
+	"syscall"
 
 	"github.com/twistgo/twist/bench"
 )
@@ -29,6 +32,11 @@ var families = []family{
 		about: "TLS 1.3 with an ECDSA P-256 certificate: Twist's TLS echo on one loop against a goroutine-per-connection " +
 			"crypto/tls server; 64-byte messages, idle connections after a handshake and one echo each, and full handshakes " +
 			"(no resumption) from 4 clients."},
+	{name: "crawl", title: "Crawler", binaries: []string{"crawlbench"}, run: runCrawl,
+		about: "Twist's crawl package (also with a job directory: queue and seen-set on disk), Colly and Scrapy each " +
+			"crawling the same local link farm (a net/http server pinned to CPU 0) at 16 requests in flight, each " +
+			"crawler a process of its own on CPU 1. CPU here is the crawler's (user and system time per page), and " +
+			"the rate the farm's pages served per minute."},
 	{name: "micro", title: "Deferred and Inline", binaries: []string{"deferred.test", "bench.test"}, run: runMicro,
 		about: "Go benchmarks on one CPU (GOMAXPROCS=1): the deferred package's own benchmarks beside a channel round " +
 			"trip between two goroutines (bench's BenchmarkChannelRoundTrip), the way Go code without a loop waits for " +
@@ -81,6 +89,12 @@ func runEcho(r *runner) ([]workload, []string, error) {
 		n = res[0].IdleConns // echobench lowers it to what the descriptor limit holds
 	}
 	w := workload{family: "echo", name: fmt.Sprintf("Echo, %s idle connections", formatNumber(float64(n), 0)), label: "idle", metrics: []metric{mMem}}
+	if n < r.cfg.idle {
+		var lim syscall.Rlimit
+		_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+		w.note = fmt.Sprintf("Asked for %s: the limit on open descriptors (%d, which this user could not raise) holds no more "+
+			"for the net server, which keeps three per connection (the socket and a splice pipe).", formatNumber(float64(r.cfg.idle), 0), lim.Max)
+	}
 	for _, e := range res {
 		w.rows = append(w.rows, row{system: e.Server, twist: isTwist(e.Server), v: map[string]float64{"mem": e.RSSPerConn}})
 	}
@@ -213,6 +227,49 @@ func runTLS(r *runner) ([]workload, []string, error) {
 		hs.rows = append(hs.rows, row{system: name, twist: twist, v: map[string]float64{"hsrate": t.HandshakesPerSecond, "hscpu": t.CPUPerHandshake}})
 	}
 	return []workload{load, idle, hs}, []string{cmd}, nil
+}
+
+// crawlPages is the size of the link farm: Scrapy, the slowest, crawls
+// it in some 15 seconds.
+const crawlPages = 1000
+
+// crawlResult is one crawler's medians in crawlbench -json's output.
+type crawlResult struct {
+	Crawler        string  `json:"crawler"`
+	PagesPerMinute float64 `json:"pages_per_minute"`
+	CPUPerPage     float64 `json:"cpu_us_per_page"`
+}
+
+// crawlNames are the report's names of crawlbench's crawlers.
+var crawlNames = map[string]string{"twist": "twist crawl", "twist-jobdir": "twist crawl, --jobdir", "colly": "Colly", "scrapy": "Scrapy"}
+
+func runCrawl(r *runner) ([]workload, []string, error) {
+	pages := crawlPages
+	if r.cfg.short {
+		pages = 50
+	}
+	crawlers := "twist,twist-jobdir,colly"
+	if _, err := exec.LookPath("scrapy"); err == nil {
+		crawlers += ",scrapy"
+	} else {
+		fmt.Fprintln(r.log, "Scrapy is not installed: crawling without it")
+	}
+	var out struct {
+		Results []crawlResult `json:"results"`
+	}
+	cmd, err := r.json(&out, "crawlbench", "-json", "-rounds", fmt.Sprint(r.cfg.rounds), "-pages", fmt.Sprint(pages),
+		"-concurrency", "16", "-crawlers", crawlers)
+	if err != nil {
+		return nil, []string{cmd}, err
+	}
+	w := workload{family: "crawl", name: fmt.Sprintf("Crawl of a %s-page link farm, 16 requests in flight", formatNumber(float64(pages), 0)),
+		label:   fmt.Sprintf("%d pages", pages),
+		metrics: []metric{mRate.named("pages/min"), {key: "cpu", header: "crawler CPU µs/page", lowerBetter: true, scale: 1000}}}
+	for _, c := range out.Results {
+		w.rows = append(w.rows, row{system: cmp.Or(crawlNames[c.Crawler], c.Crawler), twist: strings.HasPrefix(c.Crawler, "twist"),
+			v: map[string]float64{"rate": c.PagesPerMinute, "cpu": c.CPUPerPage * 1000}})
+	}
+	return []workload{w}, []string{cmd}, nil
 }
 
 // microBenchmarks are the rows of the micro-benchmark table: which test

@@ -33,6 +33,7 @@ var peerModules = []string{
 	"google.golang.org/grpc",
 	"google.golang.org/protobuf",
 	"go.mongodb.org/mongo-driver/v2",
+	"github.com/gocolly/colly/v2",
 }
 
 // describeMachine reads the machine's description, and the peers'
@@ -50,7 +51,7 @@ func describeMachine(bin string) machine {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.kernel = "Linux " + strings.TrimSpace(string(b))
 	}
-	for _, h := range []string{"echobench", "rpcbench", "httpbench"} {
+	for _, h := range []string{"echobench", "rpcbench", "httpbench", "crawlbench"} {
 		out, err := exec.Command("go", "version", "-m", filepath.Join(bin, h)).Output()
 		if err != nil {
 			continue
@@ -69,6 +70,10 @@ func describeMachine(bin string) machine {
 	// wrk -v prints its version and exits with status 1.
 	if out, _ := exec.Command("wrk", "-v").CombinedOutput(); bytes.HasPrefix(out, []byte("wrk ")) {
 		m.tools = append(m.tools, strings.Join(strings.Fields(string(out))[:2], " "))
+	}
+	// scrapy version prints "Scrapy 2.8.0".
+	if out, err := exec.Command("scrapy", "version").Output(); err == nil && bytes.HasPrefix(out, []byte("Scrapy ")) {
+		m.tools = append(m.tools, strings.TrimSpace(string(out)))
 	}
 	return m
 }

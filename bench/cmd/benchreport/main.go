@@ -4,9 +4,9 @@
 // commands, and SVG charts of CPU per operation and memory per connection.
 //
 // It builds the harnesses (cmd/echobench, cmd/rpcbench, cmd/httpbench,
-// cmd/tlsbench, this module's and the deferred package's test binaries),
-// runs each with -json (or go test's benchmark output) and the same
-// rounds, and keeps their medians. The harnesses take the servers in turn
+// cmd/tlsbench, cmd/crawlbench, and the test binaries of this module and
+// of the deferred package), runs each with -json (or go test's benchmark
+// output) and the same rounds, and keeps their medians. The harnesses take the servers in turn
 // within each round (A B C A B C); every server runs pinned to CPU 0 with
 // taskset and the load to CPU 1. `make bench` runs it:
 //
@@ -42,14 +42,15 @@ type config struct {
 	idle, tlsIdle, httpIdle int
 	// benchtime is each Go benchmark's -test.benchtime.
 	benchtime string
-	// filter selects the families (echo, rpc, http, httpclient, tls,
+	// filter selects the families (echo, rpc, http, httpclient, tls, crawl,
 	// micro) to run.
 	filter *regexp.Regexp
 	// out is the Markdown file, written with its charts beside it.
 	out string
-	// command is how the report says it was made.
-	command string
-	short   bool
+	// command is how the report says it was made, and note a remark for
+	// its head.
+	command, note string
+	short         bool
 }
 
 func main() {
@@ -57,8 +58,9 @@ func main() {
 	duration := flag.Duration("duration", 2*time.Second, "how long each load is measured (wrk's is rounded up to whole seconds)")
 	warmup := flag.Duration("warmup", 500*time.Millisecond, "how long each load runs before it is measured")
 	idle := flag.Int("idle", 10000, "idle connections for the echo servers' memory per connection")
-	families := flag.String("run", "", "run only the families (echo, rpc, http, httpclient, tls, micro) matching this `regexp`")
+	families := flag.String("run", "", "run only the families (echo, rpc, http, httpclient, tls, crawl, micro) matching this `regexp`")
 	out := flag.String("out", "benchmarks.md", "write the report to this `file`, and its SVG charts beside it")
+	note := flag.String("note", "", "a remark for the head of the report, such as why it has fewer rounds")
 	short := flag.Bool("short", false, "one round of tiny loads: proves the harnesses and the charts work, measures nothing worth reading")
 	flag.Parse()
 
@@ -71,6 +73,7 @@ func main() {
 		httpIdle:  2000,
 		benchtime: "500ms",
 		out:       *out,
+		note:      *note,
 		command:   strings.Join(append([]string{"cd bench && go run ./cmd/benchreport"}, os.Args[1:]...), " "),
 	}
 	if *short {

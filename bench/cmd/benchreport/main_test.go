@@ -125,7 +125,7 @@ func TestShortReport(t *testing.T) {
 		t.Skip("builds the harnesses and runs every server briefly")
 	}
 	out := filepath.Join(t.TempDir(), "benchmarks.md")
-	cfg := shortConfig(config{out: out, command: "benchreport -short", filter: regexp.MustCompile("^(echo|rpc|tls|httpclient|micro)$")})
+	cfg := shortConfig(config{out: out, command: "benchreport -short", filter: regexp.MustCompile("^(echo|rpc|tls|httpclient|crawl|micro)$")})
 	logw := io.Discard
 	if testing.Verbose() {
 		logw = os.Stderr
@@ -146,8 +146,8 @@ func TestShortReport(t *testing.T) {
 			t.Errorf("no section %q", f.title)
 		}
 	}
-	for _, want := range []string{"Short mode", "twist 1 loop", "gnet 1 loop", "net/rpc gob", "gRPC proto", "Go driver",
-		"crypto/tls", "net/http Client", "channel round trip", "The machine was shared", "## Not measured", "taskset -c 1 echobench -json"} {
+	for _, want := range []string{"Short mode", "## Summary", "twist 1 loop", "gnet 1 loop", "net/rpc gob", "gRPC proto", "Go driver",
+		"crypto/tls", "net/http Client", "Colly", "channel round trip", "taskset -c 1 echobench -json"} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("no %q in the report", want)
 		}
@@ -167,6 +167,22 @@ func TestShortReport(t *testing.T) {
 		}
 		if !strings.Contains(string(svg), "<svg") {
 			t.Errorf("%s is not an SVG document", c[1])
+		}
+	}
+}
+
+func TestBusy(t *testing.T) {
+	for _, tt := range []struct {
+		load string
+		want bool
+	}{
+		{"0.10 0.50 1.00", false},
+		{"0.51 0.20 0.10", true},
+		{"13.07 14.95 13.27", true},
+		{"unknown", false},
+	} {
+		if got := busy(tt.load); got != tt.want {
+			t.Errorf("busy(%q) = %v", tt.load, got)
 		}
 	}
 }

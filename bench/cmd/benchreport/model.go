@@ -50,7 +50,9 @@ type row struct {
 type workload struct {
 	family, name string
 	// label names the workload in a chart's category.
-	label   string
+	label string
+	// note, if any, is said under the workload's heading.
+	note    string
 	metrics []metric
 	rows    []row
 }
@@ -71,6 +73,17 @@ func (w *workload) bestPeer(m metric) (float64, bool) {
 	return best, ok
 }
 
+// ratio returns r's value of m over the best peer's, and false if either
+// is missing. A negative figure (a count that fell by noise) has no ratio.
+func (w *workload) ratio(r row, m metric) (float64, bool) {
+	v, has := r.v[m.key]
+	best, ok := w.bestPeer(m)
+	if !has || !ok || v < 0 {
+		return 0, false
+	}
+	return v / best, true
+}
+
 // cell formats r's value of m with its ratio to the best peer's.
 func (w *workload) cell(r row, m metric) string {
 	v, ok := r.v[m.key]
@@ -78,9 +91,8 @@ func (w *workload) cell(r row, m metric) string {
 		return "-"
 	}
 	s := formatNumber(v/m.scale, m.digits)
-	// A negative figure (a count that fell by noise) has no ratio.
-	if best, ok := w.bestPeer(m); ok && v >= 0 {
-		s += fmt.Sprintf(" (%.2f×)", v/best)
+	if q, ok := w.ratio(r, m); ok {
+		s += fmt.Sprintf(" (%.2f×)", q)
 	}
 	if r.twist {
 		s = "**" + s + "**"

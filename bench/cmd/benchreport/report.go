@@ -30,9 +30,14 @@ func writeReport(cfg config, m machine, results []result) error {
 	fmt.Fprintf(&b, "- Date: %s; the run took %s.\n", m.date.Format("2006-01-02 15:04 UTC"), m.elapsed.Round(time.Second))
 	fmt.Fprintf(&b, "- Machine: %d CPUs, %s, %s. Load average (1, 5, 15 min) %s at the start, %s at the end.\n",
 		m.cpus, or(m.cpuModel, "unknown CPU"), or(m.kernel, "unknown kernel"), m.loadStart, m.loadEnd)
-	b.WriteString("- The machine was shared: other builds, tests and a fuzzer (at nice 19) ran during the measurement, " +
-		"so absolute figures are lower and noisier than on an idle machine; the ratios, taken in the same run with the " +
-		"servers alternating, are the figures to read.\n")
+	if busy(m.loadStart) {
+		b.WriteString("- The machine was not idle (see the load average): other work shared its CPUs during the " +
+			"measurement, so absolute figures are lower and noisier than on an idle machine; the ratios, taken in the " +
+			"same run with the servers alternating, are the figures to read.\n")
+	}
+	if cfg.note != "" {
+		fmt.Fprintf(&b, "- Note: %s\n", cfg.note)
+	}
 	fmt.Fprintf(&b, "- Versions: %s", m.goV)
 	for _, p := range m.peers {
 		fmt.Fprintf(&b, ", %s", p)
@@ -52,6 +57,7 @@ func writeReport(cfg config, m machine, results []result) error {
 		"non-Twist rows: the lowest CPU, memory or latency, the highest rate). Below 1.00× is less than the best peer " +
 		"uses or does; Twist's rows are in bold.\n\n")
 
+	writeSummary(&b, results)
 	var missing []string
 	for _, res := range results {
 		f := res.family
@@ -67,6 +73,9 @@ func writeReport(cfg config, m machine, results []result) error {
 		}
 		for _, w := range res.workloads {
 			fmt.Fprintf(&b, "### %s\n\n", w.name)
+			if w.note != "" {
+				fmt.Fprintf(&b, "%s\n\n", w.note)
+			}
 			w.writeTable(&b)
 			b.WriteString("\n")
 		}
@@ -86,7 +95,6 @@ func writeReport(cfg config, m machine, results []result) error {
 		}
 		b.WriteString("\n")
 	}
-	missing = append(missing, notYetMeasured...)
 	if len(missing) > 0 {
 		b.WriteString("## Not measured\n\n")
 		for _, s := range missing {
@@ -97,9 +105,28 @@ func writeReport(cfg config, m machine, results []result) error {
 	return os.WriteFile(cfg.out, []byte(b.String()), 0o644)
 }
 
-// notYetMeasured lists the workloads that have no harness yet.
-var notYetMeasured = []string{
-	"The crawler against Colly and Scrapy on a local link farm: its harness (the crawl work) has not landed in bench/.",
+// writeSummary writes a table of Twist's rows alone: each figure's ratio
+// to the best peer's, workload by workload.
+func writeSummary(b *strings.Builder, results []result) {
+	b.WriteString("## Summary\n\nTwist's figures as ratios to the best peer's (details, and the figures themselves, below).\n\n")
+	b.WriteString("| workload | Twist | ratios to the best peer |\n|---|---|---|\n")
+	for _, res := range results {
+		for _, w := range res.workloads {
+			for _, r := range w.rows {
+				if !r.twist {
+					continue
+				}
+				var ratios []string
+				for _, m := range w.metrics {
+					if q, ok := w.ratio(r, m); ok {
+						ratios = append(ratios, fmt.Sprintf("%s %.2f×", m.header, q))
+					}
+				}
+				fmt.Fprintf(b, "| %s | %s | %s |\n", w.name, r.system, strings.Join(ratios, "; "))
+			}
+		}
+	}
+	b.WriteString("\n")
 }
 
 // drawChart draws the bar chart of metric key over f's workloads that have
@@ -145,6 +172,14 @@ func drawChart(path string, f family, ws []workload, key string) (title string, 
 		return "", false, fmt.Errorf("chart %s: %w", path, err)
 	}
 	return title, true, nil
+}
+
+// busy says whether a load average (as loadAverage reads it) shows other
+// work: half a CPU's worth over the last minute.
+func busy(load string) bool {
+	var one float64
+	_, err := fmt.Sscan(load, &one)
+	return err == nil && one > 0.5
 }
 
 func or(s, otherwise string) string {

@@ -40,10 +40,11 @@ type BarSeries struct {
 const (
 	width  = 7 * vg.Inch
 	height = 4 * vg.Inch
-	// barWidth is the width of one bar, and groupGap the space between
-	// two categories' groups of bars.
-	barWidth = 11 * vg.Millimeter / 4
-	groupGap = 4 * vg.Millimeter
+	// A bar is as wide as fills 70% of its category's share of a chart
+	// of the usual width, within these bounds; a chart of many bars
+	// widens instead.
+	minBar, maxBar = 8, 20 // points
+	groupGap       = 4 * vg.Millimeter
 )
 
 // Lines draws series as lines over a shared X axis, one colour and dash
@@ -86,6 +87,8 @@ func Bars(path, title, yLabel string, categories []string, series ...BarSeries) 
 		return errors.New("plot: no series or no categories")
 	}
 	p := newPlot(title, "", yLabel)
+	barWidth := (width - 1.5*vg.Inch) * 0.7 / vg.Length(len(categories)*len(series))
+	barWidth = min(max(barWidth, minBar), maxBar)
 	top := 0.0
 	for i, s := range series {
 		if len(s.Values) != len(categories) {

@@ -27,6 +27,12 @@ function parseAddress(a) {
   return { host: m[1] ?? (m[2] || 'localhost'), port: Number(m[3]) };
 }
 
+// addressKey names a parsed address: its path, or host:port.
+function addressKey(a) {
+  if (a.path !== undefined) return a.path;
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
 // reconnectConfig checks the reconnect option and fills in the defaults.
 function reconnectConfig(reconnect) {
   const r = { ...DEFAULT_RECONNECT, ...reconnect };
@@ -53,6 +59,7 @@ function reconnectConfig(reconnect) {
  */
 class Pool extends EventEmitter {
   #members;
+  #leaving = new Set(); // removed members whose calls in flight are not all answered
   #next = 0;
   #waiters = new Set();
   #closed = false;
@@ -65,8 +72,8 @@ class Pool extends EventEmitter {
   /** connectPool() is the usual way to get a Pool; this one starts connecting at once. */
   constructor(options = {}) {
     super();
-    const { addresses, tls, reconnect, connectTimeout = DEFAULT_CONNECT_TIMEOUT, ...clientOptions } = options;
-    if (!Array.isArray(addresses) || addresses.length === 0) {
+    const { addresses, tls, reconnect, connectTimeout = DEFAULT_CONNECT_TIMEOUT, allowEmpty, ...clientOptions } = options;
+    if (!Array.isArray(addresses) || (addresses.length === 0 && !options.allowEmpty)) {
       throw new TypeError('twist-rpc: a pool needs a non-empty array of addresses');
     }
     this.#timeout = clientConfig(clientOptions).timeout;
@@ -74,8 +81,45 @@ class Pool extends EventEmitter {
     this.#tls = tls;
     this.#reconnect = reconnectConfig(reconnect);
     this.#connectTimeout = checkTimeout(connectTimeout, 'connectTimeout');
-    this.#members = addresses.map((a) => ({ address: parseAddress(a), client: null, delay: 0, timer: undefined, abort: undefined }));
-    for (const m of this.#members) this.#dial(m);
+    this.#members = [];
+    this.setAddresses(addresses);
+  }
+
+  /**
+   * setAddresses(addresses) makes the pool's addresses these, from the next
+   * call on: new ones are connected; the connection of one left out takes no
+   * new call, and is closed once its calls in flight are answered.
+   */
+  setAddresses(addresses) {
+    const wanted = new Map(addresses.map((a) => {
+      const address = parseAddress(a);
+      return [addressKey(address), address];
+    }));
+    const kept = [];
+    for (const m of this.#members) {
+      if (wanted.has(m.key)) {
+        kept.push(m);
+        wanted.delete(m.key);
+        continue;
+      }
+      m.removed = true;
+      clearTimeout(m.timer);
+      m.abort?.abort(new Error('twist-rpc: the address was removed'));
+      if (m.client === null) continue;
+      if (m.client.pending === 0) m.client.close();
+      else this.#leaving.add(m);
+    }
+    this.#members = kept;
+    for (const [key, address] of wanted) {
+      const m = { key, address, client: null, delay: 0, timer: undefined, abort: undefined, removed: false };
+      this.#members.push(m);
+      if (!this.#closed) this.#dial(m);
+    }
+  }
+
+  /** The addresses of the pool, connected or not, as 'host:port' or paths. */
+  get addresses() {
+    return this.#members.map((m) => m.key);
   }
 
   /** The number of addresses connected now. */
@@ -90,14 +134,28 @@ class Pool extends EventEmitter {
 
   /** callWithOptions(name, args, {timeout, noreply, signal}) is Client's, on the next connection. */
   async callWithOptions(name, args = [], options = {}) {
-    const [client, rest] = await this.#take(options);
-    return client.callWithOptions(name, args, rest);
+    const [m, rest] = await this.#take(options);
+    return this.#on(m, (client) => client.callWithOptions(name, args, rest));
   }
 
   /** info({timeout, signal}) asks the server of the next connection about itself. */
   async info(options = {}) {
-    const [client, rest] = await this.#take(options);
-    return client.info(rest);
+    const [m, rest] = await this.#take(options);
+    return this.#on(m, (client) => client.info(rest));
+  }
+
+  // on runs f on m's client and closes it after the last call in flight
+  // when m's address was removed meanwhile.
+  async #on(m, f) {
+    const client = m.client;
+    try {
+      return await f(client);
+    } finally {
+      if (m.removed && client.pending === 0) {
+        this.#leaving.delete(m);
+        client.close();
+      }
+    }
   }
 
   /**
@@ -124,7 +182,8 @@ class Pool extends EventEmitter {
         m.abort?.abort(reason);
       }
     }
-    await Promise.all(this.#members.map((m) => (m.client !== null ? closeClient(m.client) : undefined)));
+    const open = [...this.#members, ...this.#leaving].filter((m) => m.client !== null);
+    await Promise.all(open.map((m) => closeClient(m.client)));
   }
 
   // dial connects m, and makes it again after a delay when that fails or,
@@ -137,7 +196,7 @@ class Pool extends EventEmitter {
     try {
       socket = await openSocket({ ...m.address, tls: this.#tls }, abort.signal);
     } catch (err) {
-      if (this.#closed) return false;
+      if (this.#closed || m.removed) return false;
       this.emit('connectError', err, m.address);
       this.#retry(m);
       return false;
@@ -145,7 +204,7 @@ class Pool extends EventEmitter {
       clearTimeout(timer);
       m.abort = undefined;
     }
-    if (this.#closed) {
+    if (this.#closed || m.removed) {
       socket.destroy();
       return false;
     }
@@ -155,7 +214,8 @@ class Pool extends EventEmitter {
     client.on('protocolError', (err) => this.emit('protocolError', err, m.address));
     client.on('close', (reason) => {
       m.client = null;
-      if (this.#closed) return;
+      this.#leaving.delete(m);
+      if (this.#closed || m.removed) return;
       this.emit('disconnect', m.address, reason);
       this.#retry(m);
     });
@@ -174,20 +234,20 @@ class Pool extends EventEmitter {
     }, wait);
   }
 
-  // pick returns the next connected client in turn, or null.
+  // pick returns the next connected member in turn, or null.
   #pick() {
     const n = this.#members.length;
     for (let i = 0; i < n; i++) {
       const m = this.#members[(this.#next + i) % n];
       if (m.client !== null) {
         this.#next = (this.#next + i + 1) % n;
-        return m.client;
+        return m;
       }
     }
     return null;
   }
 
-  // take resolves with a connected client and the call's options, its
+  // take resolves with a connected member and the call's options, its
   // time-out less the time spent waiting for the client.
   #take(options) {
     return new Promise((resolve, reject) => {
@@ -195,9 +255,9 @@ class Pool extends EventEmitter {
       const timeout = checkTimeout(options.timeout ?? this.#timeout, 'timeout');
       const { signal } = options;
       signal?.throwIfAborted();
-      const client = this.#pick();
-      if (client !== null) {
-        resolve([client, options]);
+      const m = this.#pick();
+      if (m !== null) {
+        resolve([m, options]);
         return;
       }
       const w = { resolve, reject, options, timeout, start: Date.now(), timer: undefined, signal, onAbort: undefined };
@@ -228,11 +288,11 @@ class Pool extends EventEmitter {
   // wake gives the calls waiting for a connection one each, in turn.
   #wake() {
     for (const w of [...this.#waiters]) {
-      const client = this.#pick();
-      if (client === null) return;
+      const m = this.#pick();
+      if (m === null) return;
       this.#drop(w);
       const left = w.timeout > 0 ? Math.max(1, w.timeout - (Date.now() - w.start)) : 0;
-      w.resolve([client, { ...w.options, timeout: left }]);
+      w.resolve([m, { ...w.options, timeout: left }]);
     }
   }
 }
@@ -276,4 +336,4 @@ function connectPool(options = {}) {
   });
 }
 
-module.exports = { Pool, connectPool, DEFAULT_RECONNECT, DEFAULT_CONNECT_TIMEOUT };
+module.exports = { Pool, connectPool, DEFAULT_RECONNECT, DEFAULT_CONNECT_TIMEOUT, parseAddress };

@@ -101,3 +101,23 @@ test('a pool checks its options', () => {
   assert.throws(() => new Pool({ addresses: ['h:1'], reconnect: { factor: 0.5 } }), TypeError);
   assert.throws(() => new Pool({ addresses: ['h:1'], timeout: -1 }), TypeError);
 });
+
+test('setAddresses: a new address is used, one left out takes no new call and closes after its calls in flight', async (t) => {
+  const a = await server(t);
+  const b = await server(t);
+  const pool = await connectPool({ addresses: [`127.0.0.1:${a.port}`], reconnect: fast });
+  t.after(() => pool.destroy());
+  const held = pool.call('hold');
+  await a.until((m) => m.held.length === 1);
+  const connected = once(pool, 'connect');
+  pool.setAddresses([`127.0.0.1:${b.port}`]);
+  await connected;
+  assert.deepEqual(pool.addresses, [`127.0.0.1:${b.port}`]);
+  assert.equal(await pool.call('add', 1, 2), 3);
+  assert.equal(b.received.length, 1);
+  assert.equal(a.conns.size, 1); // still open: a call is in flight there
+  a.held[0].release({ reply: 'done' });
+  assert.equal(await held, 'done');
+  while (a.conns.size !== 0) await once(a.conns.values().next().value.socket, 'close');
+  assert.equal(a.received.length, 1);
+});
