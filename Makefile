@@ -9,7 +9,7 @@ CROSS_OS := darwin freebsd windows
 # server: they run once, in their own target, not with the unit tests.
 UNIT_PKGS = $$($(GO) list $(PKGS) | grep -v '/interop$$')
 
-.PHONY: fuzz test fmt-check tidy-check vet cross test-go bench-test etcd-test bgpprobe-test node-test interop bench gobench rpcbench httpbench
+.PHONY: fuzz test fmt-check tidy-check vet cross test-go bench-test etcd-test bgpprobe-test node-test interop bench gobench rpcbench httpbench soak
 
 test: fmt-check tidy-check vet cross test-go bench-test etcd-test bgpprobe-test node-test interop
 
@@ -82,6 +82,14 @@ gobench:
 # The side-by-side RPC measurement against net/rpc and gRPC (a few minutes).
 rpcbench:
 	cd bench && $(GO) run ./cmd/rpcbench
+
+# One twistd process (framed RPC, MongoDB wire, HTTP) under every kind of
+# load at once for SOAKTIME, failing on a lost or wrong answer, growth or an
+# unprovoked error in its log (docs/soak.md); the plot goes to
+# docs/soak.svg. bench-test runs it for 30 s.
+SOAKTIME ?= 10m
+soak:
+	cd bench && $(GO) run ./cmd/soak -duration $(SOAKTIME) -svg ../docs/soak.svg
 
 # The HTTP server against net/http, fasthttp and nbhttp under wrk (about a
 # minute and a half; needs wrk and taskset).

@@ -49,7 +49,9 @@ type Stats struct {
 	TimersPending int
 	// Lag is the distribution of how late the delayed calls ran: from the
 	// time each was due to the time the loop ran it. It is measured with
-	// the clock read the loop does anyway before running timers.
+	// the clock read the loop does anyway before running the due timers,
+	// once per batch, so the later calls of a batch are counted a little
+	// early.
 	Lag latency.Counts
 	// Uptime is how long the loop has been running.
 	Uptime time.Duration
@@ -68,6 +70,8 @@ type Stats struct {
 // If the loop has not answered by then, being stuck in a long callback, Stats
 // returns the counters of the last time it answered and false. A loop that
 // has stopped is read directly; one not yet running has counted nothing.
+// Called on the loop itself, Stats would wait for its own turn and fail:
+// code on a loop calls it through threads.DeferToThread.
 func (r *Reactor) Stats(wait time.Duration) (Stats, bool) {
 	switch r.state.Load() {
 	case stateIdle:
