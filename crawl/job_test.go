@@ -89,6 +89,9 @@ func TestJobScheduler(t *testing.T) {
 	if s.Enqueue(NewRequest("http://a/0", nil)) {
 		t.Error("duplicate of a finished request queued after reopening")
 	}
+	if !s.Enqueue(NewRequest(fmt.Sprintf("http://a/%d", n+3), nil)) { // before anything is loaded: it comes last
+		t.Error("new request refused after reopening")
+	}
 	// Taken from the disk, the window holds the first requests; ones of
 	// a higher priority queued now still come first.
 	first := next(s)
@@ -110,6 +113,7 @@ func TestJobScheduler(t *testing.T) {
 	for _, e := range want[n/4:] {
 		rest = append(rest, e.i)
 	}
+	rest = append(rest, n+3)
 	if !slices.Equal(got, rest) {
 		t.Errorf("reopened queue: %d requests, want %d, in order", len(got), len(rest))
 	}

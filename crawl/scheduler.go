@@ -22,7 +22,7 @@ type Scheduler struct {
 	job    *jobStore
 	commit func() error        // commits the job's batch (the engine's, with its stats)
 	full   bool                // with a job: queue holds every stored request not taken
-	last   queued              // with a job and not full: queue holds every stored request up to this one
+	last   queued              // with a job and not full: queue holds every stored request up to this one (none before the first load)
 	taken  map[string]struct{} // with a job: keys of the requests taken and not finished
 	n      int                 // with a job: the requests stored and not taken
 }
@@ -71,7 +71,7 @@ func (s *Scheduler) add(r *Request) (bool, error) {
 	s.job.add(r, val)
 	s.n++
 	q := queued{r, keySeq(r.key)}
-	if s.full || q.before(s.last) {
+	if s.full || (s.last.r != nil && q.before(s.last)) {
 		heap.Push(&s.queue, q)
 		if len(s.queue) > 2*jobWindow {
 			s.trim()

@@ -67,8 +67,10 @@ var (
 type collector struct{ r *Registry }
 
 // Collector returns a prometheus.Collector of everything the registry
-// holds. Each Collect takes one Snapshot. The Go runtime's and the process's
-// own metrics are not included: Register adds them.
+// holds. Each Collect takes one Snapshot, so it must not run on a loop
+// (promhttp's handler under web.HandlerResource runs on the thread pool).
+// The Go runtime's and the process's own metrics are not included:
+// Register adds them.
 func (r *Registry) Collector() prometheus.Collector { return collector{r} }
 
 // Register registers the registry's collector with reg, along with the

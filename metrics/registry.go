@@ -165,7 +165,9 @@ type Memory struct {
 
 // Snapshot reads everything registered. It asks every loop at once and
 // waits for each up to the loop wait (SetLoopWait); the rest is read from
-// atomics and locks held briefly. It may be called from any goroutine.
+// atomics and locks held briefly. It may be called from any goroutine but
+// a loop's: it blocks, and a loop that waits for itself answers late, so
+// code on a loop (a web Resource) runs it with threads.DeferToThread.
 func (r *Registry) Snapshot() Snapshot {
 	r.mu.Lock()
 	loops := slices.Clone(r.loops)

@@ -9,7 +9,7 @@ type Function struct {
 	Name   string `json:"name"`
 	Calls  uint64 `json:"calls"`
 	// Errors counts the failed calls by kind: BadArguments, HandlerError,
-	// Timeout, Other.
+	// Timeout, Cancelled (the connection was lost), Other.
 	Errors   map[string]uint64 `json:"errors"`
 	InFlight int64             `json:"in_flight"`
 	// Latency is estimated for the calls answered at once: see

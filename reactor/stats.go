@@ -6,11 +6,12 @@ import (
 	"github.com/twistgo/twist/metrics/latency"
 )
 
-// idleSampleEvery is how often the loop times a wait in the poller that may
-// block: one wait in idleSampleEvery. A clock read costs from 20 ns to over
-// 150 ns (in virtual machines), two per turn would be a visible share of a
-// busy echo server's turn, and one in 16 is not. Tests set it to 1.
-var idleSampleEvery uint64 = 16
+// idleSampleMask says how often the loop times a wait in the poller that
+// may block: one wait in idleSampleMask+1, a power of two. A clock read
+// costs from 20 ns to over 150 ns (in virtual machines), two per turn would
+// be a visible share of a busy echo server's turn, and one in 16 is not.
+// Tests set it to 0: every wait.
+var idleSampleMask uint64 = 15
 
 // loopStats is what a loop counts of itself. Only the loop writes it, with
 // plain adds: nothing on the hot path is atomic, locked or allocated. Other
@@ -49,7 +50,9 @@ type Stats struct {
 	TimersPending int
 	// Lag is the distribution of how late the delayed calls ran: from the
 	// time each was due to the time the loop ran it. It is measured with
-	// the clock read the loop does anyway before running timers.
+	// the clock read the loop does anyway before running the due timers,
+	// once per batch, so the later calls of a batch are counted a little
+	// early.
 	Lag latency.Counts
 	// Uptime is how long the loop has been running.
 	Uptime time.Duration
@@ -68,6 +71,8 @@ type Stats struct {
 // If the loop has not answered by then, being stuck in a long callback, Stats
 // returns the counters of the last time it answered and false. A loop that
 // has stopped is read directly; one not yet running has counted nothing.
+// Called on the loop itself, Stats would wait for its own turn and fail:
+// code on a loop calls it through threads.DeferToThread.
 func (r *Reactor) Stats(wait time.Duration) (Stats, bool) {
 	switch r.state.Load() {
 	case stateIdle:
@@ -121,14 +126,14 @@ func (st *loopStats) read(r *Reactor, now int64) Stats {
 	return s
 }
 
-// wait waits in the poller, timing one wait in idleSampleEvery of those
+// wait waits in the poller, timing one wait in idleSampleMask+1 of those
 // that may block.
 func (r *Reactor) wait(timeout time.Duration) (int, error) {
 	if timeout == 0 {
 		return r.p.wait(0)
 	}
 	r.stats.blocking++
-	if (r.stats.blocking-1)%idleSampleEvery != 0 {
+	if (r.stats.blocking-1)&idleSampleMask != 0 {
 		return r.p.wait(timeout)
 	}
 	t0 := r.elapsed()

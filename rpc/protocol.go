@@ -99,11 +99,11 @@ func (p *serverProtocol) Message(b []byte) {
 // fastCall calls and answers c, a call read by the single-pass parser
 // (fast.go).
 func (p *serverProtocol) fastCall(c *fastCall) {
-	t := c.f.stats.begin(p.s, p.Clock())
+	t := c.f.stats.begin(p.s)
 	b := p.frameStart()
 	idx, b := bsoncore.AppendDocumentStart(b)
 	b, err := c.f.invoke(b, "reply", &c.in)
-	c.f.stats.finish(t, err)
+	c.f.stats.finish(p.s, t, err)
 	p.buf = b
 	if !c.noReply {
 		p.answer(b, idx, c.id, err)

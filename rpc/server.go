@@ -256,13 +256,13 @@ func (s *Server) Dispatch(ctx context.Context, clk clock.Clock, name string, arg
 		s.unknownCalls.Add(1)
 		return deferred.Fail(noSuchFunction(name))
 	}
-	t := f.stats.begin(s, clk)
+	t := f.stats.begin(s)
 	d := s.timed(f.call(ctx, args), ctx, clk, name)
 	if v, err := d.Result(); d.Called() && !isDeferred(v) {
-		f.stats.finish(t, err)
+		f.stats.finish(s, t, err)
 		return d
 	}
-	return f.stats.pending(s, clk, d, t)
+	return f.stats.pending(s, d, t)
 }
 
 func isDeferred(v any) bool {
@@ -326,12 +326,12 @@ func (s *Server) AppendCall(dst []byte, ctx context.Context, clk clock.Clock, ke
 		s.unknownCalls.Add(1)
 		return dst, nil, noSuchFunction(name)
 	}
-	t := f.stats.begin(s, clk)
+	t := f.stats.begin(s)
 	out, d, err := s.appendCall(f, dst, ctx, clk, key, name, args)
 	if d != nil {
-		return out, f.stats.pending(s, clk, d, t), nil
+		return out, f.stats.pending(s, d, t), nil
 	}
-	f.stats.finish(t, err)
+	f.stats.finish(s, t, err)
 	return out, nil, err
 }
 

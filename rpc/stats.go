@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/twistgo/twist/clock"
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/metrics/latency"
 )
@@ -20,15 +19,16 @@ type FunctionStats struct {
 	// protocol, those that failed included.
 	Calls uint64
 	// Errors counts the calls that failed, by kind of error:
-	// BadArguments, HandlerError, Timeout, and "Other" for an *Error of
-	// another Message that the function returned itself.
+	// BadArguments, HandlerError, Timeout, "Cancelled" for calls whose
+	// connection was lost before they answered, and "Other" for an *Error
+	// of another Message that the function returned itself.
 	Errors map[string]uint64
 	// InFlight is the number of its calls that have not answered yet:
 	// those waiting on a Deferred (calls answered at once never are).
 	InFlight int64
 	// Latency is the distribution of its calls' durations, from dispatch
-	// to answer, by the server's clock (WithClock) or the connection's
-	// loop. Every call that waits on a Deferred is timed. Of the calls
+	// to answer, by the server's clock (WithClock) or the monotonic
+	// clock. Every call that waits on a Deferred is timed. Of the calls
 	// answered at once, which cost less than the two clock reads that
 	// would time them, one in LatencySampleEvery is timed and counted
 	// LatencySampleEvery times: the counts and sum are estimates for
@@ -38,18 +38,19 @@ type FunctionStats struct {
 
 // LatencySampleEvery is how many calls answered at once count as one
 // timed call in FunctionStats.Latency.
-const LatencySampleEvery = 32
+const LatencySampleEvery = 64
 
 // The kinds of error a function's calls are counted by, and their names.
 const (
 	errBadArguments = iota
 	errHandler
 	errTimeout
+	errCancelled
 	errOther
 	numErrorKinds
 )
 
-var errorKindNames = [numErrorKinds]string{BadArguments, HandlerError, Timeout, "Other"}
+var errorKindNames = [numErrorKinds]string{BadArguments, HandlerError, Timeout, "Cancelled", "Other"}
 
 // callStats is what a Server counts of one function, from every loop: one
 // atomic add per call on the common path (a call answered at once,
@@ -61,38 +62,55 @@ type callStats struct {
 	latency  latency.Histogram
 }
 
-// callStart is where a call's timing starts: clk is nil when the call is
-// not timed.
+// callStart is when a timed call started, in nanoseconds by the clock
+// that times it (Server.timeNow).
 type callStart struct {
-	clk   clock.Clock
-	start time.Time
+	at    int64
+	timed bool
 }
 
+// monoEpoch is the origin of the monotonic clock calls are timed by: a
+// time.Since reads one clock where time.Now reads two.
+var monoEpoch = time.Now()
+
+// timeNow is the time calls are timed by, in nanoseconds: the server's
+// clock if it has one (WithClock, for tests), else the monotonic clock.
+func (s *Server) timeNow() int64 {
+	if s.clock != nil {
+		return s.clock.Now().UnixNano()
+	}
+	return int64(time.Since(monoEpoch))
+}
+
+// startTimer starts timing a call.
+func (s *Server) startTimer() callStart { return callStart{s.timeNow(), true} }
+
+// elapsed returns the time since t started.
+func (s *Server) elapsed(t callStart) time.Duration { return time.Duration(s.timeNow() - t.at) }
+
 // begin counts a call and starts timing it if it is sampled.
-func (st *callStats) begin(s *Server, clk clock.Clock) callStart {
+func (st *callStats) begin(s *Server) callStart {
 	if st.calls.Add(1)%LatencySampleEvery != 1 {
 		return callStart{}
 	}
-	c := s.statsClock(clk)
-	return callStart{c, c.Now()}
+	return s.startTimer()
 }
 
 // finish counts the end of a call answered at once, with err nil or its
 // failure.
-func (st *callStats) finish(t callStart, err error) {
+func (st *callStats) finish(s *Server, t callStart, err error) {
 	if err != nil {
 		st.countError(err)
 	}
-	if t.clk != nil {
-		st.latency.ObserveN(t.clk.Now().Sub(t.start), LatencySampleEvery)
+	if t.timed {
+		st.latency.ObserveN(s.elapsed(t), LatencySampleEvery)
 	}
 }
 
 // pending counts a call that waits on d, until d fires; it returns d.
-func (st *callStats) pending(s *Server, clk clock.Clock, d *deferred.Deferred, t callStart) *deferred.Deferred {
-	if t.clk == nil {
-		t.clk = s.statsClock(clk)
-		t.start = t.clk.Now()
+func (st *callStats) pending(s *Server, d *deferred.Deferred, t callStart) *deferred.Deferred {
+	if !t.timed {
+		t = s.startTimer()
 	}
 	st.inFlight.Add(1)
 	return d.AddBoth(func(v any) (any, error) {
@@ -100,7 +118,7 @@ func (st *callStats) pending(s *Server, clk clock.Clock, d *deferred.Deferred, t
 		if fl, ok := v.(*deferred.Failure); ok {
 			st.countError(fl)
 		}
-		st.latency.Observe(t.clk.Now().Sub(t.start))
+		st.latency.Observe(s.elapsed(t))
 		return v, nil
 	})
 }
@@ -109,7 +127,9 @@ func (st *callStats) pending(s *Server, clk clock.Clock, d *deferred.Deferred, t
 func (st *callStats) countError(err error) {
 	kind := errOther
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.Is(err, deferred.ErrCancelled) {
+		kind = errCancelled
+	} else if errors.As(err, &e) {
 		switch e.Message {
 		case BadArguments:
 			kind = errBadArguments
@@ -121,23 +141,6 @@ func (st *callStats) countError(err error) {
 	}
 	st.errors[kind].Add(1)
 }
-
-// statsClock is the clock calls are timed by: the server's, else the
-// connection's loop, else the system's.
-func (s *Server) statsClock(clk clock.Clock) clock.Clock {
-	switch {
-	case s.clock != nil:
-		return s.clock
-	case clk != nil:
-		return clk
-	}
-	return systemClock{}
-}
-
-// systemClock tells the time for a call dispatched without a clock.
-type systemClock struct{ clock.Clock }
-
-func (systemClock) Now() time.Time { return time.Now() }
 
 // Stats returns the counters of the registered functions, sorted by name.
 // It may be called from any goroutine.

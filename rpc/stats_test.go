@@ -56,7 +56,7 @@ func TestStatsCountCallsPerFunction(t *testing.T) {
 		}
 	}
 	add := statsOf(t, s, "add")
-	if want := map[string]uint64{BadArguments: 1, HandlerError: 0, Timeout: 0, "Other": 0}; !equalCounts(add.Errors, want) {
+	if want := map[string]uint64{BadArguments: 1, HandlerError: 0, Timeout: 0, "Cancelled": 0, "Other": 0}; !equalCounts(add.Errors, want) {
 		t.Errorf("add: errors %v, want %v", add.Errors, want)
 	}
 	if fail := statsOf(t, s, "fail"); fail.Errors[HandlerError] != 1 {
@@ -111,6 +111,13 @@ func TestStatsAsyncCallsOnFakeClock(t *testing.T) {
 	want.Observe(time.Second)
 	if st.Latency != want {
 		t.Errorf("later: latency %+v, want %+v", st.Latency, want)
+	}
+
+	// A call whose connection is lost is cancelled, and counted so.
+	c.send(call(t, 3, "later", 3))
+	c.tr.LoseConnection()
+	if st := statsOf(t, s, "later"); st.InFlight != 0 || st.Errors["Cancelled"] != 1 {
+		t.Errorf("later after a lost connection: %+v; want none in flight, one Cancelled", st)
 	}
 }
 
