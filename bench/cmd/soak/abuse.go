@@ -21,13 +21,7 @@ import (
 // connection: that is counted as late, not as a failure.
 func (s *soak) slowReader(r *rand.Rand, i int) {
 	for n := i; !s.stopped(); n++ {
-		c := &slowConn{}
-		var err error
-		if n%2 == 0 {
-			err = s.slowCalls(r, c)
-		} else {
-			err = s.slowGet(c)
-		}
+		c, err := s.slowOnce(r, n%2 == 0)
 		if err != nil && c.maxGap >= s.cfg.IdleTimeout {
 			s.n.late.Add(1)
 			continue
@@ -59,14 +53,28 @@ func (c *slowConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func (s *soak) slowCalls(r *rand.Rand, sc *slowConn) error {
-	c, ok := s.dial("slow reader", s.srv.framed)
+// slowOnce reads big answers slowly once, by calls or by HTTP, on a
+// connection of its own.
+func (s *soak) slowOnce(r *rand.Rand, calls bool) (*slowConn, error) {
+	addr := s.srv.http
+	if calls {
+		addr = s.srv.framed
+	}
+	c, ok := s.dial("slow reader", addr)
 	if !ok {
-		return nil
+		return &slowConn{}, nil
 	}
 	defer c.Close()
-	sc.Conn = c
 	c.SetDeadline(time.Now().Add(2 * ioTimeout))
+	sc := &slowConn{Conn: c}
+	if calls {
+		return sc, s.slowCalls(r, sc)
+	}
+	return sc, s.slowGet(sc)
+}
+
+func (s *soak) slowCalls(r *rand.Rand, sc *slowConn) error {
+	c := sc.Conn
 	const calls = 16
 	var buf []byte
 	want := make([]call, calls)
@@ -102,14 +110,7 @@ func (s *soak) slowCalls(r *rand.Rand, sc *slowConn) error {
 }
 
 func (s *soak) slowGet(sc *slowConn) error {
-	c, ok := s.dial("slow reader", s.srv.http)
-	if !ok {
-		return nil
-	}
-	defer c.Close()
-	sc.Conn = c
-	c.SetDeadline(time.Now().Add(2 * ioTimeout))
-	io.WriteString(c, "GET /big.bin HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n")
+	io.WriteString(sc.Conn, "GET /big.bin HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n")
 	got, err := io.ReadAll(bufio.NewReaderSize(sc, 4<<10))
 	want := s.files["/big.bin"]
 	if err != nil || !bytes.HasPrefix(got, []byte("HTTP/1.1 200 ")) || !bytes.HasSuffix(got, want) {
