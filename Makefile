@@ -9,9 +9,9 @@ CROSS_OS := darwin freebsd windows
 # server: they run once, in their own target, not with the unit tests.
 UNIT_PKGS = $$($(GO) list $(PKGS) | grep -v '/interop$$')
 
-.PHONY: fuzz test fmt-check tidy-check vet cross test-go bench-test etcd-test bgpprobe-test node-test interop bench gobench rpcbench httpbench soak
+.PHONY: fuzz test fmt-check tidy-check vet cross test-go bench-test etcd-test bgpprobe-test node-test interop browser-test bench gobench rpcbench httpbench soak
 
-test: fmt-check tidy-check vet cross test-go bench-test etcd-test bgpprobe-test node-test interop
+test: fmt-check tidy-check vet cross test-go bench-test etcd-test bgpprobe-test node-test interop browser-test
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -68,6 +68,13 @@ node-test:
 # whose client is not installed is skipped; -v shows why, and the times.
 interop:
 	$(GO) test -count=1 -v ./interop/...
+
+# interop/browser is a module of its own, so that chromedp stays out of the
+# core: headless Chromium (Debian's chromium, installed by .ci/run) loads the
+# status page from a running twistd under load (it skips, saying why,
+# without chromium). -args -screenshot docs/status.png remakes the picture.
+browser-test:
+	cd interop/browser && $(GO) vet ./... && $(GO) test -count=1 -v ./...
 
 # docs/benchmarks.md and its charts: every workload of bench/ against its
 # peers in one run, servers pinned to CPU 0 and loads to CPU 1 (under 20

@@ -3,13 +3,10 @@
 package rpc
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,7 +40,7 @@ func BenchmarkClient(b *testing.B) {
 }
 
 func benchClient(b *testing.B, clients, callers int) {
-	addr := startServerProcess(b)
+	addr := looptest.StartChild(b, "TestClientBenchServer", envServe+"=1", false)[0]
 	loop, err := reactor.New()
 	if err != nil {
 		b.Fatal(err)
@@ -101,41 +98,6 @@ func benchClient(b *testing.B, clients, callers int) {
 	after := looptest.ReadUsage(b)
 	b.StopTimer()
 	looptest.ReportPerCall(b, "client", calls, elapsed, before, after)
-}
-
-// startServerProcess runs TestClientBenchServer in a child process and
-// returns the address it serves on; the child exits when the benchmark
-// ends, which closes its standard input.
-func startServerProcess(b *testing.B) string {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestClientBenchServer$")
-	cmd.Env = append(os.Environ(), envServe+"=1")
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		in.Close()
-		if err := cmd.Wait(); err != nil {
-			b.Errorf("server: %v", err)
-		}
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
-	if !ok {
-		b.Fatalf("server said %q", line)
-	}
-	return addr
 }
 
 // TestClientBenchServer is the server process of BenchmarkClient: it is

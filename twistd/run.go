@@ -55,6 +55,8 @@ type options struct {
 	rundir          string
 	noSave          bool
 	version         bool
+	statusAddr      string
+	statusAuth      string
 }
 
 // daemonUmask is the file creation mask of a daemon without --umask, as
@@ -88,6 +90,7 @@ func (o *options) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.rundir, "rundir", ".", "`directory` to change to before running")
 	fs.BoolVar(&o.noSave, "no_save", false, "do not save state on shutdown (Twisted's; Twist saves no state, so it is always so)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	o.addStatusFlags(fs)
 	for long, short := range shortForms {
 		f := fs.Lookup(long)
 		fs.Var(f.Value, short, f.Usage)
@@ -198,11 +201,16 @@ func run(args []string, stderr io.Writer) int {
 		printFlags(pfs.Output(), pfs, nil)
 	}
 	mk := sm.Flags(pfs)
+	o.addStatusFlags(pfs)
 	if err := pfs.Parse(fs.Args()[1:]); err != nil {
 		return usageStatus(err)
 	}
 	if pfs.NArg() > 0 {
 		fmt.Fprintf(stderr, "twistd %s: unexpected arguments %q\n", name, pfs.Args())
+		return 2
+	}
+	if o.statusAddr != "" && getStatusPage() == nil {
+		printErr(stderr, errNoStatusPage)
 		return 2
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
@@ -364,6 +372,12 @@ func serve(o *options, name string, mk MakeService, pipe *os.File, stderr io.Wri
 	svc, err := mk(loop)
 	if err == nil {
 		err = service.SetServiceParent(svc, app)
+	}
+	if err == nil && o.statusAddr != "" {
+		var st service.Service
+		if st, err = getStatusPage().Service(loop, svc, o.statusAddr, o.statusAuth); err == nil {
+			err = service.SetServiceParent(st, app)
+		}
 	}
 	if err != nil {
 		loop.Close()
@@ -542,6 +556,9 @@ func (o *options) openLog(daemon bool, stderr io.Writer) (*slog.Logger, *logOutp
 		h = slog.NewJSONHandler(w, nil)
 	} else {
 		h = NewTextHandler(w, &TextHandlerOptions{OmitTime: o.syslog})
+	}
+	if o.statusAddr != "" {
+		h = getStatusPage().WrapLog(h)
 	}
 	return slog.New(h), out, nil
 }

@@ -38,6 +38,10 @@ func TestRunUsage(t *testing.T) {
 		{"version", []string{"--version"}, 0, []string{"twistd (Twist) ", runtime.GOOS}},
 		{"bad umask", []string{"-n", "--umask", "999", "testplugin"}, 2, []string{"octal"}},
 		{"combined short flags with an unknown one", []string{"-nz", "testplugin"}, 2, []string{"-z"}},
+		{"status without a page", []string{"-n", "--status", ":0", "testplugin"}, 2, []string{"no status page"}},
+		{"status after the plugin without a page", []string{"-n", "testplugin", "--status", ":0"}, 2, []string{"no status page"}},
+		{"help shows --status", []string{"--help"}, 0, []string{"--status address ", "--status-auth token "}},
+		{"plugin help shows --status", []string{"testplugin", "--help"}, 0, []string{"-status address", "-status-auth token"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,7 +63,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	config := fs.String("config", "", "the configuration file (JSON)")
 	listen := fs.String("listen", "", "accept BGP connections on this address (overrides the file's)")
-	statusAddr := fs.String("status", "", "serve the sessions on a web page at this address")
+	statusAddr := fs.String("status", "", "serve the sessions on a web page at this address, and Twist's status page and /metrics below /twist/")
 	verbose := fs.Bool("v", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
 		return err

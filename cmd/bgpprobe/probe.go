@@ -8,10 +8,12 @@ import (
 
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/internet"
+	"github.com/twistgo/twist/metrics"
 	"github.com/twistgo/twist/protocols/bgp"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/task"
 	"github.com/twistgo/twist/web"
+	twiststatus "github.com/twistgo/twist/web/status"
 )
 
 // Probe holds every configured session on one loop and records them in a
@@ -24,6 +26,7 @@ type Probe struct {
 	peers []*bgp.Peer
 	port  *internet.Port
 	web   *internet.Port
+	twist *twiststatus.Page // Twist's status page, below the sessions' at /twist/
 	stats *task.LoopingCall
 	since map[*bgp.Peer]time.Time // when each peer entered its state
 }
@@ -111,6 +114,9 @@ func (pr *Probe) Stop() *deferred.Deferred {
 	if last != nil {
 		ds = append(ds, last)
 	}
+	if pr.twist != nil {
+		pr.twist.Stop()
+	}
 	for _, port := range []*internet.Port{pr.port, pr.web} {
 		if port != nil {
 			ds = append(ds, port.StopListening())
@@ -159,8 +165,10 @@ func (pr *Probe) Sessions() []Session {
 	return out
 }
 
-// ServeStatus serves the sessions on a web page at addr ("127.0.0.1:8179"),
-// from the loop's own state: the page never waits for the database.
+// ServeStatus serves the sessions on a web page at addr ("127.0.0.1:8179";
+// ":8179" is on 127.0.0.1), from the loop's own state: the page never waits
+// for the database. Twist's status page of the loop (web/status: lag,
+// connections, memory, /metrics) is below /twist/.
 func (pr *Probe) ServeStatus(addr string) error {
 	page := web.RenderFunc(func(req *web.Request) ([]byte, error) {
 		var b strings.Builder
@@ -168,10 +176,21 @@ func (pr *Probe) ServeStatus(addr string) error {
 		req.SetHeader("Content-Type", "text/html; charset=utf-8")
 		return []byte("<!doctype html><title>bgpprobe</title><pre>\n" + html.EscapeString(b.String()) + "</pre>\n"), nil
 	})
-	port, err := internet.ListenTCP(pr.loop, addr, web.NewSite(page))
+	// Twist's own status page of the probe's loop sits below /twist/.
+	reg := metrics.NewRegistry()
+	reg.AddLoop("main", pr.loop)
+	twist, err := twiststatus.New(reg, twiststatus.Options{Title: "bgpprobe"})
 	if err != nil {
 		return err
 	}
-	pr.web = port
+	root := &web.BaseResource{}
+	root.PutChild("", page)
+	root.PutChild("twist", twist.Resource())
+	port, err := internet.ListenTCP(pr.loop, twiststatus.ListenAddr(addr), web.NewSite(root))
+	if err != nil {
+		return err
+	}
+	pr.web, pr.twist = port, twist
+	twist.Start(pr.loop)
 	return nil
 }

@@ -23,7 +23,9 @@ import (
 	"time"
 
 	"github.com/twistgo/twist/crawl"
+	"github.com/twistgo/twist/metrics"
 	"github.com/twistgo/twist/reactor"
+	"github.com/twistgo/twist/web/status"
 )
 
 func main() {
@@ -106,6 +108,8 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 	progress := fs.Bool("progress", isTerminal(stderr), "show a live progress line on standard error (default: when it is a terminal)")
 	out := fs.String("out", "-", "where to write the feed (-: standard output)")
 	format := fs.String("format", "jsonl", "the feed's format: jsonl (JSON Lines) or csv")
+	statusAddr := fs.String("status", "", "serve a live status page, /status.json and /metrics at this address (host:port, or :port for 127.0.0.1)")
+	statusAuth := fs.String("status-auth", "", "ask this token of the status page's clients (Authorization: Bearer TOKEN, or ?token=TOKEN)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: crawl [flags] START_URL...")
 		fs.PrintDefaults()
@@ -161,6 +165,24 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 		return err
 	}
 	defer loop.Close()
+	var statusErr error
+	if *statusAddr != "" {
+		reg := metrics.NewRegistry()
+		reg.AddLoop("main", loop)
+		page, err := status.New(reg, status.Options{Token: *statusAuth, Title: "crawl"})
+		if err != nil {
+			return err
+		}
+		loop.CallWhenRunning(func() {
+			port, err := page.Listen(loop, *statusAddr)
+			if err != nil {
+				statusErr = fmt.Errorf("--status: %w", err)
+				_ = loop.Stop()
+				return
+			}
+			fmt.Fprintf(stderr, "crawl: status page at http://%s/\n", port.Addr())
+		})
+	}
 	p := &crawl.CrawlerProcess{Loop: loop}
 	c := p.Add(&siteSpider{starts: fs.Args()}, set)
 	done := make(chan struct{})
@@ -197,6 +219,9 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 	}
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
+	}
+	if statusErr != nil {
+		return statusErr
 	}
 	if err != nil {
 		return err

@@ -97,3 +97,23 @@ func TestCrawlCommandErrors(t *testing.T) {
 		}
 	}
 }
+
+// --status serves the status page while the crawl runs; an address taken
+// stops the crawl, saying why.
+func TestCrawlCommandStatus(t *testing.T) {
+	site := crawltest.New(3)
+	addr := webtest.Serve(t, web.NewSite(site.Resource()))
+	var stderr bytes.Buffer
+	args := []string{"--status", "127.0.0.1:0", "--max-pages", "2", "--out", filepath.Join(t.TempDir(), "out"), "http://" + addr + "/page/0"}
+	if err := run(args, &bytes.Buffer{}, &stderr, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "crawl: status page at http://127.0.0.1:") {
+		t.Errorf("no status page: %q", stderr.String())
+	}
+	stderr.Reset()
+	args[1] = addr // taken, by the site
+	if err := run(args, &bytes.Buffer{}, &stderr, nil); err == nil || !strings.HasPrefix(err.Error(), "--status: ") {
+		t.Errorf("a taken address: %v", err)
+	}
+}

@@ -8,5 +8,6 @@ import (
 
 func main() {
 	plugins.RegisterAll()
+	twistd.SetStatusPage(plugins.Status)
 	twistd.Main()
 }

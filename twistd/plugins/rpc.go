@@ -146,6 +146,10 @@ type drainService struct {
 	timeout time.Duration
 }
 
+// RPCServer returns the server the service drains: the status page finds
+// the rpc plugin's server by it.
+func (s *drainService) RPCServer() *rpc.Server { return s.srv }
+
 func (s *drainService) StopService() *deferred.Deferred {
 	s.Base.StopService()
 	log := slog.Default().With(twistd.System("rpc"))

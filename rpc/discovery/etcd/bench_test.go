@@ -3,13 +3,10 @@
 package etcd
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -34,13 +31,13 @@ const benchCallers = 16
 // one, and three taken in turn. The instances run in a child process (pinned to CPU 0 when
 // taskset is there and the machine has two CPUs or more), so that this
 // process's CPU time is the client's own; etcd runs embedded here. The
-// three ways take turns for three rounds in the same run, and the parent
+// four ways take turns for five rounds in the same run, and the parent
 // logs each way's median calls/s and client CPU per call, and their ratios
 // to the direct connection's:
 //
-//	taskset -c 1 go test -run XXX -bench Balancer -benchtime 100000x .
+//	taskset -c 1 go test -run XXX -bench Balancer -benchtime 50000x -v .
 func BenchmarkBalancer(b *testing.B) {
-	addrs := startServerProcess(b, 3)
+	addrs := looptest.StartChild(b, "TestBalancerBenchServer", envServe+"=3", true)
 	e := startEtcd(b)
 	cli := e.newClient(b)
 	for i, addr := range addrs {
@@ -48,10 +45,11 @@ func BenchmarkBalancer(b *testing.B) {
 			if svc == "one" && i > 0 {
 				continue
 			}
-			_, err := Register(context.Background(), cli, svc, Instance{Address: addr}, WithInstanceName(fmt.Sprint(i)), WithLogger(quiet))
+			reg, err := Register(context.Background(), cli, svc, Instance{Address: addr}, WithInstanceName(fmt.Sprint(i)), WithLogger(quiet))
 			if err != nil {
 				b.Fatal(err)
 			}
+			b.Cleanup(func() { _ = reg.Close(context.Background()) })
 		}
 	}
 	var direct []*rpc.Client
@@ -81,7 +79,7 @@ func BenchmarkBalancer(b *testing.B) {
 	}{{"direct", direct[0].Call}, {"balanced-1", one.Call}, {"direct-3", direct3}, {"balanced-3", three.Call}}
 	rate := map[string][]float64{}
 	cpu := map[string][]float64{}
-	for range 3 {
+	for range 5 {
 		for _, w := range ways {
 			// b.Run calls the function with growing b.N: the last run
 			// is the one kept.
@@ -139,45 +137,6 @@ func runCalls(b *testing.B, call func(context.Context, string, []any, any) error
 	b.StopTimer()
 	looptest.ReportPerCall(b, "client", calls, elapsed, before, after)
 	return float64(calls) / elapsed.Seconds(), float64(after.User+after.Sys-before.User-before.Sys) / float64(calls)
-}
-
-// startServerProcess runs TestBalancerBenchServer in a child process, with
-// n instances, and returns their addresses; the child exits when the
-// benchmark ends, which closes its standard input.
-func startServerProcess(b *testing.B, n int) []string {
-	args := []string{os.Args[0], "-test.run=^TestBalancerBenchServer$"}
-	if path, err := exec.LookPath("taskset"); err == nil && runtime.NumCPU() > 1 {
-		args = append([]string{path, "-c", "0"}, args...)
-	}
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", envServe, n))
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		in.Close()
-		if err := cmd.Wait(); err != nil {
-			b.Errorf("server: %v", err)
-		}
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		b.Fatal(err)
-	}
-	addrs, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
-	if !ok {
-		b.Fatalf("server said %q", line)
-	}
-	return strings.Fields(addrs)
 }
 
 // TestBalancerBenchServer is the server process of BenchmarkBalancer: it is
