@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,6 +120,10 @@ func TestListenTCPGroupServesConnectionsOnSeveralLoops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The group's sockets count as one listener (stats.go).
+	if open := OpenListeners(); !slices.Contains(open, Listener(gp)) || slices.ContainsFunc(open, func(l Listener) bool { _, p := l.(*Port); return p && l.Addr() == gp.Addr() }) {
+		t.Errorf("OpenListeners = %v; want the group, not its sockets", open)
+	}
 	stopGroup := runGroup(t, g, gp)
 	echoed := 0
 	runStreamTest(t, func(loop *reactor.Reactor) {
@@ -145,6 +150,12 @@ func TestListenTCPGroupServesConnectionsOnSeveralLoops(t *testing.T) {
 	}
 	if echoed != clients || total != clients || len(loopsUsed) != 2 {
 		t.Errorf("echoed %d; connections per loop: %v", echoed, loopsUsed)
+	}
+	if s := gp.Stats(); s.Accepted != clients || s.Open != 0 || s.BytesIn != 4*clients || s.BytesOut != 4*clients {
+		t.Errorf("Stats = %+v; want %d accepted over the loops, none open, %d bytes each way", s, clients, 4*clients)
+	}
+	if slices.Contains(OpenListeners(), Listener(gp)) {
+		t.Error("OpenListeners still has a group that stopped listening")
 	}
 }
 

@@ -6,11 +6,12 @@ import (
 	"github.com/twistgo/twist/metrics/latency"
 )
 
-// idleSampleEvery is how often the loop times a wait in the poller that may
-// block: one wait in idleSampleEvery. A clock read costs from 20 ns to over
-// 150 ns (in virtual machines), two per turn would be a visible share of a
-// busy echo server's turn, and one in 16 is not. Tests set it to 1.
-var idleSampleEvery uint64 = 16
+// idleSampleMask says how often the loop times a wait in the poller that
+// may block: one wait in idleSampleMask+1, a power of two. A clock read
+// costs from 20 ns to over 150 ns (in virtual machines), two per turn would
+// be a visible share of a busy echo server's turn, and one in 16 is not.
+// Tests set it to 0: every wait.
+var idleSampleMask uint64 = 15
 
 // loopStats is what a loop counts of itself. Only the loop writes it, with
 // plain adds: nothing on the hot path is atomic, locked or allocated. Other
@@ -125,14 +126,14 @@ func (st *loopStats) read(r *Reactor, now int64) Stats {
 	return s
 }
 
-// wait waits in the poller, timing one wait in idleSampleEvery of those
+// wait waits in the poller, timing one wait in idleSampleMask+1 of those
 // that may block.
 func (r *Reactor) wait(timeout time.Duration) (int, error) {
 	if timeout == 0 {
 		return r.p.wait(0)
 	}
 	r.stats.blocking++
-	if (r.stats.blocking-1)%idleSampleEvery != 0 {
+	if (r.stats.blocking-1)&idleSampleMask != 0 {
 		return r.p.wait(timeout)
 	}
 	t0 := r.elapsed()

@@ -105,8 +105,8 @@ func TestStatsLag(t *testing.T) {
 // TestStatsBusy checks the busy time against a loop that sleeps in the
 // poller for a timer, then spins in a callback.
 func TestStatsBusy(t *testing.T) {
-	defer func(n uint64) { idleSampleEvery = n }(idleSampleEvery)
-	idleSampleEvery = 1
+	defer func(m uint64) { idleSampleMask = m }(idleSampleMask)
+	idleSampleMask = 0
 	r, _ := newReactor(t)
 	const wait, spin = 60 * time.Millisecond, 40 * time.Millisecond
 	r.CallWhenRunning(func() {

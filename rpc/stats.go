@@ -62,33 +62,31 @@ type callStats struct {
 	latency  latency.Histogram
 }
 
-// callStart is where a call's timing starts, if it is timed.
+// callStart is when a timed call started, in nanoseconds by the clock
+// that times it (Server.timeNow).
 type callStart struct {
+	at    int64
 	timed bool
-	mono  time.Duration // since monoEpoch, without a server clock
-	at    time.Time     // by the server's clock (WithClock)
 }
 
 // monoEpoch is the origin of the monotonic clock calls are timed by: a
 // time.Since reads one clock where time.Now reads two.
 var monoEpoch = time.Now()
 
-// startTimer starts timing a call: by the server's clock if it has one
-// (WithClock, for tests), else by the monotonic clock.
-func (s *Server) startTimer() callStart {
+// timeNow is the time calls are timed by, in nanoseconds: the server's
+// clock if it has one (WithClock, for tests), else the monotonic clock.
+func (s *Server) timeNow() int64 {
 	if s.clock != nil {
-		return callStart{timed: true, at: s.clock.Now()}
+		return s.clock.Now().UnixNano()
 	}
-	return callStart{timed: true, mono: time.Since(monoEpoch)}
+	return int64(time.Since(monoEpoch))
 }
 
+// startTimer starts timing a call.
+func (s *Server) startTimer() callStart { return callStart{s.timeNow(), true} }
+
 // elapsed returns the time since t started.
-func (s *Server) elapsed(t callStart) time.Duration {
-	if s.clock != nil {
-		return s.clock.Now().Sub(t.at)
-	}
-	return time.Since(monoEpoch) - t.mono
-}
+func (s *Server) elapsed(t callStart) time.Duration { return time.Duration(s.timeNow() - t.at) }
 
 // begin counts a call and starts timing it if it is sampled.
 func (st *callStats) begin(s *Server) callStart {
