@@ -1,5 +1,10 @@
 package bench
 
+import (
+	"encoding/json"
+	"io"
+)
+
 // HTTPResult is what cmd/httpbench -json prints for one server: the
 // medians of its rounds.
 type HTTPResult struct {
@@ -13,4 +18,14 @@ type HTTPResult struct {
 	// bytes per connection (both zero without -idle).
 	IdleConns  int
 	RSSPerConn float64
+}
+
+// WriteJSON is the harnesses' -json output, for cmd/benchreport: results as
+// one JSON document on w. If runErr, the run's error, is not nil it writes
+// nothing and returns runErr.
+func WriteJSON(w io.Writer, results any, runErr error) error {
+	if runErr != nil {
+		return runErr
+	}
+	return json.NewEncoder(w).Encode(results)
 }

@@ -88,7 +88,7 @@ func runEcho(r *runner) ([]workload, []string, error) {
 	if len(res) > 0 {
 		n = res[0].IdleConns // echobench lowers it to what the descriptor limit holds
 	}
-	w := workload{family: "echo", name: fmt.Sprintf("Echo, %s idle connections", formatNumber(float64(n), 0)), label: "idle", metrics: []metric{mMem}}
+	w := workload{family: "echo", name: fmt.Sprintf("Echo, %s idle connections", formatNumber(float64(n), 0)), label: formatNumber(float64(n), 0) + " idle conns", metrics: []metric{mMem}}
 	if n < r.cfg.idle {
 		var lim syscall.Rlimit
 		_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
@@ -152,7 +152,7 @@ func runHTTP(r *runner) ([]workload, []string, error) {
 	if err != nil {
 		return []workload{w}, []string{load, idle}, err
 	}
-	wi := workload{family: "http", name: fmt.Sprintf("HTTP, %s idle keep-alive connections", formatNumber(float64(r.cfg.httpIdle), 0)), label: "idle", metrics: []metric{mMem}}
+	wi := workload{family: "http", name: fmt.Sprintf("HTTP, %s idle keep-alive connections", formatNumber(float64(r.cfg.httpIdle), 0)), label: formatNumber(float64(r.cfg.httpIdle), 0) + " idle conns", metrics: []metric{mMem}}
 	for _, h := range res {
 		wi.rows = append(wi.rows, row{system: httpNames[h.Server], twist: h.Server == "twist", v: map[string]float64{"mem": h.RSSPerConn}})
 	}
@@ -217,7 +217,7 @@ func runTLS(r *runner) ([]workload, []string, error) {
 	names := map[string]string{bench.ServerTLSTwist: "twist TLS, 1 loop", bench.ServerTLSNet: "crypto/tls, goroutines"}
 	load := workload{family: "tls", name: "TLS echo, 64-byte messages, 50 connections", label: "64 B",
 		metrics: []metric{mRate.named("msgs/s"), mCPU.named("server CPU ns/msg")}}
-	idle := workload{family: "tls", name: fmt.Sprintf("TLS, %s idle connections", formatNumber(float64(r.cfg.tlsIdle), 0)), label: "idle",
+	idle := workload{family: "tls", name: fmt.Sprintf("TLS, %s idle connections", formatNumber(float64(r.cfg.tlsIdle), 0)), label: formatNumber(float64(r.cfg.tlsIdle), 0) + " idle conns",
 		metrics: []metric{mMem, mGoroutines}}
 	hs := workload{family: "tls", name: "TLS full handshakes, 4 clients", label: "handshakes", metrics: []metric{mHSRate, mHSCPU}}
 	for _, t := range res {

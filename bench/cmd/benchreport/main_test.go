@@ -4,6 +4,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -123,6 +124,9 @@ func TestChartLeavesGaps(t *testing.T) {
 func TestShortReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the harnesses and runs every server briefly")
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		t.Skip("taskset (Debian's util-linux) pins the servers and the loads:", err)
 	}
 	out := filepath.Join(t.TempDir(), "benchmarks.md")
 	cfg := shortConfig(config{out: out, command: "benchreport -short", filter: regexp.MustCompile("^(echo|rpc|tls|httpclient|crawl|micro)$")})

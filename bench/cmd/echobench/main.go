@@ -15,7 +15,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -91,10 +90,7 @@ func main() {
 	start := time.Now()
 	results, err := bench.RunEcho(cfg)
 	if *jsonOut {
-		if err != nil {
-			fail(err)
-		}
-		if err := json.NewEncoder(os.Stdout).Encode(results); err != nil {
+		if err := bench.WriteJSON(os.Stdout, results, err); err != nil {
 			fail(err)
 		}
 		return

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -38,7 +37,7 @@ func idleMemory(self string, filter *regexp.Regexp, n, rounds int, jsonOut bool)
 				out = append(out, bench.HTTPResult{Server: name, IdleConns: n, RSSPerConn: idleMedian(v)})
 			}
 		}
-		return json.NewEncoder(os.Stdout).Encode(out)
+		return bench.WriteJSON(os.Stdout, out, nil)
 	}
 	fmt.Printf("httpbench %s: resident memory per idle keep-alive connection, %d connections, server on CPU 0; median of %d rounds\n",
 		time.Now().UTC().Format(time.DateTime), n, rounds)

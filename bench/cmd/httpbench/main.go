@@ -26,7 +26,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
@@ -105,7 +104,7 @@ func main() {
 				out = append(out, bench.HTTPResult{Server: name, RequestsPerSecond: m.rps, CPUPerRequest: m.cpuPerReq * 1000})
 			}
 		}
-		if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
+		if err := bench.WriteJSON(os.Stdout, out, nil); err != nil {
 			fail(err)
 		}
 		return

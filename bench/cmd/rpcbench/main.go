@@ -15,7 +15,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -90,10 +89,7 @@ func main() {
 	results, err := bench.Run(cfg)
 	pprof.StopCPUProfile()
 	if *jsonOut {
-		if err == nil {
-			err = json.NewEncoder(os.Stdout).Encode(results)
-		}
-		if err != nil {
+		if err := bench.WriteJSON(os.Stdout, results, err); err != nil {
 			fmt.Fprintln(os.Stderr, "rpcbench:", err)
 			os.Exit(1)
 		}

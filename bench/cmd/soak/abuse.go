@@ -16,14 +16,21 @@ import (
 // slowReader reads big answers slowly, 4 KiB every 10 ms (400 KB/s), so
 // that the server's output queue fills and its flow control must hold the
 // rest: by turns 16 echoes of 64 KiB over framed RPC, and the 1 MiB file
-// over HTTP. Every byte is checked.
+// over HTTP. Every byte is checked. If this goroutine itself ran so late
+// that it read nothing for the idle time-out, the server may close the
+// connection: that is counted as late, not as a failure.
 func (s *soak) slowReader(r *rand.Rand, i int) {
 	for n := i; !s.stopped(); n++ {
+		c := &slowConn{}
 		var err error
 		if n%2 == 0 {
-			err = s.slowCalls(r)
+			err = s.slowCalls(r, c)
 		} else {
-			err = s.slowGet()
+			err = s.slowGet(c)
+		}
+		if err != nil && c.maxGap >= s.cfg.IdleTimeout {
+			s.n.late.Add(1)
+			continue
 		}
 		if err != nil {
 			s.fail.add("slow reader: %v", err)
@@ -34,20 +41,31 @@ func (s *soak) slowReader(r *rand.Rand, i int) {
 	}
 }
 
-// slowConn reads at most 4 KiB a read, 10 ms apart.
-type slowConn struct{ net.Conn }
-
-func (c slowConn) Read(b []byte) (int, error) {
-	time.Sleep(10 * time.Millisecond)
-	return c.Conn.Read(b[:min(len(b), 4<<10)])
+// slowConn reads at most 4 KiB a read, 10 ms apart, noting the longest
+// time between two reads.
+type slowConn struct {
+	net.Conn
+	last   time.Time
+	maxGap time.Duration
 }
 
-func (s *soak) slowCalls(r *rand.Rand) error {
+func (c *slowConn) Read(b []byte) (int, error) {
+	time.Sleep(10 * time.Millisecond)
+	if now := time.Now(); !c.last.IsZero() {
+		c.maxGap = max(c.maxGap, now.Sub(c.last))
+	}
+	n, err := c.Conn.Read(b[:min(len(b), 4<<10)])
+	c.last = time.Now()
+	return n, err
+}
+
+func (s *soak) slowCalls(r *rand.Rand, sc *slowConn) error {
 	c, ok := s.dial("slow reader", s.srv.framed)
 	if !ok {
 		return nil
 	}
 	defer c.Close()
+	sc.Conn = c
 	c.SetDeadline(time.Now().Add(2 * ioTimeout))
 	const calls = 16
 	var buf []byte
@@ -63,7 +81,7 @@ func (s *soak) slowCalls(r *rand.Rand) error {
 		_, err := c.Write(buf)
 		wrote <- err
 	}()
-	br := bufio.NewReaderSize(slowConn{c}, 4<<10)
+	br := bufio.NewReaderSize(sc, 4<<10)
 	seen := make([]bool, calls)
 	for range calls {
 		id, reply, kind, err := framed{}.read(br)
@@ -83,15 +101,16 @@ func (s *soak) slowCalls(r *rand.Rand) error {
 	return <-wrote
 }
 
-func (s *soak) slowGet() error {
+func (s *soak) slowGet(sc *slowConn) error {
 	c, ok := s.dial("slow reader", s.srv.http)
 	if !ok {
 		return nil
 	}
 	defer c.Close()
+	sc.Conn = c
 	c.SetDeadline(time.Now().Add(2 * ioTimeout))
 	io.WriteString(c, "GET /big.bin HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n")
-	got, err := io.ReadAll(bufio.NewReaderSize(slowConn{c}, 4<<10))
+	got, err := io.ReadAll(bufio.NewReaderSize(sc, 4<<10))
 	want := s.files["/big.bin"]
 	if err != nil || !bytes.HasPrefix(got, []byte("HTTP/1.1 200 ")) || !bytes.HasSuffix(got, want) {
 		return fmt.Errorf("GET /big.bin: %d bytes, then %v; want the file, then the server's close", len(got), err)

@@ -27,7 +27,10 @@ type config struct {
 	Slow                     int    // slow readers at once
 	Idle                     int    // idle or half-sent connections at once
 	IdleTimeout, ReadTimeout time.Duration
-	Progress                 io.Writer // a line every ten seconds; nil for none
+	// RSSDrift is how far RSS may move after the warm-up (maxDrift, 10%,
+	// by default).
+	RSSDrift float64
+	Progress io.Writer // a line every ten seconds; nil for none
 }
 
 func defaultConfig() config {
@@ -35,6 +38,7 @@ func defaultConfig() config {
 		Duration: 10 * time.Minute, Warmup: time.Minute,
 		Crowd: 1000, ChurnRate: 200, CallRate: 2000, Slow: 4, Idle: 100,
 		IdleTimeout: 3 * time.Second, ReadTimeout: 2 * time.Second,
+		RSSDrift: maxDrift,
 	}
 }
 
@@ -46,7 +50,7 @@ type counters struct {
 	churn, resets                                     atomic.Int64 // connections opened and closed; of them reset
 	slowCalls, slowBytes                              atomic.Int64
 	idleClosed, readClosed                            atomic.Int64 // connections the server timed out
-	late                                              atomic.Int64 // crowd connections idle past the time-out because the soak ran late
+	late                                              atomic.Int64 // connections the soak itself left idle past the time-out, running late
 }
 
 // answered is the number of answers and HTTP responses checked so far.
@@ -180,7 +184,7 @@ func run(ctx context.Context, cfg config) (*result, error) {
 		res.errs = append(res.errs, errors.New("interrupted"))
 	}
 	res.errs = append(res.errs, s.fail.err(), s.srv.log.check())
-	res.flat = checkFlat(res.samples, cfg.Warmup)
+	res.flat = checkFlat(res.samples, cfg.Warmup, cfg.RSSDrift)
 	for _, f := range res.flat {
 		if f.err != nil {
 			res.errs = append(res.errs, f.err)

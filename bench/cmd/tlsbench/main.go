@@ -18,7 +18,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -100,10 +99,7 @@ func main() {
 	start := time.Now()
 	results, err := bench.RunTLS(cfg)
 	if *jsonOut {
-		if err != nil {
-			fail(err)
-		}
-		if err := json.NewEncoder(os.Stdout).Encode(results); err != nil {
+		if err := bench.WriteJSON(os.Stdout, results, err); err != nil {
 			fail(err)
 		}
 		return
