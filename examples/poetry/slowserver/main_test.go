@@ -30,10 +30,12 @@ func TestServesThePoemInChunksOverLoopback(t *testing.T) {
 	if got != string(poetry.Sonnet18) {
 		t.Fatalf("got %q, want Sonnet 18", got)
 	}
-	// 658 bytes in chunks of 100: six of 100 and one of 58, each logged, and
-	// each read apart from the others since the server pauses in between.
+	// 658 bytes in chunks of 100: six of 100 and one of 58, each logged. How
+	// the client's reads split them depends on scheduling (a busy machine may
+	// read two pauses' worth at once), so only the sends are counted here;
+	// the one read per chunk is tested on the fake clock in protocols/poetry.
 	lines := regexp.MustCompile(`(?m)^sending (\d+) bytes to 127\.0\.0\.1:\d+$`).FindAllStringSubmatch(log.String(), -1)
-	if len(lines) != 7 || lines[6][1] != "58" || pieces != 7 {
+	if len(lines) != 7 || lines[6][1] != "58" || pieces < 1 || pieces > 7 {
 		t.Fatalf("log:\n%s\n%d pieces received", log.String(), pieces)
 	}
 }
