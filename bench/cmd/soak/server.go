@@ -24,8 +24,15 @@ func buildTwistd(dir string) (string, error) {
 	if goTool == "" {
 		goTool = "go"
 	}
-	out, err := exec.Command(goTool, "build", "-o", bin, "github.com/twistgo/twist/cmd/twistd").CombinedOutput()
+	// Build inside the core module (bench's go.mod points at it with a
+	// replace): its go.sum, not bench's, lists what twistd imports.
+	root, err := exec.Command(goTool, "list", "-m", "-f", "{{.Dir}}", "github.com/twistgo/twist").Output()
 	if err != nil {
+		return "", fmt.Errorf("finding the twist module: %v", err)
+	}
+	build := exec.Command(goTool, "build", "-o", bin, "./cmd/twistd")
+	build.Dir = strings.TrimSpace(string(root))
+	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building twistd: %v\n%s", err, out)
 	}
 	return bin, nil
