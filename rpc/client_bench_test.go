@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/twistgo/twist/deferred"
 	"github.com/twistgo/twist/internet"
@@ -69,35 +67,14 @@ func benchClient(b *testing.B, clients, callers int) {
 		}
 	})
 
-	goroutines := clients * callers
-	calls := max(b.N, goroutines)
-	b.ReportAllocs()
-	b.ResetTimer()
-	before := looptest.ReadUsage(b)
-	start := time.Now()
-	var wg sync.WaitGroup
 	args := []any{1, 2}
-	for i := range goroutines {
-		c := cs[i%clients]
-		n := calls / goroutines
-		if i < calls%goroutines {
-			n++
+	looptest.RunCallers(b, clients*callers, func(g int) error {
+		var sum int
+		if err := cs[g%clients].Call(context.Background(), "add", args, &sum); err != nil || sum != 3 {
+			return fmt.Errorf("add(1, 2) = %d, %v", sum, err)
 		}
-		wg.Go(func() {
-			for range n {
-				var sum int
-				if err := c.Call(context.Background(), "add", args, &sum); err != nil || sum != 3 {
-					b.Errorf("add(1, 2) = %d, %v", sum, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	after := looptest.ReadUsage(b)
-	b.StopTimer()
-	looptest.ReportPerCall(b, "client", calls, elapsed, before, after)
+		return nil
+	})
 }
 
 // TestClientBenchServer is the server process of BenchmarkClient: it is

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
@@ -109,34 +108,10 @@ func BenchmarkBalancer(b *testing.B) {
 // returns the calls/s and this process's CPU time per call, which it
 // also reports.
 func runCalls(b *testing.B, call func(context.Context, string, []any, any) error) (float64, float64) {
-	calls := max(b.N, benchCallers)
-	b.ReportAllocs()
-	b.ResetTimer()
-	before := looptest.ReadUsage(b)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for i := range benchCallers {
-		n := calls / benchCallers
-		if i < calls%benchCallers {
-			n++
-		}
-		wg.Go(func() {
-			ctx := context.Background()
-			var who string
-			for range n {
-				if err := call(ctx, "whoami", nil, &who); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	after := looptest.ReadUsage(b)
-	b.StopTimer()
-	looptest.ReportPerCall(b, "client", calls, elapsed, before, after)
-	return float64(calls) / elapsed.Seconds(), float64(after.User+after.Sys-before.User-before.Sys) / float64(calls)
+	who := make([]string, benchCallers) // one answer slot per goroutine
+	return looptest.RunCallers(b, benchCallers, func(g int) error {
+		return call(context.Background(), "whoami", nil, &who[g])
+	})
 }
 
 // TestBalancerBenchServer is the server process of BenchmarkBalancer: it is
