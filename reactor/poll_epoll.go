@@ -39,8 +39,8 @@ type poller struct {
 	err    error // and its error
 	// deadline is the read deadline set on file, zero for none.
 	deadline time.Time
-	ctl    unix.EpollEvent // kept here so that epoll_ctl never allocates
-	drain  [8]byte
+	ctl      unix.EpollEvent // kept here so that epoll_ctl never allocates
+	drain    [8]byte
 	// busy is set when the last wait returned events: the next one first
 	// looks without blocking, if credit is not negative. A look that finds
 	// events earns credit, one that finds none costs more, and a blocking
