@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -32,18 +31,10 @@ func TestRunWritesTheTable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three servers and runs every case")
 	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	results, err := Run(Config{
 		Warmup:   50 * time.Millisecond,
 		Duration: 200 * time.Millisecond,
-		Command: func(server string) *exec.Cmd {
-			cmd := exec.Command(self)
-			cmd.Env = append(os.Environ(), serveEnv+"="+server)
-			return cmd
-		},
+		Command:  selfServer(t),
 	})
 	if err != nil {
 		t.Fatal(err)
