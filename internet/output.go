@@ -4,16 +4,19 @@ package internet
 // does not take at once: *Conn, the TLS transport, and the wrappers of
 // package policies. It is how a time-out tells a peer that reads slowly,
 // whose output moves, from one that has stopped reading, whose output
-// stays queued (policies.TimeoutConfig's Write).
+// stays where it is (policies.TimeoutConfig's Write).
 type OutputQueue interface {
 	// QueuedOutput returns how many bytes of output wait in the
-	// transport: written by the protocol, not yet taken by the kernel. It
-	// reads a field or two, cheap enough to call after every write.
+	// transport's queue: written by the protocol, not yet taken by the
+	// kernel. It reads a field or two, cheap enough to call after every
+	// write.
 	QueuedOutput() int
-	// OutputProgress returns a count that grows as the peer takes the
-	// connection's output, and stands still while it takes none. It may
-	// cost a system call.
-	OutputProgress() uint64
+	// OutputProgress returns how many bytes of output the peer has yet to
+	// take, in the transport's queue and, where the system tells (Linux),
+	// in the kernel's send buffer; and a count that grows as the peer
+	// takes output and stands still while it takes none. It may cost
+	// system calls.
+	OutputProgress() (pending int, progress uint64)
 }
 
 var (
@@ -34,20 +37,23 @@ func (c *Conn) QueuedOutput() int {
 	return queued
 }
 
-// OutputProgress returns the bytes written from the queue so far plus,
-// on Linux TCP, the bytes the peer has acknowledged (TCP_INFO's
-// tcpi_bytes_acked), so that the output the kernel buffers counts as it
-// drains (OutputQueue): the queue moves only once the kernel's buffer has
-// room again, which for a slow reader of a large buffer takes seconds.
-func (c *Conn) OutputProgress() uint64 {
-	var n uint64
+// OutputProgress returns the queued bytes plus those the kernel has not
+// sent or the peer not acknowledged (SIOCOUTQ), and as progress the bytes
+// written from the queue plus, on TCP, those the peer acknowledged
+// (TCP_INFO's tcpi_bytes_acked): on Linux, output the kernel buffers
+// counts as it drains, which for a slow reader of a large buffer is
+// seconds before the queue moves (OutputQueue).
+func (c *Conn) OutputProgress() (pending int, progress uint64) {
+	pending = c.QueuedOutput()
 	if c.x != nil {
-		n = c.x.out.flushed
+		progress = c.x.out.flushed
 	}
 	if c.state&stClosed == 0 {
-		n += sysBytesAcked(c.Fd())
+		unsent, acked := sysOutput(c.Fd())
+		pending += unsent
+		progress += acked
 	}
-	return n
+	return pending, progress
 }
 
 // QueuedOutput returns the lower transport's queued ciphertext, with the
@@ -60,10 +66,11 @@ func (l *tlsLayer) QueuedOutput() int {
 	return queued
 }
 
-// OutputProgress returns the lower transport's (OutputQueue).
-func (l *tlsLayer) OutputProgress() uint64 {
+// OutputProgress returns the lower transport's, with the plaintext kept
+// until the handshake's end counted as pending (OutputQueue).
+func (l *tlsLayer) OutputProgress() (pending int, progress uint64) {
 	if q, ok := l.lower.(OutputQueue); ok {
-		return q.OutputProgress()
+		pending, progress = q.OutputProgress()
 	}
-	return 0
+	return pending + len(l.plainOut), progress
 }

@@ -2,13 +2,15 @@ package internet
 
 import "golang.org/x/sys/unix"
 
-// sysBytesAcked returns how many bytes of output the peer of TCP socket fd
-// has acknowledged, or 0 if fd is not one (a Unix socket) or the kernel
-// does not say (before Linux 4.1).
-func sysBytesAcked(fd int) uint64 {
-	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
-	if err != nil {
-		return 0
+// sysOutput returns how many bytes of output socket fd's kernel holds,
+// unsent or not yet acknowledged (SIOCOUTQ), and for TCP how many bytes
+// the peer has acknowledged (0 before Linux 4.1, or for a Unix socket).
+func sysOutput(fd int) (unsent int, acked uint64) {
+	if n, err := unix.IoctlGetInt(fd, unix.SIOCOUTQ); err == nil {
+		unsent = n
 	}
-	return info.Bytes_acked
+	if info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+		acked = info.Bytes_acked
+	}
+	return unsent, acked
 }

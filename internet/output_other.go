@@ -2,6 +2,7 @@
 
 package internet
 
-// sysBytesAcked returns 0: only Linux says how many bytes a peer has
-// acknowledged, so the queue's own count is the progress elsewhere.
-func sysBytesAcked(int) uint64 { return 0 }
+// sysOutput returns zeros: only Linux tells what the kernel holds and
+// what the peer acknowledged, so the queue's own counts are all there is
+// elsewhere.
+func sysOutput(int) (unsent int, acked uint64) { return 0, 0 }

@@ -110,13 +110,18 @@ type TimeoutConfig struct {
 // time-out.
 //
 // Unlike Twisted's TimeoutFactory, the idle time-out also counts the
-// output the peer takes: a connection is not idle while its queued output
+// output the peer takes: a connection is not idle while its output
 // drains, however slowly, so a slow reader loses nothing. While output is
-// queued, a watch looks at it every quarter of the shorter of Idle and
-// Write; a connection whose output has not moved for Write is aborted
-// between Write and 1¼ Write after its last progress, as waiting for a
-// flush that does not come would hold it for ever. A reader that stops for
-// less than Write, however long the idle time-out, loses nothing either.
+// pending (internet.OutputQueue: in the transport's queue, or on Linux in
+// the kernel's buffer), a watch looks at it every quarter of the shorter
+// of Idle and Write; a connection whose output has not moved for Write is
+// aborted, as waiting for a flush that does not come would hold it for
+// ever: between Write and 1¼ Write after its output last moved when a
+// write left output queued, and up to Idle later when a write did not
+// (the output waits in the kernel's buffer, or behind a pull producer
+// waiting for the socket), as the watch then starts when the idle
+// time-out expires. A reader that stops for less than Write, however long
+// the idle time-out, loses nothing either.
 //
 // A connection that times out is closed once its output is written, with
 // the producer the wrapped protocol registered unregistered first (a
@@ -193,10 +198,19 @@ func (p *timeoutProtocol) ConnectionLost(reason error) {
 // not running. After a write the socket took whole, it costs a look at a
 // field or two of the transport.
 func (p *timeoutProtocol) watchOutput() {
-	if p.out == nil || p.write.TimeoutActive() || p.clk == nil || p.lost || p.out.QueuedOutput() == 0 {
+	if p.out != nil && !p.write.TimeoutActive() && p.out.QueuedOutput() > 0 {
+		_, progress := p.out.OutputProgress()
+		p.startWatch(progress)
+	}
+}
+
+// startWatch starts the output watch, progress being the transport's
+// count now.
+func (p *timeoutProtocol) startWatch(progress uint64) {
+	if p.clk == nil || p.lost {
 		return
 	}
-	p.flushed, p.movedAt = p.out.OutputProgress(), p.clk.Now()
+	p.flushed, p.movedAt = progress, p.clk.Now()
 	p.write.SetTimeout(p.clk, p.watchPeriod(), p.checkOutput)
 }
 
@@ -213,45 +227,50 @@ func (p *timeoutProtocol) watchPeriod() time.Duration {
 	return max(d/4, time.Millisecond)
 }
 
-// checkOutput is the output watch: output the kernel took since the last
-// look is activity, and output that has not moved for the write time-out
-// aborts the connection. The watch ends when the queue is empty; the next
-// write that leaves output queued starts it again.
+// checkOutput is the output watch: output the peer took since the last
+// look is activity, and output pending that has not moved for the write
+// time-out aborts the connection. The watch ends when nothing is pending;
+// the next write that leaves output queued, or the idle time-out's next
+// expiry, starts it again.
 func (p *timeoutProtocol) checkOutput() {
-	queued, flushed := p.out.QueuedOutput(), p.out.OutputProgress()
+	pending, progress := p.out.OutputProgress()
 	now := p.clk.Now()
-	if flushed != p.flushed {
-		p.flushed, p.movedAt = flushed, now
+	if progress != p.flushed {
+		p.flushed, p.movedAt = progress, now
 		p.idle.ResetTimeout()
 	}
-	if queued == 0 || p.lost {
+	if pending == 0 || p.lost {
 		return
 	}
 	if p.cfg.Write > 0 && now.Sub(p.movedAt) >= p.cfg.Write {
-		p.writeTimedOut(queued)
+		p.writeTimedOut(pending)
 		return
 	}
 	p.write.SetTimeout(p.clk, p.watchPeriod(), p.checkOutput)
 }
 
-// outputBusy reports whether the output keeps the connection from being
-// idle: the peer took some since the running watch last looked (activity
-// it has not seen yet), or some is queued for the write time-out to judge,
-// in which case it makes sure the watch runs.
+// outputBusy reports, as the idle time-out expires, whether the output
+// keeps the connection from being idle: the peer took some since the
+// running watch last looked (activity it has not seen yet), or some is
+// pending for the write time-out to judge, in which case it makes sure the
+// watch runs. Output may be pending with nothing queued: in the kernel's
+// buffer, behind a pull producer waiting for the socket to be writable.
 func (p *timeoutProtocol) outputBusy() bool {
 	if p.out == nil {
 		return false
 	}
+	pending, progress := p.out.OutputProgress()
 	if p.write.TimeoutActive() {
-		if flushed := p.out.OutputProgress(); flushed != p.flushed {
-			p.flushed, p.movedAt = flushed, p.clk.Now()
+		if progress != p.flushed {
+			p.flushed, p.movedAt = progress, p.clk.Now()
 			return true
 		}
+		return p.cfg.Write > 0 && pending > 0
 	}
-	if p.cfg.Write <= 0 || p.out.QueuedOutput() == 0 {
+	if p.cfg.Write <= 0 || pending == 0 {
 		return false
 	}
-	p.watchOutput()
+	p.startWatch(progress)
 	return true
 }
 
@@ -265,10 +284,10 @@ func (p *timeoutProtocol) idlePeriod() time.Duration {
 }
 
 // writeTimedOut aborts the connection, whose peer has not read for the
-// write time-out: its queued output is dropped.
-func (p *timeoutProtocol) writeTimedOut(queued int) {
-	slog.Info(fmt.Sprintf("policies: aborting the connection from %v: it read nothing for %v, %d bytes queued (write time-out)",
-		p.RemoteAddr(), p.cfg.Write, queued))
+// write time-out: its pending output is dropped.
+func (p *timeoutProtocol) writeTimedOut(pending int) {
+	slog.Info(fmt.Sprintf("policies: aborting the connection from %v: it read nothing for %v, %d bytes unread (write time-out)",
+		p.RemoteAddr(), p.cfg.Write, pending))
 	p.closing = true
 	p.idle.CancelTimeout()
 	p.read.CancelTimeout()

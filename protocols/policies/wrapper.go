@@ -234,13 +234,13 @@ func (w *ProtocolWrapper) QueuedOutput() int {
 	return 0
 }
 
-// OutputProgress returns the transport's output progress
-// (internet.OutputQueue), or 0 if it does not tell.
-func (w *ProtocolWrapper) OutputProgress() uint64 {
+// OutputProgress returns the transport's pending output and progress
+// (internet.OutputQueue), or zeros if it does not tell.
+func (w *ProtocolWrapper) OutputProgress() (pending int, progress uint64) {
 	if q, ok := w.Transport.(internet.OutputQueue); ok {
 		return q.OutputProgress()
 	}
-	return 0
+	return 0, 0
 }
 
 // Disconnecting reports whether the transport is closing, if it can tell.

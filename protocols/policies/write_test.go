@@ -18,6 +18,7 @@ type queueTransport struct {
 	twisttest.StringTransport
 	queued  int
 	flushed uint64
+	kernel  int // output pending in the kernel's buffer, not in the queue
 }
 
 func (q *queueTransport) Write(b []byte) (int, error) {
@@ -26,8 +27,10 @@ func (q *queueTransport) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func (q *queueTransport) QueuedOutput() int      { return q.queued }
-func (q *queueTransport) OutputProgress() uint64 { return q.flushed }
+func (q *queueTransport) QueuedOutput() int { return q.queued }
+func (q *queueTransport) OutputProgress() (int, uint64) {
+	return q.queued + q.kernel, q.flushed
+}
 
 // drain has the peer read n queued bytes.
 func (q *queueTransport) drain(n int) {
@@ -139,7 +142,7 @@ func TestTimeoutWriteAbortsAStalledReader(t *testing.T) {
 	if !tr.Aborted() {
 		t.Fatal("not aborted 1½ write time-outs after the output last moved")
 	}
-	if got := log.String(); !strings.Contains(got, "aborting the connection from 192.168.1.1:54321: it read nothing for 2m0s, 1047576 bytes queued (write time-out)") {
+	if got := log.String(); !strings.Contains(got, "aborting the connection from 192.168.1.1:54321: it read nothing for 2m0s, 1047576 bytes unread (write time-out)") {
 		t.Errorf("the log says %q", got)
 	}
 	if len(clk.DelayedCalls()) != 0 {
@@ -159,5 +162,25 @@ func TestTimeoutIdleWithNothingQueued(t *testing.T) {
 	advance(clk, time.Minute+15*time.Second)
 	if !tr.Disconnecting() || tr.Aborted() {
 		t.Errorf("disconnecting %v, aborted %v; want an idle close", tr.Disconnecting(), tr.Aborted())
+	}
+}
+
+// Output pending only where a write did not queue it (the kernel's
+// buffer, or behind a pull producer waiting for the socket) is watched
+// from the idle time-out's expiry: a peer that takes none of it is
+// aborted up to Idle + 1¼ Write after it stopped.
+func TestTimeoutWriteWatchesOutputPendingInTheKernel(t *testing.T) {
+	clk := twisttest.NewClock()
+	inner := &stateful{}
+	inner.pending = 1 // a response being produced: busy, not idle
+	tr := &queueTransport{kernel: 2 << 20}
+	Timeout(factoryOf(inner), TimeoutConfig{Idle: time.Minute, Write: 2 * time.Minute, Clock: clk}).BuildProtocol(peerA).ConnectionMade(tr)
+	advance(clk, 2*time.Minute+59*time.Second)
+	if tr.Aborted() {
+		t.Fatal("aborted less than the write time-out after the watch began at the idle time-out")
+	}
+	advance(clk, 30*time.Second)
+	if !tr.Aborted() {
+		t.Fatal("not aborted Idle + 1¼ Write after the peer stopped taking its output")
 	}
 }
