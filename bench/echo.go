@@ -306,21 +306,27 @@ func median(rs []EchoResult, f func(EchoResult) float64) float64 {
 func measureEcho(cfg EchoConfig, s echoServer) (EchoResult, error) {
 	r := EchoResult{Server: s.desc, IdleConns: cfg.Idle}
 	if cfg.Conns > 0 {
-		if err := withServer(cfg, s, func(p *serverProcess) error { return echoLoad(cfg, p, &r) }); err != nil {
+		if err := withServer(cfg.Command(s.name), func(p *serverProcess) error { return echoLoad(cfg, p, &r) }); err != nil {
 			return r, err
 		}
 	}
 	if cfg.Idle > 0 {
-		if err := withServer(cfg, s, func(p *serverProcess) error { return idleRSS(cfg, p, &r) }); err != nil {
+		err := withServer(cfg.Command(s.name), func(p *serverProcess) error {
+			var err error
+			r.RSSPerConn, _, err = idleGrowth(p, cfg.Idle, cfg.Settle, dialEcho)
+			return err
+		})
+		if err != nil {
 			return r, err
 		}
 	}
 	return r, nil
 }
 
-// withServer runs f with a fresh process of s, which it then ends.
-func withServer(cfg EchoConfig, s echoServer, f func(*serverProcess) error) error {
-	p, err := startServer(cfg.Command(s.name))
+// withServer runs f with a fresh server process started by cmd, which it
+// then ends.
+func withServer(cmd *exec.Cmd, f func(*serverProcess) error) error {
+	p, err := startServer(cmd)
 	if err != nil {
 		return fmt.Errorf("starting the server: %w", err)
 	}
@@ -409,50 +415,59 @@ func pingPong(c net.Conn, size, depth int, from, until time.Time) (int, error) {
 	}
 }
 
-// idleTimeout bounds how long idleRSS waits for the server to accept its
-// connections.
+// idleTimeout bounds how long idleGrowth waits for the server to accept
+// its connections.
 const idleTimeout = time.Minute
 
-// idleRSS opens cfg.Idle connections to p that send nothing, waits until p
-// has accepted them all and then for cfg.Settle, and sets r.RSSPerConn from
-// how much p's resident set grew.
-func idleRSS(cfg EchoConfig, p *serverProcess, r *EchoResult) error {
+// idleGrowth measures what idle connections cost server p: it opens n
+// connections to p's echo listener with open, waits until p has accepted
+// them all and then for settle, and returns how much p's resident set (in
+// bytes) and its goroutine count grew, per connection. The echo and TLS
+// harnesses share it; open says what a connection does before it idles.
+func idleGrowth(p *serverProcess, n int, settle time.Duration, open func(addr string, n int) ([]net.Conn, error)) (rss, goroutines float64, err error) {
 	pid := p.cmd.Process.Pid
 	socks0, err := sockets(pid)
 	if err != nil {
-		return err
+		return 0, 0, err
+	}
+	g0, err := p.goroutines()
+	if err != nil {
+		return 0, 0, err
 	}
 	rss0, err := VmRSS(pid)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	conns, err := dialEcho(p.addrs[listenEcho], cfg.Idle)
+	conns, err := open(p.addrs[listenEcho], n)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	defer closeConns(conns)
 	// A connection is accepted some time after the client's dial returns.
 	deadline := time.Now().Add(idleTimeout)
 	for {
-		n, err := sockets(pid)
+		s, err := sockets(pid)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
-		if n >= socks0+cfg.Idle {
+		if s >= socks0+n {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the server accepted %d of %d connections in %v", n-socks0, cfg.Idle, idleTimeout)
+			return 0, 0, fmt.Errorf("the server accepted %d of %d connections in %v", s-socks0, n, idleTimeout)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(cfg.Settle)
+	time.Sleep(settle)
 	rss1, err := VmRSS(pid)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	r.RSSPerConn = float64(rss1-rss0) / float64(cfg.Idle)
-	return nil
+	g1, err := p.goroutines()
+	if err != nil {
+		return 0, 0, err
+	}
+	return float64(rss1-rss0) / float64(n), float64(g1-g0) / float64(n), nil
 }
 
 // dialEcho opens n connections to addr, a few at a time so as to stay

@@ -15,20 +15,12 @@ func TestRunEchoWritesTheTable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts every echo server twice")
 	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	results, err := RunEcho(EchoConfig{
 		Warmup:   20 * time.Millisecond,
 		Duration: 200 * time.Millisecond,
 		Conns:    2,
 		Idle:     100,
-		Command: func(server string) *exec.Cmd {
-			cmd := exec.Command(self)
-			cmd.Env = append(os.Environ(), serveEnv+"="+server)
-			return cmd
-		},
+		Command:  selfServer(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -69,5 +61,20 @@ func TestMaxIdleConns(t *testing.T) {
 		if got := MaxIdleConns(tt.nofile); got != tt.want {
 			t.Errorf("MaxIdleConns(%d) = %d, want %d", tt.nofile, got, tt.want)
 		}
+	}
+}
+
+// selfServer returns a harness's Command that runs the named server in a
+// process of this test binary (see TestMain).
+func selfServer(t *testing.T) func(server string) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(server string) *exec.Cmd {
+		cmd := exec.Command(self)
+		cmd.Env = append(os.Environ(), serveEnv+"="+server)
+		return cmd
 	}
 }

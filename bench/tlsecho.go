@@ -116,6 +116,13 @@ func serveTLSNet() (map[string]string, func(), error) {
 	return map[string]string{listenEcho: l.Addr().String()}, func() { l.Close() }, nil
 }
 
+// The steps of a TLS round, each with a fresh server process.
+const (
+	TLSStepEcho       = "echo"       // the echo load
+	TLSStepIdle       = "idle"       // the idle connections
+	TLSStepHandshakes = "handshakes" // the handshakes
+)
+
 // TLSConfig says what RunTLS measures and how.
 type TLSConfig struct {
 	// Warmup is how long each load runs before it is measured, and
@@ -137,8 +144,12 @@ type TLSConfig struct {
 	Handshakers int
 	// Filter, if not nil, selects the servers by name.
 	Filter *regexp.Regexp
-	// Command returns the command that runs the named server.
-	Command func(server string) *exec.Cmd
+	// Command returns the command that runs the named server for one
+	// step of a round: step is the step's name and the round's number
+	// (from 1), as in "echo.2" (TLSStepEcho, TLSStepIdle and
+	// TLSStepHandshakes), so that, for example, each process can write a
+	// profile of its own.
+	Command func(server, step string) *exec.Cmd
 	// Log, if not nil, is told of each measurement as it starts.
 	Log io.Writer
 }
@@ -179,7 +190,7 @@ func RunTLS(cfg TLSConfig) ([]TLSResult, error) {
 			if cfg.Log != nil {
 				fmt.Fprintf(cfg.Log, "round %d: %s...\n", round+1, name)
 			}
-			r, err := measureTLS(cfg, name)
+			r, err := measureTLS(cfg, name, round+1)
 			if err != nil {
 				return nil, fmt.Errorf("bench: %s: %w", name, err)
 			}
@@ -210,31 +221,27 @@ func RunTLS(cfg TLSConfig) ([]TLSResult, error) {
 	return results, nil
 }
 
-// measureTLS runs one round of the server name: the echo load, the idle
-// connections and the handshakes, each with a fresh server process.
-func measureTLS(cfg TLSConfig, name string) (TLSResult, error) {
+// measureTLS runs round (from 1) of the server name: the echo load, the
+// idle connections and the handshakes, each with a fresh server process.
+func measureTLS(cfg TLSConfig, name string, round int) (TLSResult, error) {
 	r := TLSResult{Server: name}
 	steps := []struct {
-		on  bool
-		run func(*serverProcess) error
+		name string
+		on   bool
+		run  func(*serverProcess) error
 	}{
-		{cfg.Conns > 0, func(p *serverProcess) error { return tlsEchoLoad(cfg, p, &r) }},
-		{cfg.Idle > 0, func(p *serverProcess) error { return tlsIdle(cfg, p, &r) }},
-		{cfg.Handshakers > 0, func(p *serverProcess) error { return tlsHandshakes(cfg, p, &r) }},
+		{TLSStepEcho, cfg.Conns > 0, func(p *serverProcess) error { return tlsEchoLoad(cfg, p, &r) }},
+		{TLSStepIdle, cfg.Idle > 0, func(p *serverProcess) (err error) {
+			r.RSSPerConn, r.GoroutinesPerConn, err = idleGrowth(p, cfg.Idle, cfg.Settle, dialTLSEchoed)
+			return err
+		}},
+		{TLSStepHandshakes, cfg.Handshakers > 0, func(p *serverProcess) error { return tlsHandshakes(cfg, p, &r) }},
 	}
 	for _, s := range steps {
 		if !s.on {
 			continue
 		}
-		p, err := startServer(cfg.Command(name))
-		if err != nil {
-			return r, fmt.Errorf("starting the server: %w", err)
-		}
-		err = s.run(p)
-		if cerr := p.close(); cerr != nil && err == nil {
-			err = fmt.Errorf("the server: %w", cerr)
-		}
-		if err != nil {
+		if err := withServer(cfg.Command(name, fmt.Sprintf("%s.%d", s.name, round)), s.run); err != nil {
 			return r, err
 		}
 	}
@@ -259,45 +266,26 @@ func tlsEchoLoad(cfg TLSConfig, p *serverProcess, r *TLSResult) error {
 	return err
 }
 
-// tlsIdle opens cfg.Idle TLS connections that each echo one message and
-// then idle, and sets r's memory and goroutine figures from the server's
-// growth.
-func tlsIdle(cfg TLSConfig, p *serverProcess, r *TLSResult) error {
-	pid := p.cmd.Process.Pid
-	g0, err := p.goroutines()
+// dialTLSEchoed opens n TLS connections to addr that each echo one
+// message, so that the server has done all it does for a connection before
+// it idles.
+func dialTLSEchoed(addr string, n int) ([]net.Conn, error) {
+	conns, err := dialTLS(addr, n)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	rss0, err := VmRSS(pid)
-	if err != nil {
-		return err
-	}
-	conns, err := dialTLS(p.addrs[listenEcho], cfg.Idle)
-	if err != nil {
-		return err
-	}
-	defer closeConns(conns)
 	msg, buf := make([]byte, EchoSize), make([]byte, EchoSize)
 	for _, c := range conns {
 		if _, err := c.Write(msg); err != nil {
-			return err
+			closeConns(conns)
+			return nil, err
 		}
 		if _, err := io.ReadFull(c, buf); err != nil {
-			return err
+			closeConns(conns)
+			return nil, err
 		}
 	}
-	time.Sleep(cfg.Settle)
-	rss1, err := VmRSS(pid)
-	if err != nil {
-		return err
-	}
-	g1, err := p.goroutines()
-	if err != nil {
-		return err
-	}
-	r.RSSPerConn = float64(rss1-rss0) / float64(cfg.Idle)
-	r.GoroutinesPerConn = float64(g1-g0) / float64(cfg.Idle)
-	return nil
+	return conns, nil
 }
 
 // tlsHandshakes runs cfg.Handshakers clients that each handshake and close,

@@ -2,8 +2,8 @@ package bench
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,20 +15,17 @@ func TestRunTLSWritesTheTable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts each TLS server three times")
 	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	command := selfServer(t)
+	var steps []string
 	results, err := RunTLS(TLSConfig{
 		Warmup:      20 * time.Millisecond,
 		Duration:    200 * time.Millisecond,
 		Conns:       2,
 		Idle:        20,
 		Handshakers: 1,
-		Command: func(server string) *exec.Cmd {
-			cmd := exec.Command(self)
-			cmd.Env = append(os.Environ(), serveEnv+"="+server)
-			return cmd
+		Command: func(server, step string) *exec.Cmd {
+			steps = append(steps, server+"."+step)
+			return command(server)
 		},
 	})
 	if err != nil {
@@ -49,6 +46,14 @@ func TestRunTLSWritesTheTable(t *testing.T) {
 	}
 	if g := results[1].GoroutinesPerConn; g < 0.9 {
 		t.Errorf("net: %.2f goroutines per idle connection", g)
+	}
+	// Each process has a step of its own, for its profile's name.
+	want := []string{
+		"tls-twist.echo.1", "tls-twist.idle.1", "tls-twist.handshakes.1",
+		"tls-net.echo.1", "tls-net.idle.1", "tls-net.handshakes.1",
+	}
+	if !slices.Equal(steps, want) {
+		t.Errorf("steps %q, want %q", steps, want)
 	}
 	var table bytes.Buffer
 	if err := WriteTLSTable(&table, results); err != nil {

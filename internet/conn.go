@@ -43,7 +43,8 @@ type connShared struct {
 	// bound to one address (not a wildcard): a lookup and an address less
 	// per connection.
 	local net.Addr
-	// counts are the listener's counters (stats.go); nil for connectors.
+	// counts are the listener's counters, or the client connections'
+	// (stats.go).
 	counts *connCounts
 }
 

@@ -161,11 +161,13 @@ type StreamConnector struct {
 	started bool // the factory's StartFactory has been called
 	attempt *attempt
 	conn    *Conn
+	counts  *clientCounts // stats.go
 }
 
 func newConnector(loop *reactor.Reactor, f ClientFactory, opts []ConnectOption, resolve func(context.Context) (net.Addr, error)) *StreamConnector {
-	c := &StreamConnector{loop: loop, factory: f, resolve: resolve,
-		cfg: connectConfig{timeout: DefaultConnectTimeout, shared: connShared{limits: defaultLimits}}}
+	k := clientShard(loop)
+	c := &StreamConnector{loop: loop, factory: f, resolve: resolve, counts: k,
+		cfg: connectConfig{timeout: DefaultConnectTimeout, shared: connShared{limits: defaultLimits, counts: &k.connCounts}}}
 	for _, o := range opts {
 		o.applyConnect(&c.cfg)
 	}
@@ -203,6 +205,7 @@ func (c *StreamConnector) Connect() error {
 		return ErrConnectorBusy
 	}
 	c.state = Connecting
+	c.counts.attempts.Add(1)
 	if !c.started {
 		startFactory(c.factory)
 		c.started = true
@@ -272,6 +275,7 @@ func (c *StreamConnector) Disconnect() {
 func (c *StreamConnector) failed(reason error) {
 	c.attempt = nil
 	c.state = Disconnected
+	c.counts.countFailed(reason)
 	c.factory.ClientConnectionFailed(c, reason)
 	c.stopFactoryIfIdle()
 }
@@ -302,6 +306,8 @@ func (c *StreamConnector) connected(fd int, remote net.Addr) {
 		_ = sysSetNoDelay(fd, true)
 	}
 	conn := newConn(c.loop, fd, remote, &c.cfg.shared)
+	c.counts.accepted.Add(1)
+	c.counts.open.Add(1)
 	x := conn.extra()
 	x.local = sysLocalAddr(fd)
 	x.lost = c.lost

@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/twistgo/twist/reactor"
 )
@@ -54,5 +55,98 @@ func TestListenerStats(t *testing.T) {
 	}
 	if slices.Contains(OpenListeners(), Listener(port)) {
 		t.Error("OpenListeners still has a port that stopped listening")
+	}
+}
+
+// sub returns the change of the client counters from a to b.
+func (b ClientStats) sub(a ClientStats) ClientStats {
+	return ClientStats{
+		Attempts: b.Attempts - a.Attempts, Connected: b.Connected - a.Connected,
+		ConnectRefused: b.ConnectRefused - a.ConnectRefused, ConnectTimedOut: b.ConnectTimedOut - a.ConnectTimedOut,
+		ConnectFailed: b.ConnectFailed - a.ConnectFailed, Open: b.Open - a.Open,
+		BytesIn: b.BytesIn - a.BytesIn, BytesOut: b.BytesOut - a.BytesOut,
+	}
+}
+
+// TestClientStats counts a client connection that sends five bytes and
+// reads their echo, an attempt refused by the peer, and one that times
+// out, over loopback. No test of the package runs in parallel, so the
+// process-wide counters change by these alone.
+func TestClientStats(t *testing.T) {
+	before := Clients()
+	var during ClientStats
+	runStreamTest(t, func(loop *reactor.Reactor) {
+		port := mustListenTCP(t, loop, FactoryFunc(func(net.Addr) Protocol { return &echo{} }))
+		gone := mustListenTCP(t, loop, FactoryFunc(func(net.Addr) Protocol { return nil }))
+		gone.StopListening()
+		timedOut := func() {
+			// An attempt whose time-out passes before the loop sees the
+			// socket connected: a zero-length time-out fires on the next
+			// turn.
+			ConnectTCP(loop, port.Addr().String(), &clientFactory{
+				build:  func(net.Addr) Protocol { return nil },
+				failed: func(Connector, error) { port.StopListening(); _ = loop.Stop() },
+			}, WithTimeout(time.Nanosecond))
+		}
+		ConnectTCP(loop, gone.Addr().String(), &clientFactory{
+			failed: func(Connector, error) {
+				ConnectProtocol(loop, port.Addr().String(), &recorder{
+					onMade: func(r *recorder) { _, _ = r.Transport.Write([]byte("hello")) },
+					onData: func(r *recorder, _ []byte) {
+						if string(r.data) == "hello" {
+							during = Clients().sub(before)
+							r.Transport.LoseConnection()
+						}
+					},
+					onLost: func(*recorder) { timedOut() },
+				})
+			},
+		})
+	})
+	if want := (ClientStats{Attempts: 2, Connected: 1, ConnectRefused: 1, Open: 1, BytesIn: 5, BytesOut: 5}); during != want {
+		t.Errorf("Clients while echoing = %+v, want %+v", during, want)
+	}
+	if want := (ClientStats{Attempts: 3, Connected: 1, ConnectRefused: 1, ConnectTimedOut: 1, BytesIn: 5, BytesOut: 5}); Clients().sub(before) != want {
+		t.Errorf("Clients at the end = %+v, want %+v", Clients().sub(before), want)
+	}
+}
+
+// TestUDPStats counts the datagrams of a port both ways, one dropped for
+// its size, and a send that fails.
+func TestUDPStats(t *testing.T) {
+	var server, client *UDPPort
+	runLoopForTest(t, func(loop *reactor.Reactor) {
+		got := 0
+		server = mustListenUDP(t, loop, "127.0.0.1:0", datagramFunc(func(b []byte, from net.Addr) {
+			if got++; got == 2 {
+				_ = server.WriteTo([]byte("ok"), from)
+			}
+		}), WithMaxDatagramSize(8))
+		if !slices.Contains(OpenUDPPorts(), server) {
+			t.Error("OpenUDPPorts lacks a port just opened")
+		}
+		client = mustListenUDP(t, loop, "127.0.0.1:0", datagramFunc(func([]byte, net.Addr) {
+			server.StopListening()
+			client.StopListening()
+			_ = loop.Stop()
+		}))
+		for _, b := range []string{"one", "far too long", "three"} {
+			if err := client.WriteTo([]byte(b), server.LocalAddr()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Too long for UDP: the socket refuses it at once.
+		if err := client.WriteTo(make([]byte, 70000), server.LocalAddr()); err == nil {
+			t.Error("a datagram of 70,000 bytes was sent")
+		}
+	})
+	if want := (UDPStats{DatagramsIn: 2, BytesIn: 8, DatagramsOut: 1, BytesOut: 2, Dropped: 1}); server.Stats() != want {
+		t.Errorf("server's Stats = %+v, want %+v", server.Stats(), want)
+	}
+	if want := (UDPStats{DatagramsIn: 1, BytesIn: 2, DatagramsOut: 3, BytesOut: 20, SendErrors: 1}); client.Stats() != want {
+		t.Errorf("client's Stats = %+v, want %+v", client.Stats(), want)
+	}
+	if ports := OpenUDPPorts(); slices.Contains(ports, server) || slices.Contains(ports, client) {
+		t.Error("OpenUDPPorts still has ports that stopped listening")
 	}
 }

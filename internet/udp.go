@@ -148,7 +148,7 @@ type UDPPort struct {
 	// peerAddr is the address the port is connected to, nil if none.
 	peerAddr *net.UDPAddr
 	closed   bool
-	dropped  uint64
+	counts   udpCounts // stats.go
 	// addrs keeps the net.Addr handed out for each recent sender, so that
 	// steady traffic from known peers allocates nothing.
 	addrs map[netip.AddrPort]*net.UDPAddr
@@ -195,6 +195,7 @@ func ListenUDP(loop *reactor.Reactor, addr string, p DatagramProtocol, opts ...U
 		return nil, &net.OpError{Op: "listen", Net: "udp", Addr: net.UDPAddrFromAddrPort(ap), Err: err}
 	}
 	port.local = net.UDPAddrFromAddrPort(local)
+	openUDPPorts.add(port)
 	if s, ok := p.(DatagramStarter); ok {
 		s.StartProtocol(port)
 	}
@@ -231,16 +232,17 @@ func (p *UDPPort) Fd() int { return p.sock.fd }
 // each to the protocol. The reactor calls it when the socket is readable.
 func (p *UDPPort) DoRead() {
 	buf := p.loop.ReadBuffer()[:p.maxSize]
-	read := 0
+	read, got := 0, 0
+reading:
 	for range maxDatagramsPerRead {
 		if p.closed || read >= maxBytesPerRead {
-			return
+			break
 		}
 		n, from, err := p.sock.recv(buf)
 		switch {
 		case err == nil:
 		case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.EINTR):
-			return
+			break reading
 		case errors.Is(err, syscall.ECONNREFUSED):
 			if r, ok := p.proto.(ConnectionRefuser); ok && p.peerAddr != nil {
 				p.safely(r.ConnectionRefused)
@@ -253,12 +255,17 @@ func (p *UDPPort) DoRead() {
 			continue
 		}
 		if n > len(buf) {
-			p.dropped++
+			p.counts.dropped.Add(1)
 			continue
 		}
 		read += n
+		got++
 		addr := p.senderAddr(from)
 		p.safely(func() { p.proto.DatagramReceived(buf[:n], addr) })
+	}
+	if got > 0 { // counted once per turn, not per datagram
+		p.counts.in.Add(uint64(got))
+		p.counts.inBytes.Add(uint64(read))
 	}
 }
 
@@ -308,7 +315,7 @@ func (p *UDPPort) ConnectionLost(reason error) { p.close() }
 
 // Dropped returns how many datagrams the port dropped because they were
 // longer than its size limit.
-func (p *UDPPort) Dropped() uint64 { return p.dropped }
+func (p *UDPPort) Dropped() uint64 { return p.counts.dropped.Load() }
 
 // WriteTo sends b as one datagram to addr, which must be a *net.UDPAddr
 // holding an IP address: Twisted's write(data, addr). UDP has no queue: a
@@ -338,7 +345,9 @@ func (p *UDPPort) WriteTo(b []byte, addr net.Addr) error {
 	if p.closed {
 		return ErrConnectionClosed
 	}
-	if err := p.sock.sendTo(b, to, p.v6); err != nil {
+	err := p.sock.sendTo(b, to, p.v6)
+	p.countSent(len(b), err)
+	if err != nil {
 		return p.writeError(err, ua)
 	}
 	return nil
@@ -354,6 +363,7 @@ func (p *UDPPort) Write(b []byte) error {
 		return ErrUDPNotConnected
 	}
 	err := p.sock.send(b)
+	p.countSent(len(b), err)
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		// Twisted tells the protocol, and the write itself succeeds.
 		if r, ok := p.proto.(ConnectionRefuser); ok {
@@ -395,7 +405,8 @@ func (p *UDPPort) Connect(addr string) error {
 	return nil
 }
 
-// LocalAddr returns the address the port is bound to, a *net.UDPAddr.
+// LocalAddr returns the address the port is bound to, a *net.UDPAddr. It
+// may be called from any goroutine.
 func (p *UDPPort) LocalAddr() net.Addr { return p.local }
 
 // RemoteAddr returns the address the port is connected to, or nil.
@@ -419,6 +430,7 @@ func (p *UDPPort) close() {
 		return
 	}
 	p.closed = true
+	openUDPPorts.remove(p)
 	_ = p.loop.RemoveReader(p)
 	p.sock.close()
 	if s, ok := p.proto.(DatagramStarter); ok {

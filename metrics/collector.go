@@ -39,6 +39,30 @@ var (
 	descListenerOut = prometheus.NewDesc("twist_listener_sent_bytes_total",
 		"Bytes written to a listener's connections (ciphertext for TLS).", []string{"listener"}, nil)
 
+	descUDPIn = prometheus.NewDesc("twist_udp_received_datagrams_total",
+		"Datagrams a UDP port received and handed to its protocol.", []string{"port"}, nil)
+	descUDPOut = prometheus.NewDesc("twist_udp_sent_datagrams_total",
+		"Datagrams a UDP port sent.", []string{"port"}, nil)
+	descUDPBytesIn = prometheus.NewDesc("twist_udp_received_bytes_total",
+		"Bytes of the datagrams a UDP port received.", []string{"port"}, nil)
+	descUDPBytesOut = prometheus.NewDesc("twist_udp_sent_bytes_total",
+		"Bytes of the datagrams a UDP port sent.", []string{"port"}, nil)
+	descUDPDropped = prometheus.NewDesc("twist_udp_dropped_datagrams_total",
+		"Datagrams a UDP port dropped for being longer than its limit.", []string{"port"}, nil)
+	descUDPSendErrors = prometheus.NewDesc("twist_udp_send_errors_total",
+		"Datagrams a UDP port failed to send.", []string{"port"}, nil)
+	descClientAttempts = prometheus.NewDesc("twist_client_connect_attempts_total",
+		"Attempts of the process's connectors to connect.", nil, nil)
+	descClientConnected = prometheus.NewDesc("twist_client_connections_total",
+		"Client connections made.", nil, nil)
+	descClientFailures = prometheus.NewDesc("twist_client_connect_failures_total",
+		"Connection attempts that failed, by reason: refused by the peer, timeout, other.", []string{"reason"}, nil)
+	descClientOpen = prometheus.NewDesc("twist_client_connections_open",
+		"Client connections open now.", nil, nil)
+	descClientIn = prometheus.NewDesc("twist_client_received_bytes_total",
+		"Bytes read from client connections (ciphertext for TLS).", nil, nil)
+	descClientOut = prometheus.NewDesc("twist_client_sent_bytes_total",
+		"Bytes written to client connections (ciphertext for TLS).", nil, nil)
 	descRPCCalls = prometheus.NewDesc("twist_rpc_calls_total",
 		"Calls of an RPC function, failed ones included.", []string{"server", "function"}, nil)
 	descRPCErrors = prometheus.NewDesc("twist_rpc_errors_total",
@@ -67,17 +91,20 @@ var (
 type collector struct{ r *Registry }
 
 // Collector returns a prometheus.Collector of everything the registry
-// holds. Each Collect takes one Snapshot, so it must not run on a loop
-// (promhttp's handler under web.HandlerResource runs on the thread pool).
-// The Go runtime's and the process's own metrics are not included:
-// Register adds them.
+// holds but its sections. Each Collect takes one Snapshot, so it must not
+// run on a loop (promhttp's handler under web.HandlerResource runs on the
+// thread pool). The sections' metrics, the Go runtime's and the process's
+// own are not included: Register adds them.
 func (r *Registry) Collector() prometheus.Collector { return collector{r} }
 
-// Register registers the registry's collector with reg, along with the
-// standard Go runtime collector (go_*) and process collector (process_*).
+// Register registers the registry's collector with reg, along with an
+// unchecked collector of its sections (their metrics are known only once
+// read), the standard Go runtime collector (go_*) and process collector
+// (process_*).
 func (r *Registry) Register(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{
 		r.Collector(),
+		sectionCollector{r},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
@@ -94,6 +121,8 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 		descLoopIterations, descLoopEvents, descLoopPosted, descLoopTimersRun,
 		descLoopTimersPending, descLoopLag, descLoopBusy, descLoopResponding,
 		descListenerOpen, descListenerAccepted, descListenerRefused, descListenerIn, descListenerOut,
+		descUDPIn, descUDPOut, descUDPBytesIn, descUDPBytesOut, descUDPDropped, descUDPSendErrors,
+		descClientAttempts, descClientConnected, descClientFailures, descClientOpen, descClientIn, descClientOut,
 		descRPCCalls, descRPCErrors, descRPCInFlight, descRPCDuration, descRPCUnknown,
 		descThreadsSize, descThreadsWorkers, descThreadsBusy, descThreadsQueued,
 		descUnhandled,
@@ -102,9 +131,9 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect takes a Snapshot and sends it as metrics.
+// Collect takes a Snapshot, without the sections, and sends it as metrics.
 func (c collector) Collect(ch chan<- prometheus.Metric) {
-	s := c.r.Snapshot()
+	s := c.r.snapshot(false)
 	counter := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
 	}
@@ -128,6 +157,23 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descListenerIn, float64(l.BytesIn), l.Name)
 		counter(descListenerOut, float64(l.BytesOut), l.Name)
 	}
+	for _, p := range s.UDP {
+		counter(descUDPIn, float64(p.DatagramsIn), p.Name)
+		counter(descUDPOut, float64(p.DatagramsOut), p.Name)
+		counter(descUDPBytesIn, float64(p.BytesIn), p.Name)
+		counter(descUDPBytesOut, float64(p.BytesOut), p.Name)
+		counter(descUDPDropped, float64(p.Dropped), p.Name)
+		counter(descUDPSendErrors, float64(p.SendErrors), p.Name)
+	}
+	cl := &s.Clients
+	counter(descClientAttempts, float64(cl.Attempts))
+	counter(descClientConnected, float64(cl.Connected))
+	counter(descClientFailures, float64(cl.Refused), "refused")
+	counter(descClientFailures, float64(cl.TimedOut), "timeout")
+	counter(descClientFailures, float64(cl.Failed), "other")
+	gauge(descClientOpen, float64(cl.Open))
+	counter(descClientIn, float64(cl.BytesIn))
+	counter(descClientOut, float64(cl.BytesOut))
 	for _, srv := range s.RPCServers {
 		counter(descRPCUnknown, float64(srv.UnknownCalls), srv.Name)
 	}

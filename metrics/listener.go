@@ -30,7 +30,9 @@ func (r *Registry) AddListener(name string, l internet.Listener) {
 
 // AddOpenListeners makes the registry report, at each read, every listener
 // the process has open (internet.OpenListeners) besides those added with
-// AddListener, each named by its address, as "tcp:127.0.0.1:8080". It is
+// AddListener, each named by its address, as "tcp:127.0.0.1:8080", and
+// likewise every UDP port open (internet.OpenUDPPorts) besides those added
+// with AddUDPPort, as "udp:127.0.0.1:5353". It is
 // the hook through which twistd reports the listeners its plugins open
 // without them knowing of metrics; a listener that closes leaves the
 // reports.

@@ -89,6 +89,32 @@ func registry(t *testing.T) (*Registry, *reactor.Reactor) {
 	if err := c.Call(context.Background(), "add", []any{1, 2}, &sum); err != nil {
 		t.Fatal(err)
 	}
+	// A UDP port found by AddOpenListeners gets a datagram, and a client
+	// connection is made to the listener that refuses everyone.
+	received := make(chan struct{})
+	lost := make(chan struct{})
+	turns := 0
+	l.CallFromThread(func() {
+		u, err := internet.ListenUDP(l, "127.0.0.1:0", datagramFunc(func([]byte, net.Addr) { close(received) }))
+		if err != nil {
+			t.Error(err)
+			close(received)
+		} else {
+			t.Cleanup(func() { l.CallFromThread(func() { u.StopListening() }) })
+			_ = u.WriteTo([]byte("ping"), u.LocalAddr())
+		}
+		internet.ConnectProtocol(l, p[1].Addr().String(), lostFunc(func() { close(lost) }))
+		r.AddSection("demo", l, func() []Figure {
+			turns++ // on the loop, hence no lock
+			return []Figure{
+				{Name: "reads", Help: "Reads of the section.", Counter: true, Value: float64(turns)},
+				{Name: "queued", Help: "Things queued.", Value: 7},
+				{Name: "errors", Label: "kind", LabelValue: "timeout", Help: "Errors by kind.", Counter: true, Value: 2},
+			}
+		})
+	})
+	<-received
+	<-lost // the listener has refused it
 	pool := threads.NewPool(0, 3)
 	t.Cleanup(pool.Stop)
 	release := make(chan struct{})
@@ -121,8 +147,17 @@ func TestSnapshot(t *testing.T) {
 	if ls := s.Listeners[0]; ls.Name != "rpc" || ls.Open != 1 || ls.Accepted != 1 || ls.BytesIn == 0 || ls.BytesOut == 0 {
 		t.Errorf("rpc listener = %+v; want one connection open and accepted, bytes both ways", ls)
 	}
-	if ls := s.Listeners[1]; ls.Name != "tcp:"+ls.Addr || ls.Accepted != 0 {
-		t.Errorf("open listener = %+v; want named tcp:ADDR, nothing accepted", ls)
+	if ls := s.Listeners[1]; ls.Name != "tcp:"+ls.Addr || ls.Accepted != 1 || ls.Refused != 1 {
+		t.Errorf("open listener = %+v; want named tcp:ADDR, the client connection accepted and refused", ls)
+	}
+	if len(s.UDP) != 1 || s.UDP[0].Name != "udp:"+s.UDP[0].Addr || s.UDP[0].DatagramsIn != 1 || s.UDP[0].DatagramsOut != 1 || s.UDP[0].BytesIn != 4 {
+		t.Errorf("UDP = %+v; want the open port, named udp:ADDR, one datagram of 4 bytes each way", s.UDP)
+	}
+	if s.Clients.Attempts == 0 || s.Clients.Connected == 0 {
+		t.Errorf("Clients = %+v; want an attempt and a connection", s.Clients)
+	}
+	if len(s.Sections) != 1 || !s.Sections[0].Responding || len(s.Sections[0].Figures) != 3 || s.Sections[0].Figures[0].Value != 1 || s.Sections[0].Figures[2].Key() != "errors/timeout" {
+		t.Errorf("Sections = %+v; want demo, read once on its loop", s.Sections)
 	}
 	if len(s.RPC) != 1 || s.RPC[0].Calls != 1 || s.RPC[0].Server != "demo" || s.RPC[0].Latency.Count == 0 {
 		t.Errorf("RPC = %+v; want demo's add called once, and timed", s.RPC)
@@ -137,7 +172,7 @@ func TestSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{`"loops":[{"name":"main"`, `"lag":{"count":1`, `"busy_fraction":`, `"threads":[{"name":"blocking"`, `"unhandled_deferred_failures":`} {
+	for _, key := range []string{`"loops":[{"name":"main"`, `"udp_ports":[{"name":"udp:`, `"clients":{"connect_attempts":`, `"sections":[{"name":"demo","responding":true,"figures":[{"name":"reads"`, `"lag":{"count":1`, `"busy_fraction":`, `"threads":[{"name":"blocking"`, `"unhandled_deferred_failures":`} {
 		if !bytes.Contains(b, []byte(key)) {
 			t.Errorf("JSON lacks %s:\n%s", key, b)
 		}
@@ -155,6 +190,8 @@ func TestSnapshotStuckLoop(t *testing.T) {
 	r.SetLoopWait(20 * time.Millisecond)
 	if s := r.Snapshot(); s.Loops[0].Responding || s.Loops[0].TimersRun != 1 {
 		t.Errorf("stuck loop = %+v; want not responding, with its last counters", s.Loops[0])
+	} else if sec := s.Sections[0]; sec.Responding || len(sec.Figures) != 3 || sec.Figures[0].Value != 1 {
+		t.Errorf("section of a stuck loop = %+v; want not responding, with the figures of the last read", sec)
 	}
 }
 
@@ -197,6 +234,14 @@ func TestCollector(t *testing.T) {
 		`twist_rpc_call_duration_seconds_bucket{function="add",server="demo",le="+Inf"}`,
 		`twist_rpc_unknown_function_calls_total{server="demo"} 0`,
 		`twist_deferred_unhandled_failures_total `,
+		`twist_udp_received_datagrams_total{port="udp:127.0.0.1:`,
+		`twist_udp_sent_bytes_total{port="udp:127.0.0.1:`,
+		`twist_client_connect_attempts_total `,
+		`twist_client_connect_failures_total{reason="refused"} `,
+		`twist_client_connections_open `,
+		`twist_demo_reads_total 1`,
+		`twist_demo_queued 7`,
+		`twist_demo_errors_total{kind="timeout"} 2`,
 		`go_goroutines `,
 		`process_resident_memory_bytes `,
 	} {
@@ -234,3 +279,26 @@ func TestPromtool(t *testing.T) {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 }
+
+// datagramFunc adapts a function to an internet.DatagramProtocol.
+type datagramFunc func(data []byte, addr net.Addr)
+
+func (f datagramFunc) DatagramReceived(data []byte, addr net.Addr) { f(data, addr) }
+
+// TestAddSectionName checks that a section name Prometheus could not take
+// is refused at once.
+func TestAddSectionName(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("AddSection took the name \"Bad-Name\"")
+		}
+	}()
+	NewRegistry().AddSection("Bad-Name", nil, func() []Figure { return nil })
+}
+
+// lostFunc is a protocol that calls itself when its connection is lost.
+type lostFunc func()
+
+func (f lostFunc) ConnectionMade(internet.Transport) {}
+func (f lostFunc) DataReceived([]byte)               {}
+func (f lostFunc) ConnectionLost(error)              { f() }

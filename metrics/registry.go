@@ -20,8 +20,9 @@ import (
 // responding, with the counters it last gave.
 const DefaultLoopWait = 250 * time.Millisecond
 
-// Registry gathers what a program exposes: its loops, listeners, RPC
-// servers and thread pools, each under a name. The zero value is not
+// Registry gathers what a program exposes: its loops, listeners, UDP
+// ports, RPC servers, thread pools and sections of its own figures, each
+// under a name. The zero value is not
 // usable: make one with NewRegistry. Its methods may be called from any
 // goroutine, at any time, the Add methods included.
 type Registry struct {
@@ -33,8 +34,10 @@ type Registry struct {
 	listeners []named[internet.Listener]
 	// openListeners: report internet.OpenListeners too.
 	openListeners bool
+	udp           []named[*internet.UDPPort]
 	servers       []named[*rpc.Server]
 	pools         []named[*threads.Pool]
+	sections      []*section
 }
 
 type named[T any] struct {
@@ -99,12 +102,17 @@ type Snapshot struct {
 	// LatencyBounds are the upper bounds, in seconds, of the buckets of
 	// every latency histogram below (package latency): the bucket counts
 	// have one more entry, for what is past the last bound.
-	LatencyBounds []float64  `json:"latency_bounds_seconds"`
-	Loops         []Loop     `json:"loops"`
-	Listeners     []Listen   `json:"listeners"`
-	RPCServers    []Server   `json:"rpc_servers"`
-	RPC           []Function `json:"rpc"`
-	Threads       []Pool     `json:"threads"`
+	LatencyBounds []float64 `json:"latency_bounds_seconds"`
+	Loops         []Loop    `json:"loops"`
+	Listeners     []Listen  `json:"listeners"`
+	UDP           []UDPPort `json:"udp_ports"`
+	// Clients are the process's client connections, process-wide.
+	Clients    Clients    `json:"clients"`
+	RPCServers []Server   `json:"rpc_servers"`
+	RPC        []Function `json:"rpc"`
+	Threads    []Pool     `json:"threads"`
+	// Sections are the program's own figures (AddSection).
+	Sections []Section `json:"sections"`
 	// UnhandledFailures counts the Deferreds dropped with a failure
 	// (deferred.UnhandledFailures), process-wide.
 	UnhandledFailures uint64 `json:"unhandled_deferred_failures"`
@@ -168,22 +176,34 @@ type Memory struct {
 // atomics and locks held briefly. It may be called from any goroutine but
 // a loop's: it blocks, and a loop that waits for itself answers late, so
 // code on a loop (a web Resource) runs it with threads.DeferToThread.
-func (r *Registry) Snapshot() Snapshot {
+func (r *Registry) Snapshot() Snapshot { return r.snapshot(true) }
+
+// snapshot is Snapshot, without the sections unless withSections: the
+// collector of the sections reads them apart.
+func (r *Registry) snapshot(withSections bool) Snapshot {
 	r.mu.Lock()
 	loops := slices.Clone(r.loops)
 	listeners, all := slices.Clone(r.listeners), r.openListeners
+	udp := slices.Clone(r.udp)
 	servers := slices.Clone(r.servers)
 	pools := slices.Clone(r.pools)
+	var sections []*section
+	if withSections {
+		sections = slices.Clone(r.sections)
+	}
 	wait := r.wait
 	r.mu.Unlock()
 
 	now := time.Now()
+	sectionsRead := readSections(sections, wait) // while the loops are asked
 	s := Snapshot{
 		Time:              now,
 		Uptime:            now.Sub(r.start).Seconds(),
 		LatencyBounds:     seconds(latency.Bounds()),
 		Loops:             readLoops(loops, wait),
 		Listeners:         readListeners(listeners, all),
+		UDP:               readUDP(udp, all),
+		Clients:           readClients(),
 		Threads:           make([]Pool, 0, len(pools)),
 		UnhandledFailures: deferred.UnhandledFailures(),
 		Memory:            readMemory(),
@@ -195,6 +215,7 @@ func (r *Registry) Snapshot() Snapshot {
 		_, size := p.v.Size()
 		s.Threads = append(s.Threads, Pool{Name: p.name, Size: size, Workers: st.Workers, Busy: st.Busy, Queued: st.Queued})
 	}
+	s.Sections = sectionsRead()
 	return s
 }
 

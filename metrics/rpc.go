@@ -23,6 +23,9 @@ type Server struct {
 	Name string `json:"name"`
 	// UnknownCalls counts the calls of no registered function.
 	UnknownCalls uint64 `json:"unknown_calls"`
+	// UnsentAnswers counts the answers whose connection was reset or
+	// shut before they could be written.
+	UnsentAnswers uint64 `json:"unsent_answers"`
 }
 
 // readServers reads the function counters of every server.
@@ -30,7 +33,7 @@ func readServers(servers []named[*rpc.Server]) ([]Server, []Function) {
 	out := make([]Function, 0)
 	srv := make([]Server, 0, len(servers))
 	for _, s := range servers {
-		srv = append(srv, Server{Name: s.name, UnknownCalls: s.v.UnknownCalls()})
+		srv = append(srv, Server{Name: s.name, UnknownCalls: s.v.UnknownCalls(), UnsentAnswers: s.v.UnsentAnswers()})
 		for _, f := range s.v.Stats() {
 			out = append(out, Function{
 				Server: s.name, Name: f.Name, Calls: f.Calls,

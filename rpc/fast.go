@@ -215,6 +215,15 @@ type fastCall struct {
 	// id is the call's id (Type 0 for none), sharing the message's bytes.
 	id      bson.RawValue
 	noReply bool
+	// holes are where the values of the call lie, for its shape.
+	holes [maxHoles]hole
+	n     int
+}
+
+// hole notes where val, a value of type t, lies in the call.
+func (c *fastCall) hole(val []byte, t bsoncore.Type, role holeRole) {
+	c.holes[c.n] = holeAt(val, t, role)
+	c.n++
 }
 
 // The top-level fields of a call, as bits of what parseFast has seen.
@@ -228,6 +237,12 @@ const (
 // parseFast reads doc into c if it is a call of the common shape to a
 // function with a shim, whose arguments all decode into its parameters;
 // it reports whether it did. It allocates nothing but string arguments.
+// c.f, if set, is the function of the connection's previous call, which
+// spares the lookup when the call names it again (a name once registered
+// never changes its function).
+//
+// The keys are matched in place (hasKey) rather than cut out and compared:
+// this parser is most of what a small call costs.
 func (s *Server) parseFast(doc []byte, c *fastCall) bool {
 	rem, ok := elements(doc)
 	if !ok {
@@ -236,48 +251,66 @@ func (s *Server) parseFast(doc []byte, c *fastCall) bool {
 	var seen int
 	var call []byte
 	for len(rem) > 0 {
-		t, key, val, rest := nextScalar(rem)
-		if rest == nil {
-			return false
-		}
-		rem = rest
-		var bit int
-		switch string(key) {
-		case "call":
+		t := bsoncore.Type(rem[0])
+		var bit, k int
+		switch {
+		case hasKey(rem, "call"):
 			if t != bsoncore.TypeEmbeddedDocument {
 				return false
 			}
-			bit, call = seenCall, val
-		case "id":
-			v := bsoncore.Value{Type: t, Data: val}
-			if !plainID(v) {
+			bit, k = seenCall, len("call")
+		case hasKey(rem, "id"):
+			bit, k = seenID, len("id")
+		case hasKey(rem, "maxTimeMS"):
+			bit, k = seenMaxTime, len("maxTimeMS")
+		case hasKey(rem, "noreply"):
+			if t != bsoncore.TypeBoolean {
 				return false
 			}
-			bit, c.id = seenID, bson.RawValue{Type: bson.Type(t), Value: val}
-		case "maxTimeMS":
+			bit, k = seenNoReply, len("noreply")
+		default:
+			return false
+		}
+		val, rest := nextValue(t, rem[k+2:])
+		if rest == nil || seen&bit != 0 {
+			return false
+		}
+		rem, seen = rest, seen|bit
+		switch bit {
+		case seenCall:
+			call = val
+		case seenID:
+			if !plainID(bsoncore.Value{Type: t, Data: val}) {
+				return false
+			}
+			c.id = bson.RawValue{Type: bson.Type(t), Value: val}
+			c.hole(val, t, holeID)
+		case seenMaxTime:
 			// A shimmed function answers before any deadline: the value
 			// is only checked.
 			if _, ok := maxTime(bsoncore.Value{Type: t, Data: val}); !ok {
 				return false
 			}
-			bit = seenMaxTime
-		case "noreply":
-			if t != bsoncore.TypeBoolean || val[0] > 1 {
+			c.hole(val, t, holeMaxTime)
+		case seenNoReply:
+			if val[0] > 1 {
 				return false
 			}
-			bit, c.noReply = seenNoReply, val[0] == 1
-		default:
-			return false
+			c.noReply = val[0] == 1
+			c.hole(val, t, holeNoReply)
 		}
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
 	}
 	if call == nil {
 		return false
 	}
 	return s.parseFastBody(call, c)
+}
+
+// hasKey reports whether the element at the start of b, which is not
+// empty, has the given key. Go compares a short constant string with a
+// load or two.
+func hasKey(b []byte, key string) bool {
+	return len(b) > len(key)+1 && b[len(key)+1] == 0 && string(b[1:len(key)+1]) == key
 }
 
 // parseFastBody reads the call document {funcname, arguments} into c.
@@ -288,16 +321,20 @@ func (s *Server) parseFastBody(call []byte, c *fastCall) bool {
 	}
 	var name, args []byte
 	for len(rem) > 0 {
-		t, key, val, rest := nextScalar(rem)
-		if rest == nil {
-			return false
-		}
-		rem = rest
+		t := bsoncore.Type(rem[0])
 		switch {
-		case string(key) == "funcname" && name == nil && t == bsoncore.TypeString:
-			name = val[4 : len(val)-1]
-		case string(key) == "arguments" && args == nil && t == bsoncore.TypeArray:
-			args = val
+		case t == bsoncore.TypeString && name == nil && hasKey(rem, "funcname"):
+			val, rest := nextValue(t, rem[len("funcname")+2:])
+			if rest == nil {
+				return false
+			}
+			name, rem = val[4:len(val)-1], rest
+		case t == bsoncore.TypeArray && args == nil && hasKey(rem, "arguments"):
+			val, rest := nextValue(t, rem[len("arguments")+2:])
+			if rest == nil {
+				return false
+			}
+			args, rem = val, rest
 		default:
 			return false
 		}
@@ -305,31 +342,46 @@ func (s *Server) parseFastBody(call []byte, c *fastCall) bool {
 	if name == nil {
 		return false
 	}
-	c.f = s.funcs[string(name)]
+	if c.f == nil || c.f.name != string(name) {
+		c.f = s.funcs[string(name)]
+	}
 	if c.f == nil || c.f.shim == nil {
 		return false
 	}
 	if args == nil {
 		return len(c.f.params) == 0
 	}
-	return c.f.fastArgs(args, &c.in)
+	return c.f.fastArgs(args, &c.in, c)
 }
 
 // fastArgs decodes args, an argument array, straight into the scalars of
 // f's shim, if every element is a scalar that its parameter takes as is;
 // it reports whether it did. Anything else (a wrong count or type, a
 // value that needs the general rules, or a malformed array) is for decode
-// to handle and explain.
-func (f *function) fastArgs(args []byte, in *[maxShimParams]scalar) bool {
+// to handle and explain. If c is not nil, the arguments are its holes.
+func (f *function) fastArgs(args []byte, in *[maxShimParams]scalar, c *fastCall) bool {
 	rem, ok := elements(args)
 	if !ok {
 		return false
 	}
 	n := 0
 	for len(rem) > 0 {
-		t, _, val, rest := nextScalar(rem)
-		if rest == nil || n == len(f.params) || !f.params[n].fastScalar(t, val, &in[n]) {
+		// The keys of an array's elements are not read, as decode does
+		// not read them.
+		k := 1
+		for k < len(rem) && rem[k] != 0 {
+			k++
+		}
+		if k >= len(rem) || n == len(f.params) {
 			return false
+		}
+		t := bsoncore.Type(rem[0])
+		val, rest := nextValue(t, rem[k+1:])
+		if rest == nil || !f.params[n].fastScalar(t, val, &in[n]) {
+			return false
+		}
+		if c != nil {
+			c.hole(val, t, holeRole(n))
 		}
 		rem = rest
 		n++
@@ -380,49 +432,44 @@ func (p *param) fastScalar(t bsoncore.Type, val []byte, dst *scalar) bool {
 	return true
 }
 
-// nextScalar reads the element at the start of b if its value is one the
-// fast path reads: an int32, int64, double, boolean, ObjectId, string (with
-// its terminating NUL), or a document or array (its length only checked,
-// against b and its own terminating NUL). It returns the element's type,
-// key and value and the rest of b, or a nil rest for anything else.
-func nextScalar(b []byte) (t bsoncore.Type, key, val, rest []byte) {
-	// Keys here are short ("call", "0"): a plain loop finds their end
-	// sooner than bytes.IndexByte, whose set-up is for long runs.
-	k := 1
-	for k < len(b) && b[k] != 0 {
-		k++
+// fixedLen is the length of a value of each type that has a fixed one and
+// that the fast path reads: int32, int64, double, boolean, ObjectId.
+var fixedLen = [256]int8{
+	bsoncore.TypeInt32:    4,
+	bsoncore.TypeInt64:    8,
+	bsoncore.TypeDouble:   8,
+	bsoncore.TypeBoolean:  1,
+	bsoncore.TypeObjectID: 12,
+}
+
+// nextValue splits v, which starts with a value of type t, into the value
+// and what follows it if the fast path reads that type: one of fixedLen's,
+// a string (with its terminating NUL), or a document or array (its length
+// only checked, against v and its own terminating NUL). Otherwise rest is
+// nil.
+func nextValue(t bsoncore.Type, v []byte) (val, rest []byte) {
+	n := int(fixedLen[t])
+	if n == 0 {
+		n = varLen(t, v)
 	}
-	if k >= len(b) {
-		return 0, nil, nil, nil
+	if n <= 0 || n > len(v) {
+		return nil, nil
 	}
-	t, key, v := bsoncore.Type(b[0]), b[1:k], b[k+1:]
-	n := 0
-	switch t {
-	case bsoncore.TypeInt32:
-		n = 4
-	case bsoncore.TypeInt64, bsoncore.TypeDouble:
-		n = 8
-	case bsoncore.TypeBoolean:
-		n = 1
-	case bsoncore.TypeObjectID:
-		n = 12
-	case bsoncore.TypeString, bsoncore.TypeEmbeddedDocument, bsoncore.TypeArray:
-		if len(v) < 4 {
-			return 0, nil, nil, nil
-		}
-		l := int64(int32(binary.LittleEndian.Uint32(v)))
-		if t == bsoncore.TypeString {
-			l += 4
-		}
-		if l < 5 || l > int64(len(v)) || v[l-1] != 0 {
-			return 0, nil, nil, nil
-		}
-		n = int(l)
-	default:
-		return 0, nil, nil, nil
+	return v[:n], v[n:]
+}
+
+// varLen returns the length of the string, document or array at the start
+// of v, checked against v, or 0.
+func varLen(t bsoncore.Type, v []byte) int {
+	if t != bsoncore.TypeString && t != bsoncore.TypeEmbeddedDocument && t != bsoncore.TypeArray || len(v) < 4 {
+		return 0
 	}
-	if n > len(v) {
-		return 0, nil, nil, nil
+	l := int64(int32(binary.LittleEndian.Uint32(v)))
+	if t == bsoncore.TypeString {
+		l += 4
 	}
-	return t, key, v[:n], v[n:]
+	if l < 5 || l > int64(len(v)) || v[l-1] != 0 {
+		return 0
+	}
+	return int(l)
 }

@@ -54,6 +54,9 @@ type serverProtocol struct {
 	s *Server
 	// buf is where answers are encoded, reused from one to the next.
 	buf []byte
+	// shape is that of the last call read by the single-pass parser
+	// (shape.go).
+	shape shape
 }
 
 // frameStart begins an answer frame in p.buf: its length prefix, filled in
@@ -89,7 +92,7 @@ func (p *serverProtocol) TooLarge(n uint64) {
 // in the order of the messages.
 func (p *serverProtocol) Message(b []byte) {
 	var c fastCall
-	if p.s.parseFast(b, &c) {
+	if p.shape.parse(p.s, b, &c) {
 		p.fastCall(&c)
 		return
 	}

@@ -176,3 +176,9 @@ func (s *Server) Stats() []FunctionStats {
 // (NoSuchFunction): they are not counted per name, since a peer chooses
 // the names.
 func (s *Server) UnknownCalls() uint64 { return s.unknownCalls.Load() }
+
+// UnsentAnswers returns how many answers, on this server's connections of
+// either protocol, could not be written because the peer had reset or shut
+// the connection. Each such connection logs the first at INFO; the rest
+// are only counted here.
+func (s *Server) UnsentAnswers() uint64 { return s.group.Unsent() }

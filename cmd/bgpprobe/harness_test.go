@@ -273,7 +273,7 @@ func errorsAs(err error, target any) bool { return errors.As(err, target) }
 func checkStatusPage(t *testing.T, pr *probeRun, peer, as, state, received string) {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1"))
-	if err, _ := pr.call(func() any { return pr.probe.ServeStatus(addr) }).(error); err != nil {
+	if err, _ := pr.call(func() any { return pr.probe.ServeStatus(addr, "") }).(error); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.Get("http://" + addr + "/")

@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	bgpprobe [run] -config probe.json [-db bgpprobe.db] [-listen ADDR] [-status ADDR] [-v]
+//	bgpprobe [run] -config probe.json [-db bgpprobe.db] [-listen ADDR] [-status ADDR [-status-auth TOKEN]] [-v]
 //	bgpprobe status [-db bgpprobe.db]
 //
 // The configuration is JSON:
@@ -64,6 +64,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	config := fs.String("config", "", "the configuration file (JSON)")
 	listen := fs.String("listen", "", "accept BGP connections on this address (overrides the file's)")
 	statusAddr := fs.String("status", "", "serve the sessions on a web page at this address, and Twist's status page and /metrics below /twist/")
+	statusAuth := fs.String("status-auth", "", "ask this token of the status pages' clients (Authorization: Bearer TOKEN, or ?token=TOKEN)")
 	verbose := fs.Bool("v", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -100,7 +101,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var startErr error
 	loop.CallWhenRunning(func() {
 		if startErr = probe.Start(); startErr == nil && *statusAddr != "" {
-			startErr = probe.ServeStatus(*statusAddr)
+			startErr = probe.ServeStatus(*statusAddr, *statusAuth)
 		}
 		if startErr != nil {
 			loop.Stop()

@@ -168,21 +168,23 @@ func (pr *Probe) Sessions() []Session {
 // ServeStatus serves the sessions on a web page at addr ("127.0.0.1:8179";
 // ":8179" is on 127.0.0.1), from the loop's own state: the page never waits
 // for the database. Twist's status page of the loop (web/status: lag,
-// connections, memory, /metrics) is below /twist/.
-func (pr *Probe) ServeStatus(addr string) error {
-	page := web.RenderFunc(func(req *web.Request) ([]byte, error) {
+// connections, memory, /metrics) is below /twist/. If token is not empty,
+// both ask for it as twistd's --status-auth does: "Authorization: Bearer
+// TOKEN", or "?token=TOKEN".
+func (pr *Probe) ServeStatus(addr, token string) error {
+	// Twist's own status page of the probe's loop sits below /twist/.
+	reg := metrics.NewRegistry()
+	reg.AddLoop("main", pr.loop)
+	twist, err := twiststatus.New(reg, twiststatus.Options{Title: "bgpprobe", Token: token})
+	if err != nil {
+		return err
+	}
+	page := twist.Protect(func(req *web.Request) ([]byte, error) {
 		var b strings.Builder
 		writeSessions(&b, pr.Sessions(), pr.loop.Now())
 		req.SetHeader("Content-Type", "text/html; charset=utf-8")
 		return []byte("<!doctype html><title>bgpprobe</title><pre>\n" + html.EscapeString(b.String()) + "</pre>\n"), nil
 	})
-	// Twist's own status page of the probe's loop sits below /twist/.
-	reg := metrics.NewRegistry()
-	reg.AddLoop("main", pr.loop)
-	twist, err := twiststatus.New(reg, twiststatus.Options{Title: "bgpprobe"})
-	if err != nil {
-		return err
-	}
 	root := &web.BaseResource{}
 	root.PutChild("", page)
 	root.PutChild("twist", twist.Resource())

@@ -117,9 +117,20 @@ func (r *IntStringReceiver[P]) DataReceived(data []byte) {
 		panic(noHandler("IntStringReceiver"))
 	}
 	for !r.paused && !r.held && !r.broken {
-		prefix, ok := r.in.peek(size)
-		if !ok {
-			return
+		// Whole strings in data, with nothing kept from earlier reads, are
+		// the steady state: they are framed in place, without peek's
+		// cases.
+		rest := r.in.data[r.in.pos:]
+		direct := r.in.off == len(r.in.buf)
+		if direct && len(rest) < size {
+			return // all taken, or the start of a prefix, which end keeps
+		}
+		prefix := rest
+		if !direct {
+			var ok bool
+			if prefix, ok = r.in.peek(size); !ok {
+				return
+			}
 		}
 		n := r.length(prefix)
 		whole := n + uint64(size)
@@ -130,11 +141,17 @@ func (r *IntStringReceiver[P]) DataReceived(data []byte) {
 			r.lengthLimitExceeded(n)
 			return
 		}
-		msg, ok := r.in.peek(int(whole))
-		if !ok {
-			return
+		var msg []byte
+		if direct && uint64(len(rest)) >= whole {
+			msg = rest[:whole]
+			r.in.pos += int(whole)
+		} else {
+			var ok bool
+			if msg, ok = r.in.peek(int(whole)); !ok {
+				return
+			}
+			r.in.skip(len(msg))
 		}
-		r.in.skip(len(msg))
 		r.Handler.StringReceived(msg[size:])
 	}
 }
@@ -149,19 +166,21 @@ func (r *IntStringReceiver[P]) end() {
 	}
 }
 
-// length decodes a length prefix.
+// length decodes a length prefix, at the start of prefix.
 func (r *IntStringReceiver[P]) length(prefix []byte) uint64 {
-	var order binary.ByteOrder = binary.BigEndian
-	if r.LittleEndian {
-		order = binary.LittleEndian
-	}
-	switch len(prefix) {
+	switch r.prefixSize() {
 	case 1:
 		return uint64(prefix[0])
 	case 2:
-		return uint64(order.Uint16(prefix))
+		if r.LittleEndian {
+			return uint64(binary.LittleEndian.Uint16(prefix))
+		}
+		return uint64(binary.BigEndian.Uint16(prefix))
 	}
-	return uint64(order.Uint32(prefix))
+	if r.LittleEndian {
+		return uint64(binary.LittleEndian.Uint32(prefix))
+	}
+	return uint64(binary.BigEndian.Uint32(prefix))
 }
 
 // Recvd returns a copy of the bytes received and not yet delivered

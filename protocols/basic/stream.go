@@ -51,7 +51,9 @@ func (s *stream) end(retain int) {
 		n := copy(s.buf, s.buf[s.off:])
 		s.buf, s.off = s.buf[:n], 0
 	}
-	s.buf = append(s.buf, s.data[s.pos:]...)
+	if s.pos < len(s.data) {
+		s.buf = append(s.buf, s.data[s.pos:]...)
+	}
 	if len(s.buf) == 0 && cap(s.buf) > retain {
 		s.buf = nil
 	}

@@ -1,7 +1,6 @@
 package mongowire
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -84,16 +83,11 @@ func (c *conn) handle(req *request) {
 		c.query(req)
 		return
 	}
-	// The command was validated (readDocument): its first element, if
-	// any, reads, and its key ends with a NUL.
-	elems := req.cmd[4 : len(req.cmd)-1]
-	typ, val, _, ok := session.ReadElement(elems)
-	if !ok {
+	key, first := req.top.key, req.top.first
+	if key == nil {
 		c.reply(req.to, 0, commandError("no command in an empty document", CodeCommandNotFound, "CommandNotFound"))
 		return
 	}
-	key := elems[1 : bytes.IndexByte(elems[1:], 0)+1]
-	first := bson.RawValue{Type: bson.Type(typ), Value: val}
 	if b, ok := builtins[string(key)]; ok {
 		// A copy: what a builtin is given escapes, and the request of a
 		// call, the common case, is better left on the stack.
@@ -120,7 +114,7 @@ func (c *conn) funcName(key []byte) string {
 // registered function: it is an unknown command, CommandNotFound.
 func (c *conn) call(req *request, name string, arg bson.RawValue) {
 	to := req.to
-	maxTime, err := callOptions(req.cmd, name)
+	maxTime, err := req.top.callOptions(name)
 	if err != nil {
 		c.reply(to, 0, errorDoc(err))
 		return

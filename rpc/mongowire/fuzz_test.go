@@ -1,6 +1,7 @@
 package mongowire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"testing"
@@ -69,4 +70,75 @@ func FuzzOpQuery(f *testing.F) {
 	}
 	f.Add([]byte{0, 0, 0, 0, 'a', 0})
 	f.Fuzz(func(t *testing.T, body []byte) { fuzzFrame(t, opQuery, body) })
+}
+
+// errClass names which of parseFrame's errors err is, to compare two walks.
+func errClass(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, errTooDeep):
+		return "too deep"
+	case errors.Is(err, errMalformed):
+		return "malformed"
+	}
+	return "other: " + err.Error()
+}
+
+// FuzzScanCommand holds readCommand's single walk to readDocument's: the
+// same documents accepted, the same kind of error otherwise, and a top
+// level that agrees with looking the fields up.
+func FuzzScanCommand(f *testing.F) {
+	for _, d := range []bson.D{
+		{{Key: "add", Value: bson.A{1, 2}}, {Key: "lsid", Value: bson.D{{Key: "id", Value: bson.Binary{Subtype: 4, Data: make([]byte, 16)}}}}, {Key: "$db", Value: "test"}},
+		{{Key: "add", Value: bson.A{1, 2}}, {Key: "maxTimeMS", Value: 5}, {Key: "bogus", Value: 1}, {Key: "maxTimeMS", Value: 7}},
+		{{Key: "maxTimeMS", Value: 1}},
+		{},
+	} {
+		f.Add(kind0(f, d)[1:], 3)
+	}
+	f.Add(deepArrayCommand(30), 20)
+	f.Add(deepArrayCommand(3), 3)
+	f.Add(deepArrayCommand(3), 0)
+	f.Add([]byte{5, 0, 0, 0, 1}, 5)
+	f.Fuzz(func(t *testing.T, b []byte, maxDepth int) {
+		maxDepth %= 40
+		p := parser{maxDepth: maxDepth}
+		doc, rest, err := p.readDocument(b)
+		cmd, top, rest2, err2 := p.readCommand(b)
+		if errClass(err) != errClass(err2) {
+			t.Fatalf("readDocument: %v; readCommand: %v", err, err2)
+		}
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(doc, cmd) || !bytes.Equal(rest, rest2) {
+			t.Fatalf("readCommand split %x | %x, readDocument %x | %x", cmd, rest2, doc, rest)
+		}
+		elems, err := cmd.Elements()
+		if err != nil {
+			t.Fatalf("accepted a command that does not split into elements: %v", err)
+		}
+		if len(elems) == 0 {
+			if top.key != nil {
+				t.Fatalf("empty command with the key %q", top.key)
+			}
+			return
+		}
+		if string(top.key) != elems[0].Key() || !top.first.Equal(elems[0].Value()) {
+			t.Fatalf("first element %q: %v, want %q: %v", top.key, top.first, elems[0].Key(), elems[0].Value())
+		}
+		var maxTime bson.RawValue
+		var unknown []byte
+		for _, e := range elems[1:] {
+			if e.Key() == "maxTimeMS" {
+				maxTime = e.Value()
+			} else if unknown == nil && !genericArgs[e.Key()] {
+				unknown = []byte(e.Key())
+			}
+		}
+		if !top.maxTimeMS.Equal(maxTime) || string(top.unknown) != string(unknown) {
+			t.Fatalf("maxTimeMS %v, unknown %q; want %v, %q", top.maxTimeMS, top.unknown, maxTime, unknown)
+		}
+	})
 }

@@ -60,8 +60,28 @@ type request struct {
 	// cmd is the command: the kind-0 section of an OP_MSG, with any kind-1
 	// sections folded in, or the query document of an OP_QUERY.
 	cmd bson.Raw
+	// top is what one walk of cmd's top level found: its first element and
+	// the fields that matter to a call.
+	top topLevel
 	// collection is an OP_QUERY's fullCollectionName, such as "admin.$cmd".
 	collection string
+}
+
+// topLevel is what scanCommand finds at the top level of a command, so
+// that handling it reads the document no more: the first element names
+// the command, and a call needs its maxTimeMS and whether any other field
+// is one a call does not take.
+type topLevel struct {
+	// key and first are the first element's key and value; key is nil in
+	// an empty document.
+	key   []byte
+	first bson.RawValue
+	// maxTimeMS is the value of the last maxTimeMS field after the first
+	// (Type 0 if there is none).
+	maxTimeMS bson.RawValue
+	// unknown is the key of the first field after the first that is not
+	// one of genericArgs, or nil.
+	unknown []byte
 }
 
 // parseFrame parses one message given without its length field, as the
@@ -132,11 +152,11 @@ func (p parser) parseMsg(req *request, frame, body []byte) error {
 			if req.cmd != nil {
 				return malformed("OP_MSG with two kind-0 sections")
 			}
-			doc, rest, err := p.readDocument(sections)
+			doc, top, rest, err := p.readCommand(sections)
 			if err != nil {
 				return err
 			}
-			req.cmd, sections = doc, rest
+			req.cmd, req.top, sections = doc, top, rest
 		case 1:
 			seq, rest, err := p.readSequence(sections)
 			if err != nil {
@@ -153,6 +173,11 @@ func (p parser) parseMsg(req *request, frame, body []byte) error {
 	if seqs != nil {
 		cmd, err := foldSequences(req.cmd, seqs)
 		if err != nil {
+			return err
+		}
+		// Rare (drivers send kind-1 sections for writes): the folded
+		// command is walked again.
+		if req.top, err = p.scanCommand(cmd); err != nil {
 			return err
 		}
 		req.cmd = cmd
@@ -256,7 +281,13 @@ func (p parser) parseQuery(req *request, body []byte) error {
 		}
 		query = inner
 	}
-	req.collection, req.cmd = coll, query
+	// The handshake's path, not a call's: the command's top level is
+	// walked again after the whole query was checked.
+	top, err := p.scanCommand(query)
+	if err != nil {
+		return err
+	}
+	req.collection, req.cmd, req.top = coll, query, top
 	return nil
 }
 
@@ -265,6 +296,33 @@ func (p parser) parseQuery(req *request, body []byte) error {
 // length and every nested document's, more than the bson package's
 // Validate does (FuzzCheckDepth holds it to that).
 func (p parser) readDocument(b []byte) (bson.Raw, []byte, error) {
+	doc, rest, err := sizedDocument(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := p.checkDepth(bsoncore.TypeEmbeddedDocument, doc, p.maxDepth); err != nil {
+		return nil, nil, err
+	}
+	return doc, rest, nil
+}
+
+// readCommand is readDocument for a command, in one walk: it also returns
+// what the command's top level holds.
+func (p parser) readCommand(b []byte) (bson.Raw, topLevel, []byte, error) {
+	doc, rest, err := sizedDocument(b)
+	if err != nil {
+		return nil, topLevel{}, nil, err
+	}
+	top, err := p.scanCommand(doc)
+	if err != nil {
+		return nil, topLevel{}, nil, err
+	}
+	return doc, top, rest, nil
+}
+
+// sizedDocument splits the document at the start of b, by its length, from
+// what follows it.
+func sizedDocument(b []byte) (bson.Raw, []byte, error) {
 	if len(b) < 5 {
 		return nil, nil, malformed("document needs 5 bytes, %d left", len(b))
 	}
@@ -272,13 +330,51 @@ func (p parser) readDocument(b []byte) (bson.Raw, []byte, error) {
 	if size < 5 || int64(size) > int64(len(b)) {
 		return nil, nil, malformed("document size %d with %d bytes left", size, len(b))
 	}
-	doc := bson.Raw(b[:size])
-	if err := session.CheckDepth(bsoncore.TypeEmbeddedDocument, doc, p.maxDepth); errors.Is(err, session.ErrTooDeep) {
-		return nil, nil, fmt.Errorf("%w: at most %d levels", errTooDeep, p.maxDepth)
+	return bson.Raw(b[:size]), b[size:], nil
+}
+
+// checkDepth is session.CheckDepth with this package's errors.
+func (p parser) checkDepth(t bsoncore.Type, data []byte, max int) error {
+	if err := session.CheckDepth(t, data, max); errors.Is(err, session.ErrTooDeep) {
+		return fmt.Errorf("%w: at most %d levels", errTooDeep, p.maxDepth)
 	} else if err != nil {
-		return nil, nil, malformed("%v", err)
+		return malformed("%v", err)
 	}
-	return doc, b[size:], nil
+	return nil
+}
+
+// scanCommand validates doc as readDocument does, and in the same walk
+// reads its top level into a topLevel. Each top-level value is checked one
+// level below the limit, which is what checking doc from its top does. It
+// allocates nothing.
+func (p parser) scanCommand(doc bson.Raw) (topLevel, error) {
+	var top topLevel
+	if p.maxDepth < 1 {
+		return top, fmt.Errorf("%w: at most %d levels", errTooDeep, p.maxDepth)
+	}
+	if len(doc) < 5 || int64(int32(binary.LittleEndian.Uint32(doc))) != int64(len(doc)) || doc[len(doc)-1] != 0 {
+		return top, malformed("%v", session.ErrMalformed)
+	}
+	for rem, first := []byte(doc[4:len(doc)-1]), true; len(rem) > 0; first = false {
+		typ, val, rest, ok := session.ReadElement(rem)
+		if !ok {
+			return top, malformed("%v", session.ErrMalformed)
+		}
+		key := rem[1 : len(rem)-len(rest)-len(val)-1]
+		rem = rest
+		if err := p.checkDepth(typ, val, p.maxDepth-1); err != nil {
+			return top, err
+		}
+		switch v := (bson.RawValue{Type: bson.Type(typ), Value: val}); {
+		case first:
+			top.key, top.first = key, v
+		case string(key) == "maxTimeMS":
+			top.maxTimeMS = v
+		case top.unknown == nil && !genericArgs[string(key)]:
+			top.unknown = key
+		}
+	}
+	return top, nil
 }
 
 // readCString reads a NUL-terminated string from the start of b.
@@ -299,38 +395,24 @@ var genericArgs = map[string]bool{
 	"txnNumber": true, "autocommit": true, "startTransaction": true,
 }
 
-// callOptions checks the fields of cmd, a call of the function name, after
-// its first: each must be one of genericArgs, so that a misspelt option is
-// an error rather than ignored. It returns the call's maxTimeMS. It reads
-// cmd in place, allocating nothing.
-func callOptions(cmd bson.Raw, name string) (time.Duration, error) {
-	rem := cmd[4 : len(cmd)-1] // validated by readDocument
-	var maxTime time.Duration
-	for first := true; len(rem) > 0; first = false {
-		typ, val, rest, ok := session.ReadElement(rem)
-		if !ok {
-			return 0, &rpc.Error{Message: rpc.BadMessage, Detail: "malformed command"}
-		}
-		key := rem[1 : len(rem)-len(rest)-len(val)-1]
-		rem = rest
-		if first {
-			continue
-		}
-		if !genericArgs[string(key)] {
-			return 0, &rpc.Error{Message: rpc.BadMessage, Detail: session.Bound(fmt.Sprintf(
-				"unknown field %q in a call of %s: a call takes its arguments and the generic command fields only", session.Bound(string(key)), session.Bound(name)))}
-		}
-		if string(key) != "maxTimeMS" {
-			continue
-		}
-		v := bson.RawValue{Type: bson.Type(typ), Value: val}
-		ms, ok := v.AsInt64OK()
-		if !ok || ms < 0 || ms > math.MaxInt64/int64(time.Millisecond) || v.Type == bson.TypeDouble && float64(ms) != v.Double() {
-			return 0, &rpc.Error{Message: rpc.BadMessage, Detail: fmt.Sprintf("maxTimeMS is %v: want a non-negative whole number", v.Type)}
-		}
-		maxTime = time.Duration(ms) * time.Millisecond
+// callOptions checks the fields of a call of the function name after its
+// first, as scanCommand found them: each must be one of genericArgs, so
+// that a misspelt option is an error rather than ignored. It returns the
+// call's maxTimeMS.
+func (top *topLevel) callOptions(name string) (time.Duration, error) {
+	if top.unknown != nil {
+		return 0, &rpc.Error{Message: rpc.BadMessage, Detail: session.Bound(fmt.Sprintf(
+			"unknown field %q in a call of %s: a call takes its arguments and the generic command fields only", session.Bound(string(top.unknown)), session.Bound(name)))}
 	}
-	return maxTime, nil
+	v := top.maxTimeMS
+	if v.Type == 0 {
+		return 0, nil
+	}
+	ms, ok := v.AsInt64OK()
+	if !ok || ms < 0 || ms > math.MaxInt64/int64(time.Millisecond) || v.Type == bson.TypeDouble && float64(ms) != v.Double() {
+		return 0, &rpc.Error{Message: rpc.BadMessage, Detail: fmt.Sprintf("maxTimeMS is %v: want a non-negative whole number", v.Type)}
+	}
+	return time.Duration(ms) * time.Millisecond, nil
 }
 
 // appendReplyPrefix appends the header and body prefix of the reply to a

@@ -117,8 +117,17 @@ func (c *conn) dbStats(req *request, _ string, _ bson.RawValue) {
 	})
 }
 
+// unsent is how many answers could not be written to a reset or shut
+// connection, counted by the rpc.Server's group (0 without one).
+func (s *Server) unsent() uint64 {
+	if s.group == nil {
+		return 0
+	}
+	return s.group.Unsent()
+}
+
 // serverStatus reports the uptime, the connections and, under rpc, the
-// calls of each function.
+// calls of each function and the answers that could not be sent.
 func (c *conn) serverStatus(req *request, _ string, _ bson.RawValue) {
 	now := c.s.now()
 	up := now.Sub(c.s.stats.started)
@@ -142,7 +151,7 @@ func (c *conn) serverStatus(req *request, _ string, _ bson.RawValue) {
 			{Key: "current", Value: int32(c.s.stats.current.Load())},
 			{Key: "totalCreated", Value: int64(c.s.lastConnID.Load())},
 		}},
-		{Key: "rpc", Value: bson.D{{Key: "functions", Value: calls}}},
+		{Key: "rpc", Value: bson.D{{Key: "functions", Value: calls}, {Key: "unsentAnswers", Value: int64(c.s.unsent())}}},
 		{Key: "ok", Value: 1.0},
 	})
 }

@@ -20,6 +20,30 @@ type Rates struct {
 	Listeners map[string]ListenerRates `json:"listeners"`
 	// RPC are by "server/function".
 	RPC map[string]RPCRates `json:"rpc"`
+	// UDP are by port name.
+	UDP map[string]UDPRates `json:"udp_ports"`
+	// Clients are the process's client connections'.
+	Clients ClientRates `json:"clients"`
+	// Sections are the rates of the sections' counters, by section name
+	// and then figure key (metrics.Figure.Key).
+	Sections map[string]map[string]float64 `json:"sections"`
+}
+
+// UDPRates are a UDP port's recent figures.
+type UDPRates struct {
+	DatagramsIn  float64 `json:"datagrams_in"`
+	DatagramsOut float64 `json:"datagrams_out"`
+	BytesIn      float64 `json:"bytes_in"`
+	BytesOut     float64 `json:"bytes_out"`
+}
+
+// ClientRates are the recent figures of the client connections.
+type ClientRates struct {
+	Attempts float64 `json:"connect_attempts"`
+	// Failures are the attempts that failed, for every reason.
+	Failures float64 `json:"connect_failures"`
+	BytesIn  float64 `json:"bytes_in"`
+	BytesOut float64 `json:"bytes_out"`
 }
 
 // ListenerRates are a listener's recent figures.
@@ -66,6 +90,8 @@ func rates(prev, cur *metrics.Snapshot) Rates {
 		Loops:     make(map[string]LoopRates, len(cur.Loops)),
 		Listeners: make(map[string]ListenerRates, len(cur.Listeners)),
 		RPC:       make(map[string]RPCRates, len(cur.RPC)),
+		UDP:       make(map[string]UDPRates, len(cur.UDP)),
+		Sections:  make(map[string]map[string]float64, len(cur.Sections)),
 	}
 	if prev != nil && cur.Time.After(prev.Time) {
 		r.Seconds = cur.Time.Sub(prev.Time).Seconds()
@@ -79,7 +105,13 @@ func rates(prev, cur *metrics.Snapshot) Rates {
 	var oldLoops map[string]*metrics.Loop
 	var oldListeners map[string]*metrics.Listen
 	var oldRPC map[string]*metrics.Function
+	var oldUDP map[string]*metrics.UDPPort
+	var oldSections map[string]*metrics.Section
+	oldClients := cur.Clients // rates 0 without prev
 	if prev != nil {
+		oldClients = prev.Clients
+		oldUDP = byName(prev.UDP, func(p *metrics.UDPPort) string { return p.Name })
+		oldSections = byName(prev.Sections, func(s *metrics.Section) string { return s.Name })
 		oldLoops = byName(prev.Loops, func(l *metrics.Loop) string { return l.Name })
 		oldListeners = byName(prev.Listeners, func(l *metrics.Listen) string { return l.Name })
 		oldRPC = byName(prev.RPC, RPCKey)
@@ -116,6 +148,43 @@ func rates(prev, cur *metrics.Snapshot) Rates {
 			BytesIn:  per(old.BytesIn, l.BytesIn),
 			BytesOut: per(old.BytesOut, l.BytesOut),
 		}
+	}
+	for i := range cur.UDP {
+		p := &cur.UDP[i]
+		old, ok := oldUDP[p.Name]
+		if !ok {
+			old = &metrics.UDPPort{}
+		}
+		r.UDP[p.Name] = UDPRates{
+			DatagramsIn: per(old.DatagramsIn, p.DatagramsIn), DatagramsOut: per(old.DatagramsOut, p.DatagramsOut),
+			BytesIn: per(old.BytesIn, p.BytesIn), BytesOut: per(old.BytesOut, p.BytesOut),
+		}
+	}
+	o, c := &oldClients, &cur.Clients
+	r.Clients = ClientRates{
+		Attempts: per(o.Attempts, c.Attempts),
+		Failures: per(o.Refused+o.TimedOut+o.Failed, c.Refused+c.TimedOut+c.Failed),
+		BytesIn:  per(o.BytesIn, c.BytesIn), BytesOut: per(o.BytesOut, c.BytesOut),
+	}
+	for i := range cur.Sections {
+		sec := &cur.Sections[i]
+		old := map[string]float64{}
+		if o, ok := oldSections[sec.Name]; ok {
+			for _, f := range o.Figures {
+				old[f.Key()] = f.Value
+			}
+		}
+		sr := make(map[string]float64)
+		for _, f := range sec.Figures {
+			if f.Counter {
+				if v, ok := old[f.Key()]; ok && r.Seconds > 0 && f.Value >= v {
+					sr[f.Key()] = (f.Value - v) / r.Seconds
+				} else {
+					sr[f.Key()] = 0
+				}
+			}
+		}
+		r.Sections[sec.Name] = sr
 	}
 	for i := range cur.RPC {
 		f := &cur.RPC[i]

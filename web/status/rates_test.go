@@ -27,6 +27,12 @@ func TestRates(t *testing.T) {
 		Loops:     []metrics.Loop{{Name: "main", Iterations: 100, Events: 50, Uptime: 10, Busy: 1, Lag: slowLag}},
 		Listeners: []metrics.Listen{{Name: "rpc", Accepted: 5, BytesIn: 1000, BytesOut: 2000}},
 		RPC:       []metrics.Function{{Server: "rpc", Name: "add", Calls: 10, Errors: map[string]uint64{"Timeout": 1}, Latency: slowLag}},
+		UDP:       []metrics.UDPPort{{Name: "dns", DatagramsIn: 10, BytesIn: 500}},
+		Clients:   metrics.Clients{Attempts: 4, Refused: 1, BytesOut: 100},
+		Sections: []metrics.Section{{Name: "crawl", Figures: []metrics.Figure{
+			{Name: "pages", Counter: true, Value: 10},
+			{Name: "errors", Label: "kind", LabelValue: "timeout", Counter: true, Value: 1},
+		}}},
 	}
 	cur := metrics.Snapshot{
 		Time: t0.Add(2 * time.Second),
@@ -39,6 +45,13 @@ func TestRates(t *testing.T) {
 			{Server: "rpc", Name: "add", Calls: 410, Errors: map[string]uint64{"Timeout": 3, "HandlerError": 4}, Latency: fastLag},
 			{Server: "rpc", Name: "echo", Calls: 3},
 		},
+		UDP:     []metrics.UDPPort{{Name: "dns", DatagramsIn: 30, BytesIn: 1500, DatagramsOut: 2}},
+		Clients: metrics.Clients{Attempts: 10, Refused: 2, TimedOut: 1, Failed: 1, BytesOut: 300, BytesIn: 4},
+		Sections: []metrics.Section{{Name: "crawl", Figures: []metrics.Figure{
+			{Name: "pages", Counter: true, Value: 16},
+			{Name: "queued", Value: 40},
+			{Name: "errors", Label: "kind", LabelValue: "timeout", Counter: true, Value: 5},
+		}}},
 	}
 	r := rates(&prev, &cur)
 	if r.Seconds != 2 {
@@ -62,12 +75,22 @@ func TestRates(t *testing.T) {
 	if l := r.Listeners["rpc"]; l != (ListenerRates{Accepted: 2, Refused: 1, BytesIn: 2000, BytesOut: 0}) {
 		t.Errorf("listener rates %+v", l)
 	}
+	if u := r.UDP["dns"]; u != (UDPRates{DatagramsIn: 10, BytesIn: 500, DatagramsOut: 1}) {
+		t.Errorf("UDP rates %+v", u)
+	}
+	if c := r.Clients; c != (ClientRates{Attempts: 3, Failures: 1.5, BytesOut: 100, BytesIn: 2}) {
+		t.Errorf("client rates %+v", c)
+	}
+	if c := r.Sections["crawl"]; len(c) != 2 || c["pages"] != 3 || c["errors/timeout"] != 2 {
+		t.Errorf("section rates %+v; want pages 3/s, errors/timeout 2/s, no rate of a gauge", c)
+	}
 	// A loop whose counters went down (replaced under its name) rates 0.
 	if back := rates(&cur, &prev); back.Seconds != 0 || back.Loops["main"].Events != 0 {
 		t.Errorf("rates backwards in time %+v", back)
 	}
 	first := rates(nil, &cur)
-	if first.Seconds != 0 || first.Loops == nil || first.Listeners == nil || first.RPC == nil || first.Loops["main"].Events != 0 {
+	if first.Seconds != 0 || first.Loops == nil || first.Listeners == nil || first.RPC == nil || first.Loops["main"].Events != 0 ||
+		first.Clients.Attempts != 0 || first.Sections["crawl"]["pages"] != 0 {
 		t.Errorf("first rates %+v: want zero, maps not nil", first)
 	}
 }

@@ -264,10 +264,7 @@ func (r *resource) RenderGET(req *web.Request) ([]byte, error) {
 		return asset(req, name)
 	}
 	if !p.authorized(req) {
-		req.SetResponseCode(http.StatusUnauthorized)
-		req.SetHeader("WWW-Authenticate", `Bearer realm="twist status"`)
-		req.SetHeader("Content-Type", "text/plain; charset=utf-8")
-		return []byte("401 Unauthorized: a token is needed (Authorization: Bearer TOKEN, or ?token=TOKEN)\n"), nil
+		return unauthorized(req), nil
 	}
 	switch name {
 	case "":
@@ -280,6 +277,27 @@ func (r *resource) RenderGET(req *web.Request) ([]byte, error) {
 		return p.metrics.Render(req)
 	}
 	return web.NoResource("No such status resource.").Render(req)
+}
+
+// Protect returns render behind the page's token (Options.Token): a
+// request without it gets the page's 401 answer, render is not called. A
+// program that serves pages of its own beside the status page, such as
+// bgpprobe's sessions, guards them with the same token.
+func (p *Page) Protect(render web.RenderFunc) web.RenderFunc {
+	return func(req *web.Request) ([]byte, error) {
+		if !p.authorized(req) {
+			return unauthorized(req), nil
+		}
+		return render(req)
+	}
+}
+
+// unauthorized makes req a 401 answer, and returns its body.
+func unauthorized(req *web.Request) []byte {
+	req.SetResponseCode(http.StatusUnauthorized)
+	req.SetHeader("WWW-Authenticate", `Bearer realm="twist status"`)
+	req.SetHeader("Content-Type", "text/plain; charset=utf-8")
+	return []byte("401 Unauthorized: a token is needed (Authorization: Bearer TOKEN, or ?token=TOKEN)\n")
 }
 
 // authorized reports whether req carries the token, compared in constant

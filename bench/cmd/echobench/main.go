@@ -9,6 +9,7 @@
 //
 //	go run ./cmd/echobench
 //	go run ./cmd/echobench -run 'twist|gnet' -rounds 1 -idle 0
+//	go run ./cmd/echobench -run 'twist-2' -rounds 1 -idle 0 -serverprofile /tmp/echo.pprof
 //
 // With -json it prints the results as a JSON array of bench.EchoResult in
 // place of the table, for cmd/benchreport.
@@ -40,11 +41,13 @@ func main() {
 	cpus := flag.String("server-cpus", "", "run the servers pinned to these CPUs (taskset's `list`, such as 0); the load runs where this program does")
 	idle := flag.Int("idle", 10000, "idle connections to measure the servers' memory with")
 	settle := flag.Duration("settle", 500*time.Millisecond, "how long the idle connections are held before the server's memory is read")
+	profile := flag.String("serverprofile", "", "write each server's CPU profile (of its last process) to `FILE`.NAME")
+	cpuprofile := flag.String("cpuprofile", "", "with -serve: write the server's CPU profile to `FILE`")
 	run := flag.String("run", "", "run only the servers whose name (echo-twist-1, echo-gnet-2, echo-net...) matches this `regexp`")
 	flag.Parse()
 
 	if *serve != "" {
-		if err := bench.Serve(*serve, os.Stdin, os.Stdout, ""); err != nil {
+		if err := bench.Serve(*serve, os.Stdin, os.Stdout, *cpuprofile); err != nil {
 			fail(err)
 		}
 		return
@@ -64,10 +67,14 @@ func main() {
 		Settle:   *settle,
 		Log:      os.Stderr,
 		Command: func(server string) *exec.Cmd {
-			if *cpus != "" {
-				return exec.Command("taskset", "-c", *cpus, self, "-serve="+server)
+			args := []string{self, "-serve=" + server}
+			if *profile != "" {
+				args = append(args, "-cpuprofile="+*profile+"."+server)
 			}
-			return exec.Command(self, "-serve="+server)
+			if *cpus != "" {
+				args = append([]string{"taskset", "-c", *cpus}, args...)
+			}
+			return exec.Command(args[0], args[1:]...)
 		},
 	}
 	if *run != "" {

@@ -9,6 +9,7 @@
 //	go run ./cmd/rpcbench -run 'raw client/50 conns' -rounds 1 -serverprofile /tmp/twist.pprof
 //	taskset -c 1 go run ./cmd/rpcbench -servercpus 0 -run '1 conn x 64'  # clients on CPU 1, servers on CPU 0
 //	go run ./cmd/rpcbench -run mongo -clientprofile /tmp/driver.pprof  # where the Go driver's time goes
+//	go run ./cmd/rpcbench -load 127.0.0.1:9000 -calls 20000  # a fixed number of framed calls, 50 conns x 1 (see callgrind.sh)
 //
 // With -json it prints the results as a JSON array of bench.Result in place
 // of the table, for cmd/benchreport.
@@ -38,7 +39,19 @@ func main() {
 	clientProfile := flag.String("clientprofile", "", "write the CPU profile of this process, the clients, to `FILE`")
 	serverCPUs := flag.String("servercpus", "", "run the servers on these `CPUS` only, with taskset -c (run rpcbench itself under taskset -c with others)")
 	jsonOut := flag.Bool("json", false, "print the results as JSON instead of a table")
+	load := flag.String("load", "", "make -calls framed calls of add(1, 2) to the server at `ADDR`, bench.Conns connections with one in flight each, and exit")
+	calls := flag.Int("calls", 20000, "with -load: how many `calls`")
 	flag.Parse()
+
+	if *load != "" {
+		took, err := bench.CallFramed(*load, bench.Conns, *calls)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "rpcbench:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("%d calls in %v\n", *calls, took)
+		return
+	}
 
 	if *serve != "" {
 		if err := bench.Serve(*serve, os.Stdin, os.Stdout, *cpuprofile); err != nil {

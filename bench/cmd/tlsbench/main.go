@@ -13,6 +13,11 @@
 //	go run ./cmd/tlsbench -server-cpus 0 -client-cpus 1
 //	go run ./cmd/tlsbench -run tls-twist -profile /tmp/tls.pprof -idle 0 -handshakers 0 -rounds 1
 //
+// With -profile each server process writes its CPU profile to a file of
+// its own, named after the server, the step (echo, idle, handshakes) and
+// the round: /tmp/tls.pprof.tls-twist.echo.1 above. go tool pprof merges
+// the rounds' files given together.
+//
 // With -json it prints the results as a JSON array of bench.TLSResult in
 // place of the table, for cmd/benchreport.
 package main
@@ -32,7 +37,7 @@ import (
 
 func main() {
 	serve := flag.String("serve", "", "run the server `NAME` for a harness on standard input and output")
-	profile := flag.String("profile", "", "with -serve or for the servers: write a CPU profile to `FILE`")
+	profile := flag.String("profile", "", "with -serve: write a CPU profile to `FILE`; else each server process writes one to FILE.SERVER.STEP.ROUND")
 	duration := flag.Duration("duration", 3*time.Second, "how long each load is measured")
 	warmup := flag.Duration("warmup", time.Second, "how long each load runs before it is measured")
 	rounds := flag.Int("rounds", 3, "measure each server this many `times` and report the medians")
@@ -79,10 +84,12 @@ func main() {
 		Settle:      *settle,
 		Handshakers: *handshakers,
 		Log:         os.Stderr,
-		Command: func(server string) *exec.Cmd {
+		Command: func(server, step string) *exec.Cmd {
 			args := []string{"-serve=" + server}
 			if *profile != "" {
-				args = append(args, "-profile="+*profile)
+				// A file per process: the steps and rounds do not
+				// overwrite each other's profiles.
+				args = append(args, "-profile="+*profile+"."+server+"."+step)
 			}
 			if *serverCPUs != "" {
 				return exec.Command("taskset", append([]string{"-c", *serverCPUs, self}, args...)...)

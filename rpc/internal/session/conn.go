@@ -96,6 +96,11 @@ type Conn struct {
 	// go out with one write at its end.
 	reading bool
 	out     []byte
+	// outN counts the answers in out.
+	outN int
+	// sendFailed is set once a write of answers failed: that is logged
+	// once per connection, and the rest only counted (see report).
+	sendFailed bool
 	// attrs are logged with every message about the connection.
 	attrs []slog.Attr
 }
@@ -148,7 +153,7 @@ func (c *Conn) ConnectionLost(reason error) {
 		c.cfg.Group.Remove(c)
 	}
 	c.lost = true
-	c.ordered, c.out = nil, nil
+	c.ordered, c.out, c.outN = nil, nil, 0
 	c.unregister()
 	if c.cancel != nil {
 		c.cancel()
@@ -319,11 +324,16 @@ func (c *Conn) Fail(reason string, attrs ...slog.Attr) {
 func (c *Conn) SetLogAttrs(attrs ...slog.Attr) { c.attrs = attrs }
 
 func (c *Conn) log(msg string, attrs ...slog.Attr) {
+	c.logAt(slog.LevelWarn, msg, attrs...)
+}
+
+// logAt is log at level.
+func (c *Conn) logAt(level slog.Level, msg string, attrs ...slog.Attr) {
 	attrs = append(attrs, c.attrs...)
 	if c.Transport != nil {
 		attrs = append(attrs, slog.Any("peer", c.Transport.RemoteAddr()))
 	}
-	c.cfg.Logger.LogAttrs(context.Background(), slog.LevelWarn, c.cfg.Name+": "+msg, attrs...)
+	c.cfg.Logger.LogAttrs(context.Background(), level, c.cfg.Name+": "+msg, attrs...)
 }
 
 // Send sends frame, a whole answer with its framing: now, or at the end of
@@ -342,10 +352,11 @@ func (c *Conn) Send(frame []byte) {
 	}
 	if !c.reading {
 		_, err := c.Transport.Write(frame)
-		c.report(err)
+		c.report(err, 1)
 		return
 	}
 	c.out = append(c.out, frame...)
+	c.outN++
 	if len(c.out) >= maxBatch {
 		c.flushOut()
 	}
@@ -359,12 +370,25 @@ func (c *Conn) flushOut() {
 	// Write copies what the socket does not take, so out is free again.
 	_, err := c.Transport.Write(c.out)
 	c.out = Trim(c.out)
-	c.report(err)
+	c.report(err, c.outN)
+	c.outN = 0
 }
 
-func (c *Conn) report(err error) {
-	if err != nil && !errors.Is(err, internet.ErrConnectionClosed) {
-		c.log("cannot send answer", slog.Any("error", err))
+// report counts the n answers of a write that failed, in the group's
+// Unsent. A peer that resets its connection with calls in flight makes
+// every answer after fail until the loss is seen: the first failure is
+// logged, at INFO (the peer's doing, not the server's), and the rest of
+// the connection's only counted.
+func (c *Conn) report(err error, n int) {
+	if err == nil || errors.Is(err, internet.ErrConnectionClosed) {
+		return
+	}
+	if c.cfg.Group != nil {
+		c.cfg.Group.unsent.Add(uint64(n))
+	}
+	if !c.sendFailed {
+		c.sendFailed = true
+		c.logAt(slog.LevelInfo, "cannot send answer", slog.Any("error", err))
 	}
 }
 

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/twistgo/twist/reactor"
 )
@@ -25,7 +26,13 @@ type Group struct {
 	members  map[Member]*reactor.Reactor
 	draining bool
 	done     chan struct{}
+	// unsent counts the answers whose write failed (Conn.report).
+	unsent atomic.Uint64
 }
+
+// Unsent returns how many answers of the group's connections could not be
+// written: their peer had reset or shut the connection.
+func (g *Group) Unsent() uint64 { return g.unsent.Load() }
 
 // Add adds m, which lives on loop (nil for a connection without one, told
 // on the caller's goroutine), and reports whether the group is draining: a

@@ -144,6 +144,17 @@
       return [l.name, l.addr || "", num(l.connections_open), num(l.connections_accepted), num(r.connections_accepted),
         num(l.connections_refused), bytes(r.bytes_in) + "/s", bytes(r.bytes_out) + "/s"];
     }, "no listeners");
+    const ur = rates.udp_ports || {}, cr = rates.clients || {};
+    fill("udp", s.udp_ports || [], (p) => {
+      const r = ur[p.name] || {};
+      return [p.name, p.addr || "", num(r.datagrams_in), num(r.datagrams_out), bytes(r.bytes_in) + "/s",
+        bytes(r.bytes_out) + "/s", num(p.dropped), num(p.send_errors)];
+    }, "no UDP ports");
+    const c = s.clients || {};
+    fill("clients", [c], (c) => [num(c.connections_open), num(c.connected), num(cr.connect_attempts),
+      num(c.connect_refused), num(c.connect_timed_out), num(c.connect_failed),
+      bytes(cr.bytes_in) + "/s", bytes(cr.bytes_out) + "/s"], "");
+    renderSections(s.sections || [], rates.sections || {});
     const key = (f) => f.server + "/" + f.name;
     const fns = (s.rpc || []).slice().sort((a, b) =>
       ((rr[key(b)] || {}).calls || 0) - ((rr[key(a)] || {}).calls || 0) || b.calls - a.calls).slice(0, 10);
@@ -158,6 +169,37 @@
       const last = c.points[c.points.length - 1];
       c.label.textContent = last ? c.fmt(last.v) : "–";
       draw(c);
+    }
+  }
+
+  // The program's own sections: a table each, made when first seen.
+  function renderSections(sections, sr) {
+    for (const sec of sections) {
+      const id = "section-" + sec.name;
+      if (!$(id)) {
+        const box = document.createElement("section");
+        const h = document.createElement("h2");
+        h.textContent = sec.name;
+        const t = document.createElement("table");
+        t.id = id;
+        const head = t.createTHead().insertRow();
+        for (const name of ["figure", "value", "per second"]) {
+          const th = document.createElement("th");
+          th.textContent = name;
+          head.append(th);
+        }
+        t.createTBody();
+        box.append(h, t);
+        $("sections").append(box);
+      }
+      const rates = sr[sec.name] || {};
+      fill(id, sec.figures || [], (f) => {
+        const k = f.label ? f.name + "/" + f.label_value : f.name;
+        const name = (f.label ? f.name + " " + f.label + "=" + f.label_value : f.name) +
+          (sec.responding === false ? " (not responding)" : "");
+        return [name, f.name.endsWith("_bytes") ? bytes(f.value) : num(f.value),
+          f.counter ? num(rates[k]) : ""];
+      }, "none");
     }
   }
 
