@@ -54,11 +54,10 @@ func (g *Group) Next() *Reactor {
 // stopped, with the errors their Run returned. It returns ErrAlreadyRunning
 // if the group has been run before.
 //
-// The loops are not locked to OS threads: a loop that waits for events
-// gives its processor to other goroutines (on Linux it parks in the
-// runtime's network poller, elsewhere it blocks in a system call), and
-// BenchmarkWakeLatency measured no gain from locking (the same median, a
-// worse 99th percentile).
+// The loops are not locked to OS threads: a loop blocks in the poller
+// through an ordinary system call, which hands its processor to other
+// goroutines, and BenchmarkWakeLatency measured no gain from locking (the
+// same median, a worse 99th percentile).
 func (g *Group) Run() error {
 	if !g.started.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning

@@ -4,10 +4,8 @@ package reactor
 
 import (
 	"encoding/binary"
-	"errors"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -17,30 +15,12 @@ import (
 // poller is epoll(7), level-triggered, with an eventfd to wake it. The epoll
 // data field holds the descriptor number, which indexes the reactor's table
 // of handlers.
-//
-// The epoll descriptor is itself watched by the runtime's network poller
-// (an epoll descriptor is readable while it has events), through file: a
-// wait that has to block parks the loop's goroutine there, as a net.Conn's
-// Read does, rather than blocking its thread in epoll_wait. A thread
-// blocked in a system call keeps its processor (P) for 20µs or more, after
-// which the runtime's monitor (sysmon) takes the P back and hands it to a
-// new spinning thread, and keeps waking every 20µs as long as it finds Ps
-// to take: with a loop per P, every P is in a system call or running and
-// that happened on almost every blocking wait. A parked goroutine frees its
-// P at once, and an idle process lets the monitor sleep for up to 10 ms.
 type poller struct {
 	epfd   int
 	wakefd int
 	events []unix.EpollEvent
-	file   *os.File        // epfd, registered with the runtime's poller
-	raw    syscall.RawConn // file's, whose Read parks until epfd is readable
-	look   func(uintptr) bool
-	n      int   // what look found
-	err    error // and its error
-	// deadline is the read deadline set on file, zero for none.
-	deadline time.Time
-	ctl      unix.EpollEvent // kept here so that epoll_ctl never allocates
-	drain    [8]byte
+	ctl    unix.EpollEvent // kept here so that epoll_ctl never allocates
+	drain  [8]byte
 	// busy is set when the last wait returned events: the next one first
 	// looks without blocking, if credit is not negative. A look that finds
 	// events earns credit, one that finds none costs more, and a blocking
@@ -71,23 +51,6 @@ func (p *poller) init() error {
 		return os.NewSyscallError("epoll_ctl", err)
 	}
 	p.events = make([]unix.EpollEvent, 256)
-	// Non-blocking, os.NewFile registers the descriptor with the runtime's
-	// poller.
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		unix.Close(wakefd)
-		unix.Close(epfd)
-		return os.NewSyscallError("fcntl", err)
-	}
-	p.file = os.NewFile(uintptr(epfd), "epoll")
-	if p.raw, err = p.file.SyscallConn(); err != nil {
-		p.file.Close()
-		unix.Close(wakefd)
-		return err
-	}
-	p.look = func(uintptr) bool {
-		p.n, p.err = epollPoll(p.epfd, p.events)
-		return p.n > 0 || p.err != nil
-	}
 	return nil
 }
 
@@ -97,7 +60,7 @@ func (p *poller) close() {
 	if !p.closed {
 		p.closed = true
 		unix.Close(p.wakefd)
-		p.file.Close() // and epfd with it
+		unix.Close(p.epfd)
 	}
 }
 
@@ -147,14 +110,17 @@ func (p *poller) control(fd int, old, next interest) error {
 }
 
 // wait blocks for up to timeout (for ever if negative) and returns the
-// number of events, which event decodes.
+// number of events, which event decodes. epoll counts in milliseconds;
+// rounding up means a timer is never woken for early, which would cost a
+// spin.
 //
-// Every look is a raw epoll_wait with a zero timeout: the runtime need not
-// be told of a call that does not block (entersyscall and exitsyscall). A
-// wait that cannot block (timeout 0) is one look; so is the first of a
-// wait that follows one that returned events, when it finds some. Else
-// the loop's goroutine parks in the runtime's poller until epfd is
-// readable, or until the deadline, and looks again.
+// A wait that cannot block (timeout 0), and the first look of a wait that
+// follows one that returned events, is a raw system call with a zero
+// timeout: the runtime need not be told of a call that does not block
+// (entersyscall and exitsyscall), and a busy loop that finds events this
+// way does not block in the poller, where after 20µs the runtime's monitor
+// takes its processor away and hands it to another thread. Only when that
+// look finds nothing does the loop block, told to the runtime.
 func (p *poller) wait(timeout time.Duration) (int, error) {
 	if timeout == 0 || p.busy && p.credit >= 0 {
 		n, err := epollPoll(p.epfd, p.events)
@@ -170,41 +136,19 @@ func (p *poller) wait(timeout time.Duration) (int, error) {
 			return n, err
 		}
 	}
-	if err := p.setDeadline(timeout); err != nil {
-		p.busy = false
-		return 0, err
-	}
-	p.n, p.err = 0, nil
-	err := p.raw.Read(p.look)
-	if err == nil {
-		err = p.err
-	}
+	n, err := unix.EpollWait(p.epfd, p.events, waitMillis(timeout))
 	if err != nil {
 		p.busy = false
-		if errors.Is(err, os.ErrDeadlineExceeded) {
+		if err == unix.EINTR {
 			return 0, nil
 		}
-		return 0, err
+		return 0, os.NewSyscallError("epoll_wait", err)
 	}
-	p.busy = true
-	if p.credit < 0 {
+	p.busy = n > 0
+	if p.busy && p.credit < 0 {
 		p.credit++
 	}
-	return p.n, nil
-}
-
-// setDeadline sets file's read deadline to timeout from now, or none if
-// timeout is negative: the runtime's timer is not touched by a loop with
-// no timer pending.
-func (p *poller) setDeadline(timeout time.Duration) error {
-	var t time.Time
-	if timeout > 0 {
-		t = time.Now().Add(timeout)
-	} else if p.deadline.IsZero() {
-		return nil
-	}
-	p.deadline = t
-	return p.file.SetReadDeadline(t)
+	return n, nil
 }
 
 // epollPoll is epoll_wait with a zero timeout as a raw system call: it

@@ -1,4 +1,4 @@
-//go:build aix || solaris
+//go:build linux || aix || solaris
 
 package reactor
 
@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// waitMillis converts a poller timeout to the milliseconds of poll(2):
-// -1 for ever, and rounded up so that a timer is never woken for early,
-// which would cost a spin.
+// waitMillis converts a poller timeout to the milliseconds of epoll_wait and
+// poll(2): -1 for ever, and rounded up so that a timer is never woken for
+// early, which would cost a spin.
 func waitMillis(timeout time.Duration) int {
 	if timeout < 0 {
 		return -1
