@@ -268,7 +268,16 @@ func twistCall(c *twistrpc.Client) callFunc {
 }
 
 // mongoClient connects the official Go driver to the MongoDB wire server at
-// addr, with a pool of up to pool connections.
+// addr as a user would: one Client shared by every goroutine, the driver's
+// defaults but two. directConnection=true, since the server is a
+// standalone and not a replica set to discover; and a pool of up to pool
+// connections (the default is 100), so that the driver's 50 goroutines
+// use at most as many connections as net/rpc's 50 clients. Sessions,
+// retries, monitoring and time-outs are the driver's defaults. The driver
+// attaches its implicit session (lsid) to each call, as it would with
+// MongoDB: the server advertises logicalSessionTimeoutMinutes, and leaving
+// it out saves the driver nothing measurable (BenchmarkGoDriverCall:
+// 4.1 KB and 58 allocations per call without, 4.4 KB and 55 with).
 func mongoClient(addr string, pool uint64) (*mongo.Client, error) {
 	return mongo.Connect(options.Client().
 		ApplyURI("mongodb://" + addr + "/?directConnection=true").

@@ -279,13 +279,16 @@ func WriteTable(w io.Writer, results []Result) error {
 	ew := &errWriter{w: w}
 	w = ew
 	netrpc := map[string]float64{}
+	netrpcClient := map[string]float64{}
 	for _, r := range results {
 		if r.System == SystemNetRPC {
 			netrpc[r.Shape] = r.CallsPerSecond()
+			netrpcClient[r.Shape] = r.ClientPerCall()
 		}
 	}
 	// The driver's pool of Conns goroutines compares with Conns connections.
 	netrpc[shapePool] = netrpc[shapeConns]
+	netrpcClient[shapePool] = netrpcClient[shapeConns]
 	const row = "%-28s %-20s %9s %9s %9s %9s %9s %10s %10s\n"
 	fmt.Fprintf(w, row, "system", "shape", "calls/s", "p50", "p99", "user ns", "sys ns", "client ns", "vs net/rpc")
 	for _, r := range results {
@@ -306,7 +309,13 @@ func WriteTable(w io.Writer, results []Result) error {
 		r := results[i]
 		if base := netrpc[r.Shape]; base > 0 {
 			ratio := r.CallsPerSecond() / base
-			fmt.Fprintf(w, "goal %s, %s: %.2fx net/rpc, want >= %.1fx: %s\n", r.System, r.Shape, ratio, g.Ratio, verdict(ratio >= g.Ratio))
+			fmt.Fprintf(w, "goal %s, %s: %.2fx net/rpc, want >= %.1fx: %s", r.System, r.Shape, ratio, g.Ratio, verdict(ratio >= g.Ratio))
+			// With the clients on fewer CPUs than they could use, calls/s
+			// follow the clients' CPU per call: say how the two compare.
+			if client := netrpcClient[r.Shape]; client > 0 && r.ClientCPU > 0 {
+				fmt.Fprintf(w, " (client CPU per call %.2fx net/rpc's)", r.ClientPerCall()/client)
+			}
+			fmt.Fprintln(w)
 		}
 		if g.CPUPerCall > 0 {
 			cpu := r.CPUPerCall()

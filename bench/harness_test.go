@@ -67,6 +67,10 @@ func TestWriteTableChecksTheGoals(t *testing.T) {
 	row := func(system, shape string, calls int, cpu time.Duration) Result {
 		return Result{System: system, Shape: shape, Calls: calls, Window: time.Second, ServerCPU: cpu}
 	}
+	withClient := func(r Result, client time.Duration) Result {
+		r.ClientCPU = client
+		return r
+	}
 	for _, tc := range []struct {
 		name    string
 		results []Result
@@ -87,14 +91,14 @@ func TestWriteTableChecksTheGoals(t *testing.T) {
 		{"none met", []Result{
 			row(SystemTwistRaw, shapeConns, 1790, 1800*time.Millisecond),
 			row(SystemTwistClient, shapeInFlight, 1490, 0),
-			row(SystemTwistMongo, shapePool, 990, 0),
-			row(SystemNetRPC, shapeConns, 1000, 0),
+			withClient(row(SystemTwistMongo, shapePool, 990, 0), 99*time.Millisecond),
+			withClient(row(SystemNetRPC, shapeConns, 1000, 0), 50*time.Millisecond),
 			row(SystemNetRPC, shapeInFlight, 1000, 0),
 		}, []string{
 			"goal twist framed, raw client, 50 conns x 1: 1.79x net/rpc, want >= 1.8x: NOT met",
 			"goal twist framed, raw client, 50 conns x 1: 1005587 server user CPU ns/call, want <= 1000: NOT met",
 			"goal twist framed, rpc.Client, 1 conn x 64: 1.49x net/rpc, want >= 1.5x: NOT met",
-			"goal twist mongowire, Go driver, 50 goroutines, pool: 0.99x net/rpc, want >= 1.0x: NOT met",
+			"goal twist mongowire, Go driver, 50 goroutines, pool: 0.99x net/rpc, want >= 1.0x: NOT met (client CPU per call 2.00x net/rpc's)",
 		}},
 		{"no net/rpc rows, no ratios", []Result{
 			row(SystemTwistRaw, shapeConns, 1000, 500*time.Microsecond),

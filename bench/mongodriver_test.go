@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/twistgo/twist/deferred"
 	twistrpc "github.com/twistgo/twist/rpc"
@@ -18,7 +21,7 @@ import (
 // driverClient serves add, fail and hang on a Twist MongoDB wire server
 // and connects the official Go driver to it. The server times calls out
 // after 5 s, so that no test waits for hang for ever.
-func driverClient(t *testing.T) *mongo.Client {
+func driverClient(t testing.TB) *mongo.Client {
 	t.Helper()
 	s := twistrpc.NewServer(twistrpc.WithCallTimeout(5 * time.Second))
 	for name, fn := range map[string]any{
@@ -172,5 +175,129 @@ func TestGoDriverTimeoutIsMaxTimeMSExpired(t *testing.T) {
 	}
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("answered after %v: the server's time-out, not maxTimeMS", took)
+	}
+}
+
+// BenchmarkGoDriverCall measures a call of add(1, 2) through the Go driver
+// to a Twist server in this process, one after another: as the server
+// allocates nothing for it (TestDriverCallDoesNotAllocate), allocs/op are
+// the driver's.
+func BenchmarkGoDriverCall(b *testing.B) {
+	call := mongoCall(driverClient(b))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := call(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNetRPCCall is BenchmarkGoDriverCall's peer: Arith.Add(1, 2)
+// through net/rpc's client to its server in this process (allocs/op are
+// both sides').
+func BenchmarkNetRPCCall(b *testing.B) {
+	addrs, stop, err := serveNetRPC()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop()
+	calls, closeAll, err := netRPCDial(addrs[listenNetRPC], 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closeAll()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := calls[0](); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// driverWatch records what the Go driver does besides the calls it is
+// asked to make: the server it believes it talks to, its heartbeats, the
+// connections it opens and the commands it sends.
+type driverWatch struct {
+	mu         sync.Mutex
+	server     event.ServerDescription
+	heartbeats int
+	opened     int
+	commands   []string
+}
+
+func (w *driverWatch) options() *options.ClientOptions {
+	locked := func(f func()) { w.mu.Lock(); defer w.mu.Unlock(); f() }
+	return options.Client().
+		SetServerMonitor(&event.ServerMonitor{
+			ServerDescriptionChanged: func(e *event.ServerDescriptionChangedEvent) {
+				locked(func() { w.server = e.NewDescription })
+			},
+			ServerHeartbeatStarted: func(*event.ServerHeartbeatStartedEvent) { locked(func() { w.heartbeats++ }) },
+		}).
+		SetPoolMonitor(&event.PoolMonitor{Event: func(e *event.PoolEvent) {
+			if e.Type == event.ConnectionCreated {
+				locked(func() { w.opened++ })
+			}
+		}}).
+		SetMonitor(&event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+			locked(func() { w.commands = append(w.commands, e.CommandName) })
+		}})
+}
+
+// reset forgets the heartbeats, connections and commands seen so far.
+func (w *driverWatch) reset() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.heartbeats, w.opened, w.commands = 0, 0, nil
+}
+
+// The driver takes the handshake's answer for a standalone server it can
+// use at once, with sessions, and then makes each call as one command on a
+// pooled connection: no heartbeat, connection or other command per call,
+// nothing that would make a call wait (the previous session's question
+// about the driver's latency).
+func TestGoDriverCallIsOneCommand(t *testing.T) {
+	s := twistrpc.NewServer()
+	if err := s.Register("add", add); err != nil {
+		t.Fatal(err)
+	}
+	_, addr, stop, err := startTwist(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	var w driverWatch
+	c, err := mongo.Connect(w.options().ApplyURI("mongodb://" + addr.String() + "/?directConnection=true"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := c.Disconnect(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}()
+	if err := c.Ping(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	d := w.server
+	w.mu.Unlock()
+	if d.Kind != "Standalone" || !d.HelloOK || d.MinWireVersion != 0 || d.MaxWireVersion != 21 ||
+		d.SessionTimeoutMinutes == nil || *d.SessionTimeoutMinutes != 30 || d.MaxMessageSize == 0 || d.MaxDocumentSize == 0 {
+		t.Fatalf("the driver sees %+v", d)
+	}
+	w.reset()
+	const calls = 100
+	call := mongoCall(c)
+	for range calls {
+		if err := call(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	// A heartbeat is due every 10 s: one may fall in the window by chance.
+	if w.heartbeats > 1 || w.opened != 0 || len(w.commands) != calls || slices.ContainsFunc(w.commands, func(n string) bool { return n != "add" }) {
+		t.Errorf("%d calls: %d heartbeats, %d connections opened, commands %q", calls, w.heartbeats, w.opened, w.commands)
 	}
 }

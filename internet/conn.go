@@ -430,8 +430,20 @@ func (c *Conn) loseConnection() {
 	}
 	c.state |= stDisconnecting
 	_ = c.loop.RemoveReader(c)
-	// DoWrite closes on its next call, which comes as soon as the socket is
-	// writable: never from inside this call.
+	c.closeWhenFlushed()
+}
+
+// closeWhenFlushed closes a disconnecting connection, never from inside
+// the call: on the loop's next turn if nothing is queued and no producer
+// is registered, else from DoWrite once that is so. Only our queue is
+// waited for: the kernel sends what its buffer holds after the close, and
+// waiting for the socket to be writable would wait on a peer that reads
+// slowly, or not at all.
+func (c *Conn) closeWhenFlushed() {
+	if c.queued() == 0 && c.producer() == nil {
+		c.closeLater(ErrConnectionDone, true)
+		return
+	}
 	if err := c.loop.AddWriter(c); err != nil {
 		c.closeLater(lost(err), true)
 	}
@@ -575,9 +587,7 @@ func (c *Conn) unregisterProducer() {
 	}
 	c.state &^= stStreaming | stProducerPaused
 	if c.state&stDisconnecting != 0 && c.state&(stDead|stClosed) == 0 {
-		if err := c.loop.AddWriter(c); err != nil {
-			c.closeLater(lost(err), true)
-		}
+		c.closeWhenFlushed()
 	}
 }
 
@@ -637,6 +647,8 @@ func (c *Conn) dropQueue() {
 type outQueue struct {
 	bufs [][]byte // bufs[0] starts at the next byte to send
 	size int
+	// flushed counts the bytes written from the queue (OutputProgress).
+	flushed uint64
 }
 
 func (q *outQueue) empty() bool { return q.size == 0 }
@@ -656,6 +668,7 @@ func (q *outQueue) push(b []byte) {
 // consume drops the first n bytes, which have been written.
 func (q *outQueue) consume(n int) {
 	q.size -= n
+	q.flushed += uint64(n)
 	for n > 0 && n >= len(q.bufs[0]) {
 		n -= len(q.bufs[0])
 		q.bufs[0] = nil

@@ -160,15 +160,24 @@ func (p *Port) DoRead() {
 		}
 		p.backoff = 0
 		p.shared.counts.accepted.Add(1)
-		target := p.loop
-		if p.handoff != nil {
-			target = p.handoff.Next()
+		switch {
+		case p.handoff != nil:
+			p.shared.counts.open.Add(1)
+			if target := p.handoff.Next(); target != p.loop {
+				target.CallFromThread(func() { p.serve(target, fd, addr) })
+				continue
+			}
+		case p.group != nil:
+			if q := p.group.leastLoaded(p); q != p {
+				q.shared.counts.open.Add(1)
+				q.loop.CallFromThread(func() { q.serve(q.loop, fd, addr) })
+				continue
+			}
+			p.shared.counts.open.Add(1)
+		default:
+			p.shared.counts.open.Add(1)
 		}
-		if target == p.loop {
-			p.serve(target, fd, addr)
-		} else {
-			target.CallFromThread(func() { p.serve(target, fd, addr) })
-		}
+		p.serve(p.loop, fd, addr)
 	}
 }
 
@@ -193,13 +202,16 @@ func (p *Port) backOff(err error) {
 
 // serve starts a connection on loop with the protocol the factory builds
 // for it, or closes it if the factory returns nil. A panic in the factory
-// or in ConnectionMade costs the connection, not the listener.
+// or in ConnectionMade costs the connection, not the listener. The
+// connection has been counted open already, when the loop to serve it
+// was chosen.
 func (p *Port) serve(loop *reactor.Reactor, fd int, addr net.Addr) {
 	var c *Conn
 	defer func() {
 		if v := recover(); v != nil {
 			slog.Error("internet: panic while starting a connection", "addr", p.addr, "panic", v)
 			if c == nil {
+				p.shared.counts.open.Add(-1)
 				sysClose(fd, false)
 			} else {
 				c.closeLater(lost(&deferred.PanicError{Value: v}), false)
@@ -208,6 +220,7 @@ func (p *Port) serve(loop *reactor.Reactor, fd int, addr net.Addr) {
 	}()
 	proto := p.factory.BuildProtocol(addr)
 	if proto == nil {
+		p.shared.counts.open.Add(-1)
 		p.shared.counts.refused.Add(1)
 		sysClose(fd, true)
 		return
@@ -221,7 +234,6 @@ func (p *Port) serve(loop *reactor.Reactor, fd int, addr net.Addr) {
 		_ = sysSetNoDelay(fd, true)
 	}
 	c = newConn(loop, fd, addr, p.shared)
-	p.shared.counts.open.Add(1)
 	c.start(proto)
 }
 
@@ -276,9 +288,13 @@ func (p *Port) stop() {
 // On Linux each loop has its own listening socket on the same address
 // (SO_REUSEPORT), and the kernel spreads the connections over them: an
 // accept costs no hand-off between threads, and a busy loop is not asked
-// to accept for the others. Elsewhere SO_REUSEPORT does not balance, so the
-// group's first loop accepts and hands the connections to the loops in
-// turn through CallFromThread.
+// to accept for the others. The kernel spreads them by a hash of their
+// addresses, though, which leaves one loop with 30 of 50 connections as
+// often as not: a loop that accepts a connection while it serves more
+// than another loop of the group hands it to the loop that serves the
+// fewest, through CallFromThread, so that the loops' shares differ by one
+// at most. Elsewhere SO_REUSEPORT does not balance at all, so the group's
+// first loop accepts and hands the connections to the loops in turn.
 type GroupPort struct {
 	group *reactor.Group
 	ports []*Port
@@ -335,6 +351,19 @@ func listenGroup(g *reactor.Group, addr net.Addr, f Factory, opts []ListenOption
 		})
 	}
 	return gp, nil
+}
+
+// leastLoaded returns the port of the group with the fewest open
+// connections, p if none has fewer than p. Each port's count is its own
+// loop's, and is read here only once per accept.
+func (gp *GroupPort) leastLoaded(p *Port) *Port {
+	best, least := p, p.shared.counts.open.Load()
+	for _, q := range gp.ports {
+		if n := q.shared.counts.open.Load(); n < least {
+			best, least = q, n
+		}
+	}
+	return best
 }
 
 // Addr returns the address the group listens on.

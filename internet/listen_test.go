@@ -101,6 +101,10 @@ func TestAcceptBacksOffWhenOutOfDescriptors(t *testing.T) {
 	}
 }
 
+// TestListenTCPGroupServesConnectionsOnSeveralLoops also checks that the
+// loops serve as many connections each, give or take one, whatever the
+// kernel's hash of SO_REUSEPORT chose: the clients keep their connections
+// open until every one has been echoed.
 func TestListenTCPGroupServesConnectionsOnSeveralLoops(t *testing.T) {
 	const clients = 32
 	g, err := reactor.NewGroup(2)
@@ -132,7 +136,6 @@ func TestListenTCPGroupServesConnectionsOnSeveralLoops(t *testing.T) {
 				onMade: func(r *recorder) { _, _ = r.Transport.Write([]byte("ping")) },
 				onData: func(r *recorder, _ []byte) {
 					if string(r.data) == "ping" {
-						r.Transport.LoseConnection()
 						if echoed++; echoed == clients {
 							_ = loop.Stop()
 						}
@@ -150,6 +153,11 @@ func TestListenTCPGroupServesConnectionsOnSeveralLoops(t *testing.T) {
 	}
 	if echoed != clients || total != clients || len(loopsUsed) != 2 {
 		t.Errorf("echoed %d; connections per loop: %v", echoed, loopsUsed)
+	}
+	for _, n := range loopsUsed {
+		if n < clients/2-1 || n > clients/2+1 {
+			t.Errorf("connections per loop: %v, want %d±1 each", loopsUsed, clients/2)
+		}
 	}
 	if s := gp.Stats(); s.Accepted != clients || s.Open != 0 || s.BytesIn != 4*clients || s.BytesOut != 4*clients {
 		t.Errorf("Stats = %+v; want %d accepted over the loops, none open, %d bytes each way", s, clients, 4*clients)

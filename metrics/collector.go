@@ -73,6 +73,8 @@ var (
 		"Duration of RPC calls, dispatch to answer (calls answered at once are sampled and weighted).", []string{"server", "function"}, nil)
 	descRPCUnknown = prometheus.NewDesc("twist_rpc_unknown_function_calls_total",
 		"Calls naming no registered function.", []string{"server"}, nil)
+	descRPCUnsent = prometheus.NewDesc("twist_rpc_unsent_answers_total",
+		"Answers that could not be written: the peer had reset or shut the connection.", []string{"server"}, nil)
 
 	descThreadsSize = prometheus.NewDesc("twist_threads_max_workers",
 		"Maximum number of workers of a thread pool.", []string{"pool"}, nil)
@@ -123,7 +125,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 		descListenerOpen, descListenerAccepted, descListenerRefused, descListenerIn, descListenerOut,
 		descUDPIn, descUDPOut, descUDPBytesIn, descUDPBytesOut, descUDPDropped, descUDPSendErrors,
 		descClientAttempts, descClientConnected, descClientFailures, descClientOpen, descClientIn, descClientOut,
-		descRPCCalls, descRPCErrors, descRPCInFlight, descRPCDuration, descRPCUnknown,
+		descRPCCalls, descRPCErrors, descRPCInFlight, descRPCDuration, descRPCUnknown, descRPCUnsent,
 		descThreadsSize, descThreadsWorkers, descThreadsBusy, descThreadsQueued,
 		descUnhandled,
 	} {
@@ -176,6 +178,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descClientOut, float64(cl.BytesOut))
 	for _, srv := range s.RPCServers {
 		counter(descRPCUnknown, float64(srv.UnknownCalls), srv.Name)
+		counter(descRPCUnsent, float64(srv.UnsentAnswers), srv.Name)
 	}
 	for _, f := range s.RPC {
 		counter(descRPCCalls, float64(f.Calls), f.Server, f.Name)

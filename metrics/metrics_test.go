@@ -233,6 +233,7 @@ func TestCollector(t *testing.T) {
 		`twist_rpc_calls_in_flight{function="add",server="demo"} 0`,
 		`twist_rpc_call_duration_seconds_bucket{function="add",server="demo",le="+Inf"}`,
 		`twist_rpc_unknown_function_calls_total{server="demo"} 0`,
+		`twist_rpc_unsent_answers_total{server="demo"} 0`,
 		`twist_deferred_unhandled_failures_total `,
 		`twist_udp_received_datagrams_total{port="udp:127.0.0.1:`,
 		`twist_udp_sent_bytes_total{port="udp:127.0.0.1:`,

@@ -108,7 +108,8 @@ func (p *poller) wake() {
 	p.mu.Lock()
 	if !p.closed {
 		// EAGAIN would mean the counter is full: the loop is awake anyway.
-		_, _ = unix.Write(p.wakefd, one[:])
+		// A raw call: the eventfd is non-blocking.
+		_, _, _ = unix.RawSyscall(unix.SYS_WRITE, uintptr(p.wakefd), uintptr(unsafe.Pointer(&one[0])), 8)
 	}
 	p.mu.Unlock()
 }
@@ -193,8 +194,8 @@ func (p *poller) wait(timeout time.Duration) (int, error) {
 }
 
 // setDeadline sets file's read deadline to timeout from now, or none if
-// timeout is negative. The runtime's timer is touched only when that
-// changes.
+// timeout is negative: the runtime's timer is not touched by a loop with
+// no timer pending.
 func (p *poller) setDeadline(timeout time.Duration) error {
 	var t time.Time
 	if timeout > 0 {
@@ -225,7 +226,7 @@ func (p *poller) event(i int) (int, interest) {
 	ev := &p.events[i]
 	fd := int(ev.Fd)
 	if fd == p.wakefd {
-		_, _ = unix.Read(p.wakefd, p.drain[:])
+		_, _, _ = unix.RawSyscall(unix.SYS_READ, uintptr(p.wakefd), uintptr(unsafe.Pointer(&p.drain[0])), 8)
 		return -1, 0
 	}
 	var in interest

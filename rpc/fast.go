@@ -215,6 +215,15 @@ type fastCall struct {
 	// id is the call's id (Type 0 for none), sharing the message's bytes.
 	id      bson.RawValue
 	noReply bool
+	// holes are where the values of the call lie, for its shape.
+	holes [maxHoles]hole
+	n     int
+}
+
+// hole notes where val, a value of type t, lies in the call.
+func (c *fastCall) hole(val []byte, t bsoncore.Type, role holeRole) {
+	c.holes[c.n] = holeAt(val, t, role)
+	c.n++
 }
 
 // The top-level fields of a call, as bits of what parseFast has seen.
@@ -275,17 +284,20 @@ func (s *Server) parseFast(doc []byte, c *fastCall) bool {
 				return false
 			}
 			c.id = bson.RawValue{Type: bson.Type(t), Value: val}
+			c.hole(val, t, holeID)
 		case seenMaxTime:
 			// A shimmed function answers before any deadline: the value
 			// is only checked.
 			if _, ok := maxTime(bsoncore.Value{Type: t, Data: val}); !ok {
 				return false
 			}
+			c.hole(val, t, holeMaxTime)
 		case seenNoReply:
 			if val[0] > 1 {
 				return false
 			}
 			c.noReply = val[0] == 1
+			c.hole(val, t, holeNoReply)
 		}
 	}
 	if call == nil {
@@ -339,15 +351,15 @@ func (s *Server) parseFastBody(call []byte, c *fastCall) bool {
 	if args == nil {
 		return len(c.f.params) == 0
 	}
-	return c.f.fastArgs(args, &c.in)
+	return c.f.fastArgs(args, &c.in, c)
 }
 
 // fastArgs decodes args, an argument array, straight into the scalars of
 // f's shim, if every element is a scalar that its parameter takes as is;
 // it reports whether it did. Anything else (a wrong count or type, a
 // value that needs the general rules, or a malformed array) is for decode
-// to handle and explain.
-func (f *function) fastArgs(args []byte, in *[maxShimParams]scalar) bool {
+// to handle and explain. If c is not nil, the arguments are its holes.
+func (f *function) fastArgs(args []byte, in *[maxShimParams]scalar, c *fastCall) bool {
 	rem, ok := elements(args)
 	if !ok {
 		return false
@@ -367,6 +379,9 @@ func (f *function) fastArgs(args []byte, in *[maxShimParams]scalar) bool {
 		val, rest := nextValue(t, rem[k+1:])
 		if rest == nil || !f.params[n].fastScalar(t, val, &in[n]) {
 			return false
+		}
+		if c != nil {
+			c.hole(val, t, holeRole(n))
 		}
 		rem = rest
 		n++

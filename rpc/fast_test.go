@@ -309,3 +309,95 @@ func TestFramedCallDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// FuzzShape is the differential test of the shape a connection keeps of
+// its last call (shape.go): for any two messages a and b, one connection
+// that reads a, b, a again, taking the shape of one for the other when it
+// fits, must write exactly what another writes by the general path alone.
+func FuzzShape(f *testing.F) {
+	doc := func(id any, name string, args bson.A, extra ...bson.E) []byte {
+		d := bson.D{{Key: "call", Value: bson.D{{Key: "funcname", Value: name}, {Key: "arguments", Value: args}}}}
+		if id != nil {
+			d = append(d, bson.E{Key: "id", Value: id})
+		}
+		b, err := bson.Marshal(append(d, extra...))
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b
+	}
+	// A boolean argument of 2, which only 0 and 1 may be, in the shape of
+	// and(true, true).
+	badBool := doc(1, "and", bson.A{true, true})
+	badBool[bytes.LastIndex(badBool, []byte{0x08, '1', 0})+3] = 2
+	for _, p := range [][2][]byte{
+		{doc(7, "add", bson.A{1, 2}), doc(8, "add", bson.A{3, 4})},
+		{doc(7, "add", bson.A{1, 2}), doc(7, "add", bson.A{1, 2.5})},
+		{doc(nil, "add64", bson.A{int64(1) << 40, int64(2)}, bson.E{Key: "maxTimeMS", Value: int64(250)}),
+			doc(nil, "add64", bson.A{int64(5), int64(6)}, bson.E{Key: "maxTimeMS", Value: int64(-1)})},
+		{doc(1, "and", bson.A{true, true}), badBool},
+		{doc(1.5, "div", bson.A{1.5, 2.0}), doc(2.5, "div", bson.A{1.0, 0.0})},
+		{doc(bson.NewObjectID(), "neg", bson.A{1}, bson.E{Key: "noreply", Value: true}),
+			doc(bson.NewObjectID(), "neg", bson.A{2}, bson.E{Key: "noreply", Value: false})},
+		{doc(1, "big", bson.A{}), doc(2, "big", bson.A{})},
+		{doc(1, "boom", bson.A{1}), doc(2, "boom", bson.A{2})},
+		{doc("a", "upper", bson.A{"x"}), doc("b", "upper", bson.A{"y"})},
+		{doc(1, "neg", bson.A{1}), doc(1, "half", bson.A{int64(1)})},
+	} {
+		f.Add(p[0], p[1])
+	}
+	s := NewServer()
+	for _, fn := range shimmed {
+		if err := s.Register(fn.name, fn.fn); err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		general, fast := connect(t, s), connect(t, s)
+		for _, doc := range [][]byte{a, b, a} {
+			general.p.(*serverProtocol).message(doc)
+			fast.p.(*serverProtocol).Message(doc)
+		}
+		if got, want := fast.tr.Value(), general.tr.Value(); !bytes.Equal(got, want) {
+			t.Fatalf("with shapes\n%x\ngeneral path\n%x", got, want)
+		}
+	})
+}
+
+// TestShapeIsKept: a connection reads a call of the shape of the one
+// before from its shape, and keeps none for a string argument.
+func TestShapeIsKept(t *testing.T) {
+	s := NewServer()
+	for _, fn := range shimmed {
+		if err := s.Register(fn.name, fn.fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := connect(t, s)
+	p := c.p.(*serverProtocol)
+	for i, tc := range []struct {
+		frame []byte
+		kept  bool
+		want  any
+	}{
+		{call(t, 1, "add", 1, 2), true, 3},
+		{call(t, 2, "add", 5, 6), true, 11},
+		{call(t, 3, "upper", "abc"), false, "ABC"},
+		{call(t, 4, "neg", 4), true, -4},
+	} {
+		msgs := c.send(tc.frame)
+		if len(msgs) != 1 || msgs[0].Kind != KindReply {
+			t.Fatalf("call %d: answered %v", i, msgs)
+		}
+		if got := p.shape.f != nil; got != tc.kept {
+			t.Errorf("call %d: shape kept %v, want %v", i, got, tc.kept)
+		}
+		var got any
+		if err := bson.UnmarshalValue(msgs[0].Value.Type, msgs[0].Value.Value, &got); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("call %d: reply %v, want %v", i, got, tc.want)
+		}
+	}
+}

@@ -54,9 +54,9 @@ type serverProtocol struct {
 	s *Server
 	// buf is where answers are encoded, reused from one to the next.
 	buf []byte
-	// last is the function of the last call read by the single-pass
-	// parser (see parseFast).
-	last *function
+	// shape is that of the last call read by the single-pass parser
+	// (shape.go).
+	shape shape
 }
 
 // frameStart begins an answer frame in p.buf: its length prefix, filled in
@@ -91,9 +91,8 @@ func (p *serverProtocol) TooLarge(n uint64) {
 // Message handles one message. Answers to messages without an id go out
 // in the order of the messages.
 func (p *serverProtocol) Message(b []byte) {
-	c := fastCall{f: p.last}
-	if p.s.parseFast(b, &c) {
-		p.last = c.f
+	var c fastCall
+	if p.shape.parse(p.s, b, &c) {
 		p.fastCall(&c)
 		return
 	}

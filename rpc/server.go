@@ -368,7 +368,7 @@ func (s *Server) appendCall(f *function, dst []byte, ctx context.Context, clk cl
 // and appends its result as the element key.
 func (f *function) callShim(dst []byte, key string, args bson.RawArray) (out []byte, err error) {
 	var in [maxShimParams]scalar
-	if !f.fastArgs(args, &in) {
+	if !f.fastArgs(args, &in, nil) {
 		if _, err := f.decode(nil, args, &in); err != nil {
 			return dst, err
 		}

@@ -224,6 +224,25 @@ func (w *ProtocolWrapper) Loop() *reactor.Reactor {
 	return nil
 }
 
+// QueuedOutput returns the transport's queued output
+// (internet.OutputQueue), or 0 if it does not tell: a time-out sees
+// through the wrappers outside it.
+func (w *ProtocolWrapper) QueuedOutput() int {
+	if q, ok := w.Transport.(internet.OutputQueue); ok {
+		return q.QueuedOutput()
+	}
+	return 0
+}
+
+// OutputProgress returns the transport's pending output and progress
+// (internet.OutputQueue), or zeros if it does not tell.
+func (w *ProtocolWrapper) OutputProgress() (pending int, progress uint64) {
+	if q, ok := w.Transport.(internet.OutputQueue); ok {
+		return q.OutputProgress()
+	}
+	return 0, 0
+}
+
 // Disconnecting reports whether the transport is closing, if it can tell.
 func (w *ProtocolWrapper) Disconnecting() bool {
 	d, ok := w.Transport.(interface{ Disconnecting() bool })

@@ -53,6 +53,7 @@ type ServerFlags struct {
 	port        *int
 	iface       *string
 	idle, read  *time.Duration
+	write       *time.Duration
 	maxConns    *int
 	maxConnsPer *int
 	total       *policies.ConnectionLimit
@@ -61,8 +62,8 @@ type ServerFlags struct {
 
 // AddServerFlags registers on fs the flags of a server listening on port
 // (and on iface, "" for every interface): --port, --interface (or --iface),
-// --listen, --idle-timeout, --read-timeout, --max-conns and
-// --max-conns-per-ip.
+// --listen, --idle-timeout, --read-timeout, --write-timeout, --max-conns
+// and --max-conns-per-ip.
 func AddServerFlags(fs *flag.FlagSet, port int, iface string) *ServerFlags {
 	s := &ServerFlags{fs: fs}
 	fs.Var(&s.listen, "listen", "listen on this endpoint `description` (tcp:8080:interface=127.0.0.1, ssl:..., unix:...), repeatable; in place of --port unless --port is given too")
@@ -71,6 +72,7 @@ func AddServerFlags(fs *flag.FlagSet, port int, iface string) *ServerFlags {
 	fs.Var(stringValue{s.iface}, "iface", "the same as --interface")
 	s.idle = fs.Duration("idle-timeout", policies.DefaultIdleTimeout, "close a connection that sends nothing for this long while nothing is pending; 0 never")
 	s.read = fs.Duration("read-timeout", policies.DefaultReadTimeout, "close a connection that takes longer than this to send a message it began; 0 never")
+	s.write = fs.Duration("write-timeout", policies.DefaultWriteTimeout, "abort a connection that reads none of its queued output for this long (a slower reader is not idle); 0 never")
 	s.maxConns = fs.Int("max-conns", DefaultMaxConns, "most connections open at once, on all the plugin's ports together; 0 for no limit")
 	s.maxConnsPer = fs.Int("max-conns-per-ip", 0, "most connections open at once from one IP address; 0 for no limit")
 	return s
@@ -97,8 +99,8 @@ func (s *ServerFlags) Addr() string { return net.JoinHostPort(*s.iface, strconv.
 // together.
 func (s *ServerFlags) Wrap(f internet.Factory) internet.Factory {
 	f = policies.LimitQueuedOutput(f)
-	if *s.idle > 0 || *s.read > 0 {
-		f = policies.Timeout(f, policies.TimeoutConfig{Idle: *s.idle, Read: *s.read})
+	if *s.idle > 0 || *s.read > 0 || *s.write > 0 {
+		f = policies.Timeout(f, policies.TimeoutConfig{Idle: *s.idle, Read: *s.read, Write: *s.write})
 	}
 	if *s.maxConnsPer > 0 {
 		if s.perIP == nil {

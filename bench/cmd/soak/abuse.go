@@ -16,15 +16,22 @@ import (
 // slowReader reads big answers slowly, 4 KiB every 10 ms (400 KB/s), so
 // that the server's output queue fills and its flow control must hold the
 // rest: by turns 16 echoes of 64 KiB over framed RPC, and the 1 MiB file
-// over HTTP. Every byte is checked. If this goroutine itself ran so late
-// that it read nothing for the idle time-out, the server may close the
-// connection: that is counted as late, not as a failure.
+// over HTTP; every other time it stops reading after the first 64 KiB for
+// pauseFor, longer than the idle time-out and shorter than the write
+// time-out. Every byte is checked: a reader that reads, however slowly or
+// with whatever pause under the write time-out, must lose nothing. If
+// this goroutine itself ran so late that it read nothing for the write
+// time-out, the server may abort the connection: that is counted as late,
+// not as a failure.
 func (s *soak) slowReader(r *rand.Rand, i int) {
 	for n := i; !s.stopped(); n++ {
-		c, err := s.slowOnce(r, n%2 == 0)
-		if err != nil && c.maxGap >= s.cfg.IdleTimeout {
+		c, err := s.slowOnce(r, n%2 == 0, n/2%2 == 1)
+		if err != nil && c.maxGap >= s.cfg.WriteTimeout {
 			s.n.late.Add(1)
 			continue
+		}
+		if err == nil && c.paused {
+			s.n.slowPauses.Add(1)
 		}
 		if err != nil {
 			s.fail.add("slow reader: %v", err)
@@ -36,26 +43,39 @@ func (s *soak) slowReader(r *rand.Rand, i int) {
 }
 
 // slowConn reads at most 4 KiB a read, 10 ms apart, noting the longest
-// time between two reads.
+// time between two reads; with pause set, it stops for that long once
+// after the first 64 KiB.
 type slowConn struct {
 	net.Conn
 	last   time.Time
 	maxGap time.Duration
+	read   int
+	pause  time.Duration
+	paused bool
 }
 
+// pauseFor is how long a pausing slow reader stops: past the idle
+// time-out, and as far short of the write time-out.
+func (s *soak) pauseFor() time.Duration { return (s.cfg.IdleTimeout + s.cfg.WriteTimeout) / 2 }
+
 func (c *slowConn) Read(b []byte) (int, error) {
+	if c.pause > 0 && !c.paused && c.read >= 64<<10 {
+		c.paused = true
+		time.Sleep(c.pause)
+	}
 	time.Sleep(10 * time.Millisecond)
 	if now := time.Now(); !c.last.IsZero() {
 		c.maxGap = max(c.maxGap, now.Sub(c.last))
 	}
 	n, err := c.Conn.Read(b[:min(len(b), 4<<10)])
 	c.last = time.Now()
+	c.read += n
 	return n, err
 }
 
 // slowOnce reads big answers slowly once, by calls or by HTTP, on a
-// connection of its own.
-func (s *soak) slowOnce(r *rand.Rand, calls bool) (*slowConn, error) {
+// connection of its own, pausing past the idle time-out if pause is set.
+func (s *soak) slowOnce(r *rand.Rand, calls, pause bool) (*slowConn, error) {
 	addr := s.srv.http
 	if calls {
 		addr = s.srv.framed
@@ -67,6 +87,9 @@ func (s *soak) slowOnce(r *rand.Rand, calls bool) (*slowConn, error) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(2 * ioTimeout))
 	sc := &slowConn{Conn: c}
+	if pause {
+		sc.pause = s.pauseFor()
+	}
 	if calls {
 		return sc, s.slowCalls(r, sc)
 	}

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -20,7 +22,47 @@ type sample struct {
 	at             time.Duration // since the start of the load
 	rss            int64         // bytes
 	fds, threads   int
+	goroutines     int
 	callsPerSecond float64 // answers and responses checked, over the last second
+}
+
+// statusClient reads twistd's status page, on one kept-alive connection.
+var statusClient = &http.Client{Timeout: 5 * time.Second}
+
+// goroutines returns the goroutines of twistd's latest status sample
+// (/status.json, which the page takes every second).
+func (s *soak) goroutines() (int, error) {
+	resp, err := statusClient.Get("http://" + s.srv.status + "/status.json")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		io.Copy(io.Discard, resp.Body)
+		return 0, fmt.Errorf("/status.json: %s", resp.Status)
+	}
+	var doc struct {
+		Goroutines int `json:"goroutines"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		return 0, fmt.Errorf("/status.json: %v", err)
+	}
+	if doc.Goroutines == 0 {
+		return 0, fmt.Errorf("/status.json has no goroutines")
+	}
+	return doc.Goroutines, nil
+}
+
+// waitStatus waits up to timeout for the status page's first sample.
+func (s *soak) waitStatus(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := s.goroutines()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // sample samples the server every second until ctx ends.
@@ -28,6 +70,8 @@ func (s *soak) sample(ctx context.Context, start time.Time) []sample {
 	var out []sample
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	// Its connection is closed with the load's, for the descriptors' count.
+	defer statusClient.CloseIdleConnections()
 	last, lastAt := s.n.answered(), start
 	for {
 		select {
@@ -38,7 +82,9 @@ func (s *soak) sample(ctx context.Context, start time.Time) []sample {
 			var err error
 			if smp.rss, err = rss(s.srv.pid); err == nil {
 				if smp.fds, err = countFDs(s.srv.pid); err == nil {
-					smp.threads, err = threads(s.srv.pid)
+					if smp.threads, err = threads(s.srv.pid); err == nil {
+						smp.goroutines, err = s.goroutines()
+					}
 				}
 			}
 			if err != nil {
@@ -50,8 +96,8 @@ func (s *soak) sample(ctx context.Context, start time.Time) []sample {
 			last, lastAt = n, now
 			out = append(out, smp)
 			if len(out)%10 == 0 {
-				s.progress("soak: %3.0fs  RSS %5.1f MiB  %5d descriptors  %3d threads  %6.0f calls/s  (%d answers checked, %d failures)",
-					smp.at.Seconds(), float64(smp.rss)/(1<<20), smp.fds, smp.threads, smp.callsPerSecond, n, s.fail.count())
+				s.progress("soak: %3.0fs  RSS %5.1f MiB  %5d descriptors  %3d threads  %4d goroutines  %6.0f calls/s  (%d answers checked, %d failures)",
+					smp.at.Seconds(), float64(smp.rss)/(1<<20), smp.fds, smp.threads, smp.goroutines, smp.callsPerSecond, n, s.fail.count())
 			}
 		}
 	}
@@ -108,7 +154,7 @@ type flatness struct {
 func (f flatness) drift() float64 { return f.last/f.first - 1 }
 
 // checkFlat checks that RSS stays within ±rssDrift after warmup, and
-// descriptors and threads within ±maxDrift (or 2).
+// descriptors, threads and goroutines within ±maxDrift (or 2).
 func checkFlat(samples []sample, warmup time.Duration, rssDrift float64) []flatness {
 	var after []sample
 	for _, s := range samples {
@@ -126,6 +172,7 @@ func checkFlat(samples []sample, warmup time.Duration, rssDrift float64) []flatn
 		{"RSS (MiB)", rssDrift, 0, func(s sample) float64 { return float64(s.rss) / (1 << 20) }},
 		{"descriptors", maxDrift, 2, func(s sample) float64 { return float64(s.fds) }},
 		{"threads", maxDrift, 2, func(s sample) float64 { return float64(s.threads) }},
+		{"goroutines", maxDrift, 2, func(s sample) float64 { return float64(s.goroutines) }},
 	}
 	var out []flatness
 	for _, m := range measures {
@@ -167,11 +214,11 @@ func writeCSV(path string, samples []sample) error {
 		return err
 	}
 	w := csv.NewWriter(f)
-	w.Write([]string{"seconds", "rss_bytes", "descriptors", "threads", "calls_per_second"})
+	w.Write([]string{"seconds", "rss_bytes", "descriptors", "threads", "goroutines", "calls_per_second"})
 	for _, s := range samples {
 		w.Write([]string{
 			strconv.FormatFloat(s.at.Seconds(), 'f', 1, 64), strconv.FormatInt(s.rss, 10),
-			strconv.Itoa(s.fds), strconv.Itoa(s.threads), strconv.FormatFloat(s.callsPerSecond, 'f', 0, 64),
+			strconv.Itoa(s.fds), strconv.Itoa(s.threads), strconv.Itoa(s.goroutines), strconv.FormatFloat(s.callsPerSecond, 'f', 0, 64),
 		})
 	}
 	w.Flush()
@@ -202,7 +249,11 @@ func (r *result) writeSummary(w io.Writer) {
 		{"churn connections opened and closed", n.churn.Load()},
 		{"  of them reset (SO_LINGER 0)", n.resets.Load()},
 		{"  of them with a call or request answered", n.churnCalls.Load()},
-		{"slow-reader answers (64 KiB echoes, the 1 MiB file)", n.slowCalls.Load()},
+		{"slow-reader answers (64 KiB echoes, the 1 MiB file), every byte checked", n.slowCalls.Load()},
+		{"  slow readers that paused past the idle time-out (under the write time-out) and got everything", n.slowPauses.Load()},
+		{"stalled readers aborted by the write time-out, each abort logged under its address", n.stalled.Load()},
+		{"  their answers read before the abort, checked", n.stalledAnswers.Load()},
+		{"  their calls or responses dropped with the abort (never acknowledged)", n.stalledDropped.Load()},
 		{"idle connections closed by the idle time-out", n.idleClosed.Load()},
 		{"half-sent connections closed by the read time-out", n.readClosed.Load()},
 	}
@@ -230,7 +281,7 @@ func (r *result) writeSummary(w io.Writer) {
 	}
 }
 
-// writePlot draws RSS, descriptors and calls per second over time, each
+// writePlot draws RSS, descriptors, goroutines and calls per second over time, each
 // as a percentage of its median after the warm-up (named in the legend),
 // between the ±10% lines of the flatness check.
 func writePlot(path string, samples []sample, warmup time.Duration) error {
@@ -240,6 +291,7 @@ func writePlot(path string, samples []sample, warmup time.Duration) error {
 	}{
 		{"RSS", "MiB", func(s sample) float64 { return float64(s.rss) / (1 << 20) }},
 		{"descriptors", "", func(s sample) float64 { return float64(s.fds) }},
+		{"goroutines", "", func(s sample) float64 { return float64(s.goroutines) }},
 		{"calls/s", "", func(s sample) float64 { return s.callsPerSecond }},
 	}
 	var series []plot.Series
@@ -269,6 +321,6 @@ func writePlot(path string, samples []sample, warmup time.Duration) error {
 	for _, band := range []float64{100 * (1 + maxDrift), 100 * (1 - maxDrift)} {
 		series = append(series, plot.Series{Name: fmt.Sprintf("%.0f%%", band), X: []float64{warmup.Seconds(), end}, Y: []float64{band, band}})
 	}
-	return plot.Lines(path, "twistd under soak: memory, descriptors and calls per second",
+	return plot.Lines(path, "twistd under soak: memory, descriptors, goroutines and calls per second",
 		"seconds", "% of the median after the warm-up", series...)
 }

@@ -43,6 +43,7 @@ type server struct {
 	cmd                 *exec.Cmd
 	pid                 int
 	framed, mongo, http string // addresses
+	status              string // of the --status page
 	log                 *logWatch
 	exited              chan struct{}
 	exitErr             error
@@ -55,7 +56,8 @@ func startServer(bin, dir string, cfg config) (*server, error) {
 	cmd := exec.Command(bin, "-n", "--pidfile", "", "--log-format", "json",
 		"rpc", "--interface", "127.0.0.1", "--port", "0", "--mongo-port", "0",
 		"--http-port", "0", "--http-path", dir,
-		"--idle-timeout", cfg.IdleTimeout.String(), "--read-timeout", cfg.ReadTimeout.String())
+		"--idle-timeout", cfg.IdleTimeout.String(), "--read-timeout", cfg.ReadTimeout.String(),
+		"--write-timeout", cfg.WriteTimeout.String(), "--status", "127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -95,6 +97,7 @@ func startServer(bin, dir string, cfg config) (*server, error) {
 		return nil, fmt.Errorf("twistd did not listen within 30 s\n%s", s.log.tail())
 	}
 	s.framed, s.mongo, s.http = s.log.ports["RPCServer"], s.log.ports["MongoWireServer"], s.log.ports["Site"]
+	s.status = s.log.ports["status"]
 	return s, nil
 }
 
@@ -136,28 +139,37 @@ var provoked = []struct {
 	{"answer to a reset connection", regexp.MustCompile(`^rpc: cannot send answer$`), regexp.MustCompile(`connection reset by peer|broken pipe`)},
 	{"idle time-out", regexp.MustCompile(`^policies: closing the connection from \S+: it sent nothing for \S+ \(idle time-out\)$`), nil},
 	{"read time-out", regexp.MustCompile(`^policies: closing the connection from \S+: it did not finish a message within \S+ \(read time-out\)$`), nil},
-	{"start and stop", regexp.MustCompile(`^(Log opened\.|twistd .* starting up\.|reactor class: .*|\S+ starting on \d+|Received SIGTERM, shutting down\.|\(TCP Port \d+ Closed\)|draining: answering the calls in flight, for up to \S+|drained|Main loop terminated\.|Server Shut Down\.)$`), nil},
+	// The stalled readers (logWatch.writeTimeouts has their addresses).
+	{"write time-out", writeTimeoutLine, nil},
+	{"start and stop", regexp.MustCompile(`^(Log opened\.|twistd .* starting up\.|reactor class: .*|\S+ starting on \d+|status page at \S+|Received SIGTERM, shutting down\.|\(TCP Port \d+ Closed\)|draining: answering the calls in flight, for up to \S+|drained|Main loop terminated\.|Server Shut Down\.)$`), nil},
 }
 
 // logWatch reads twistd's JSON log lines and classifies them.
 type logWatch struct {
 	mu         sync.Mutex
 	ports      map[string]string
-	ready      chan struct{}
+	ready      chan struct{} // closed once the four ports are known
+	isReady    bool
 	counts     map[string]int // provoked lines by category
 	unexpected map[string]int // other lines by level and message, numbers masked
 	errors     []string       // unexpected lines at WARN or above, the first few
 	nErrors    int
-	last       []string // the last lines, for a failure's message
+	// writeTimeouts are the peers aborted by the write time-out, with
+	// when the soak read the line.
+	writeTimeouts map[string]time.Time
+	last          []string // the last lines, for a failure's message
 }
 
 func newLogWatch() *logWatch {
-	return &logWatch{ports: map[string]string{}, ready: make(chan struct{}), counts: map[string]int{}, unexpected: map[string]int{}}
+	return &logWatch{ports: map[string]string{}, ready: make(chan struct{}), counts: map[string]int{}, unexpected: map[string]int{},
+		writeTimeouts: map[string]time.Time{}}
 }
 
 var (
-	startingOn = regexp.MustCompile(`^(\S+) starting on (\d+)$`)
-	digits     = regexp.MustCompile(`\d+`)
+	startingOn       = regexp.MustCompile(`^(\S+) starting on (\d+)$`)
+	statusAt         = regexp.MustCompile(`^status page at http://(\S+)/$`)
+	writeTimeoutLine = regexp.MustCompile(`^policies: aborting the connection from (\S+): it read nothing for \S+, \d+ bytes unread \(write time-out\)$`)
+	digits           = regexp.MustCompile(`\d+`)
 )
 
 // read classifies each line of r until its end.
@@ -183,9 +195,16 @@ func (w *logWatch) line(text string) {
 	}
 	if m := startingOn.FindStringSubmatch(entry.Msg); m != nil {
 		w.ports[m[1]] = "127.0.0.1:" + m[2]
-		if len(w.ports) == 3 {
-			close(w.ready)
-		}
+	}
+	if m := statusAt.FindStringSubmatch(entry.Msg); m != nil {
+		w.ports["status"] = m[1]
+	}
+	if len(w.ports) == 4 && !w.isReady {
+		close(w.ready)
+		w.isReady = true
+	}
+	if m := writeTimeoutLine.FindStringSubmatch(entry.Msg); m != nil {
+		w.writeTimeouts[m[1]] = time.Now()
 	}
 	for _, p := range provoked {
 		if p.re.MatchString(entry.Msg) && (p.err == nil || p.err.MatchString(entry.Error)) {
@@ -201,6 +220,15 @@ func (w *logWatch) line(text string) {
 			w.errors = append(w.errors, text)
 		}
 	}
+}
+
+// writeTimedOut reports when the line of the write time-out that aborted
+// the connection from peer was read, if it was.
+func (w *logWatch) writeTimedOut(peer string) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	at, ok := w.writeTimeouts[peer]
+	return at, ok
 }
 
 // saw reports whether a line with message msg was logged.

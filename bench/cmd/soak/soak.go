@@ -25,8 +25,12 @@ type config struct {
 	ChurnRate                int    // connections opened and closed per second
 	CallRate                 int    // pipelined calls per second on each RPC protocol
 	Slow                     int    // slow readers at once
+	Stalled                  int    // readers at once that stop reading for good
 	Idle                     int    // idle or half-sent connections at once
 	IdleTimeout, ReadTimeout time.Duration
+	// WriteTimeout is twistd's --write-timeout: longer than the slow
+	// readers' pause, which is longer than IdleTimeout.
+	WriteTimeout time.Duration
 	// RSSDrift is how far RSS may move after the warm-up (maxDrift, 10%,
 	// by default).
 	RSSDrift float64
@@ -36,8 +40,8 @@ type config struct {
 func defaultConfig() config {
 	return config{
 		Duration: 10 * time.Minute, Warmup: time.Minute,
-		Crowd: 1000, ChurnRate: 200, CallRate: 2000, Slow: 4, Idle: 100,
-		IdleTimeout: 3 * time.Second, ReadTimeout: 2 * time.Second,
+		Crowd: 1000, ChurnRate: 200, CallRate: 2000, Slow: 4, Stalled: 2, Idle: 100,
+		IdleTimeout: 3 * time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 8 * time.Second,
 		RSSDrift: maxDrift,
 	}
 }
@@ -49,6 +53,8 @@ type counters struct {
 	noReply                                           atomic.Int64 // calls sent without reply, none came
 	churn, resets                                     atomic.Int64 // connections opened and closed; of them reset
 	slowCalls, slowBytes                              atomic.Int64
+	slowPauses                                        atomic.Int64 // slow readers that paused past the idle time-out, and got everything
+	stalled, stalledAnswers, stalledDropped           atomic.Int64 // stalled readers closed by the write time-out; their answers read before; their calls or responses dropped
 	idleClosed, readClosed                            atomic.Int64 // connections the server timed out
 	late                                              atomic.Int64 // connections the soak itself left idle past the time-out, running late
 }
@@ -156,6 +162,9 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	res := &result{cfg: cfg, n: &s.n, logs: s.srv.log, started: time.Now()}
 	if res.baseFDs, err = countFDs(s.srv.pid); err != nil {
 		return nil, err
+	}
+	if err := s.waitStatus(10 * time.Second); err != nil {
+		return nil, fmt.Errorf("twistd's status page: %v", err)
 	}
 	s.progress("soak: twistd (pid %d) serves framed RPC on %s, MongoDB wire on %s, HTTP on %s; %d descriptors open; load for %v",
 		s.srv.pid, s.srv.framed, s.srv.mongo, s.srv.http, res.baseFDs, cfg.Duration)

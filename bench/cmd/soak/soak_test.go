@@ -39,7 +39,8 @@ func TestSoak30s(t *testing.T) {
 		"framed calls with ids": n.framedID.Load(), "framed calls without ids": n.framedNoID.Load(),
 		"wire calls": n.wireID.Load(), "noreply calls": n.noReply.Load(), "driver calls": n.driver.Load(),
 		"crowd calls": n.crowd.Load(), "HTTP requests": n.http.Load(), "churned connections": n.churn.Load(),
-		"resets": n.resets.Load(), "slow reads": n.slowCalls.Load(), "idle time-outs": n.idleClosed.Load(),
+		"resets": n.resets.Load(), "slow reads": n.slowCalls.Load(), "slow readers pausing": n.slowPauses.Load(),
+		"stalled readers aborted": n.stalled.Load(), "idle time-outs": n.idleClosed.Load(),
 		"read time-outs": n.readClosed.Load(),
 	} {
 		if got == 0 {
@@ -70,11 +71,19 @@ func leak(samples []sample) []sample {
 	return samples
 }
 
+// leakGoroutines has a goroutine more each second.
+func leakGoroutines(samples []sample) []sample {
+	for i := range samples {
+		samples[i].goroutines = 20 + i
+	}
+	return samples
+}
+
 func TestCheckFlat(t *testing.T) {
 	ramp := func(from, to int64) []sample {
 		var out []sample
 		for i := range 30 {
-			out = append(out, sample{at: time.Duration(i+1) * time.Second, rss: (from + (to-from)*int64(i)/29) << 20, fds: 1000, threads: 9})
+			out = append(out, sample{at: time.Duration(i+1) * time.Second, rss: (from + (to-from)*int64(i)/29) << 20, fds: 1000, threads: 9, goroutines: 20})
 		}
 		return out
 	}
@@ -89,7 +98,8 @@ func TestCheckFlat(t *testing.T) {
 		{"shrink", ramp(100, 50), "RSS"},
 		{"one thread more", oneMore(ramp(100, 100)), ""},
 		{"leaking descriptors", leak(ramp(100, 100)), "descriptors"},
-		{"too short", ramp(100, 100)[:10], "RSS descriptors threads"},
+		{"leaking goroutines", leakGoroutines(ramp(100, 100)), "goroutines"},
+		{"too short", ramp(100, 100)[:10], "RSS descriptors threads goroutines"},
 	} {
 		for _, f := range checkFlat(tc.samples, 5*time.Second, maxDrift) {
 			want := tc.failing != "" && strings.Contains(tc.failing, strings.Fields(f.name)[0])
@@ -111,12 +121,17 @@ func TestLogWatch(t *testing.T) {
 		{`{"level":"WARN","msg":"rpc: cannot send answer","error":"internet: connection was lost: connection reset by peer"}`, "answer to a reset connection", false},
 		{`{"level":"WARN","msg":"rpc: cannot send answer","error":"output over its limit"}`, "", true},
 		{`{"level":"INFO","msg":"MongoWireServer starting on 4000"}`, "start and stop", false},
+		{`{"level":"INFO","msg":"status page at http://127.0.0.1:4001/"}`, "start and stop", false},
+		{`{"level":"INFO","msg":"policies: aborting the connection from 127.0.0.1:5: it read nothing for 8s, 1040000 bytes unread (write time-out)"}`, "write time-out", false},
 		{`{"level":"INFO","msg":"something new"}`, "", false},
 		{`{"level":"ERROR","msg":"reactor: a handler panicked"}`, "", true},
 		{`panic: runtime error: index out of range`, "", true},
 	} {
 		w := newLogWatch()
 		w.line(tc.line)
+		if _, ok := w.writeTimedOut("127.0.0.1:5"); ok != (tc.provoked == "write time-out") {
+			t.Errorf("%s: write time-out of 127.0.0.1:5 noted: %v", tc.line, ok)
+		}
 		if w.counts[tc.provoked] != 1 && tc.provoked != "" {
 			t.Errorf("%s: not counted as %q: %v", tc.line, tc.provoked, w.counts)
 		}

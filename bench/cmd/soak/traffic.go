@@ -61,6 +61,9 @@ func (s *soak) startLoad(wg *sync.WaitGroup) {
 	for i := range cfg.Slow {
 		goWork(func(r *rand.Rand) { s.slowReader(r, i) })
 	}
+	for i := range cfg.Stalled {
+		goWork(func(r *rand.Rand) { s.stalledReader(r, i) })
+	}
 	for i := range cfg.Idle {
 		goWork(func(r *rand.Rand) { s.idler(r, i) })
 	}
