@@ -8,10 +8,12 @@
 # Workloads (overheadload, one connection, one round trip at a time): 64
 # bytes through `twistd echo`; add(1, 2) over Twist's framed RPC and over
 # the MongoDB wire protocol (an OP_MSG {add: [1, 2], $db}) to `twistd rpc`.
-# The server runs under valgrind --tool=callgrind (taskset -c 0), its count
-# switched on (callgrind_control -i on) after WARM round trips and off
-# after N more: the figures are the server's instructions in those N, all
-# its threads included (the loop, the runtime's), divided by N. Go's
+# The server runs under valgrind --tool=callgrind (taskset -c 0), counting
+# only inside its loop (--toggle-collect on reactor.(*Reactor).loop: what
+# the loop's goroutine runs, the runtime's work on its behalf included, but
+# not the runtime's other threads, whose work follows the wall clock, which
+# valgrind stretches): the counts are zeroed (callgrind_control -z) after
+# WARM round trips and dumped (-d) after N more, and divided by N. Go's
 # preemption signals are off (GODEBUG=asyncpreemptoff=1), and so is its
 # garbage collector (GOGC=off), whose cycles would land in one run or the
 # other by chance. Run from
@@ -69,7 +71,8 @@ measure() {
 	v=$1 mode=$2 p=$3
 	shift 3
 	out="$dir/$v.$mode.callgrind"
-	GOGC=off GODEBUG=asyncpreemptoff=1 taskset -c 0 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
+	GOGC=off GODEBUG=asyncpreemptoff=1 taskset -c 0 valgrind --tool=callgrind --collect-atstart=no \
+		'--toggle-collect=*reactor.(*Reactor).loop' --callgrind-out-file="$out" \
 		"$dir/twistd-$v" -n --pidfile "" -l "$dir/$v.$mode.log" "$@" 2>"$dir/$v.$mode.valgrind" &
 	pid=$!
 	until "$dir/load" -mode "$mode" -addr "127.0.0.1:$p" -n 1 2>/dev/null; do
@@ -77,12 +80,12 @@ measure() {
 		sleep 0.5
 	done
 	taskset -c 1 "$dir/load" -mode "$mode" -addr "127.0.0.1:$p" -n "$warm"
-	callgrind_control -i on $pid >/dev/null 2>&1
+	callgrind_control -z $pid >/dev/null 2>&1
 	taskset -c 1 "$dir/load" -mode "$mode" -addr "127.0.0.1:$p" -n "$n"
-	callgrind_control -i off $pid >/dev/null 2>&1
+	callgrind_control -d $pid >/dev/null 2>&1
 	kill -INT $pid
 	wait $pid || true
-	ir=$(callgrind_annotate "$out" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+	ir=$(callgrind_annotate "$out.1" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
 	echo $((ir / n))
 }
 
