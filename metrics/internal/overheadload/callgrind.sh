@@ -34,6 +34,7 @@ warm=${WARM:-2000}
 port=${PORT:-47000}
 root=$(git rev-parse --show-toplevel)
 dir=$(mktemp -d)
+[ -z "${KEEP:-}" ] || echo "callgrind.sh: keeping $dir" >&2
 trap '[ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
 for v in on off; do
 	mkdir "$dir/$v"
