@@ -98,7 +98,12 @@ func TestClientStats(t *testing.T) {
 							r.Transport.LoseConnection()
 						}
 					},
-					onLost: func(*recorder) { timedOut() },
+					// On the next turn's posted calls, just before its timers:
+					// a close may come from the timer phase (LoseConnection
+					// with nothing queued), where the attempt's socket would
+					// connect in the wait that follows, before its time-out
+					// is due.
+					onLost: func(*recorder) { loop.CallFromThread(timedOut) },
 				})
 			},
 		})
