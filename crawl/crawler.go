@@ -33,6 +33,25 @@ func (c *Crawler) Stats() *Stats {
 	return c.engine.Stats()
 }
 
+// Queued returns the number of requests waiting in the scheduler, and
+// InFlight those taken from it and not finished (downloading, waiting for
+// their host's slot, or in their callbacks); both 0 before Crawl. Call
+// them on the loop.
+func (c *Crawler) Queued() int {
+	if c.engine == nil {
+		return 0
+	}
+	return c.engine.sched.Len()
+}
+
+// InFlight returns the number of requests in progress: see Queued.
+func (c *Crawler) InFlight() int {
+	if c.engine == nil {
+		return 0
+	}
+	return c.engine.inProgress
+}
+
 // Stop stops a running crawl gracefully: what is in progress finishes.
 func (c *Crawler) Stop() {
 	if c.engine != nil {

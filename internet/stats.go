@@ -1,7 +1,6 @@
 package internet
 
 import (
-	"errors"
 	"net"
 	"slices"
 	"sync"
@@ -210,11 +209,17 @@ func clientShard(loop *reactor.Reactor) *clientCounts {
 }
 
 // countFailed counts an attempt that failed with reason.
+// The reasons are the connector's own: a sentinel, or one with its cause
+// (errors.Is would allocate, for causeError.Unwrap).
 func (k *clientCounts) countFailed(reason error) {
-	switch {
-	case errors.Is(reason, ErrConnectionRefused):
+	kind := reason
+	if ce, ok := reason.(*causeError); ok {
+		kind = ce.kind
+	}
+	switch kind {
+	case ErrConnectionRefused:
 		k.refused.Add(1)
-	case errors.Is(reason, ErrTimeout):
+	case ErrTimeout:
 		k.timedOut.Add(1)
 	default:
 		k.failed.Add(1)

@@ -17,9 +17,11 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"maps"
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"time"
 
 	"github.com/twistgo/twist/crawl"
@@ -87,6 +89,39 @@ func errorCount(st *crawl.Stats) int {
 		n += v
 	}
 	return n
+}
+
+// figures are the crawl's stats as the status page's section "crawl";
+// they are read on the loop.
+func figures(c *crawl.Crawler) []metrics.Figure {
+	st := c.Stats()
+	if st == nil {
+		return nil
+	}
+	counter := func(name, help string, v float64) metrics.Figure {
+		return metrics.Figure{Name: name, Help: help, Counter: true, Value: v}
+	}
+	out := []metrics.Figure{
+		counter("requests", "Downloads started, retries included.", float64(st.Requests)),
+		counter("pages_fetched", "Responses received.", float64(st.Responses)),
+		{Name: "queued", Help: "Requests waiting in the scheduler.", Value: float64(c.Queued())},
+		{Name: "in_flight", Help: "Requests taken from the scheduler and not finished.", Value: float64(c.InFlight())},
+		counter("received_bytes", "Body bytes received.", float64(st.Bytes)),
+		counter("items", "Items that passed every pipeline.", float64(st.Items)),
+		counter("items_dropped", "Items a pipeline dropped.", float64(st.ItemsDropped)),
+		counter("retries", "Retries scheduled.", float64(st.Retries)),
+		counter("redirects", "Redirects followed.", float64(st.Redirects)),
+	}
+	// The kinds and reasons are the engine's few, never a peer's words.
+	for _, k := range slices.Sorted(maps.Keys(st.Errors)) {
+		out = append(out, metrics.Figure{Name: "errors", Label: "kind", LabelValue: k,
+			Help: "Failed requests, by kind.", Counter: true, Value: float64(st.Errors[k])})
+	}
+	for _, k := range slices.Sorted(maps.Keys(st.Filtered)) {
+		out = append(out, metrics.Figure{Name: "filtered", Label: "reason", LabelValue: k,
+			Help: "Requests dropped before download, by reason.", Counter: true, Value: float64(st.Filtered[k])})
+	}
+	return out
 }
 
 // run is the program, with its inputs made explicit for tests.
@@ -165,10 +200,13 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 		return err
 	}
 	defer loop.Close()
+	p := &crawl.CrawlerProcess{Loop: loop}
+	c := p.Add(&siteSpider{starts: fs.Args()}, set)
 	var statusErr error
 	if *statusAddr != "" {
 		reg := metrics.NewRegistry()
 		reg.AddLoop("main", loop)
+		reg.AddSection("crawl", loop, func() []metrics.Figure { return figures(c) })
 		page, err := status.New(reg, status.Options{Token: *statusAuth, Title: "crawl"})
 		if err != nil {
 			return err
@@ -183,8 +221,6 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) error {
 			fmt.Fprintf(stderr, "crawl: status page at http://%s/\n", port.Addr())
 		})
 	}
-	p := &crawl.CrawlerProcess{Loop: loop}
-	c := p.Add(&siteSpider{starts: fs.Args()}, set)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {

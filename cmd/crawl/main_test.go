@@ -1,15 +1,24 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/twistgo/twist/crawl/crawltest"
+	"github.com/twistgo/twist/metrics"
 	"github.com/twistgo/twist/web"
 	"github.com/twistgo/twist/web/webtest"
 )
@@ -116,4 +125,148 @@ func TestCrawlCommandStatus(t *testing.T) {
 	if err := run(args, &bytes.Buffer{}, &stderr, nil); err == nil || !strings.HasPrefix(err.Error(), "--status: ") {
 		t.Errorf("a taken address: %v", err)
 	}
+}
+
+// statusWriter is the crawl's standard error for TestCrawlCommandStatusPage:
+// it keeps what is written, and sends the status page's address once.
+type statusWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	addr chan string
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if m := statusLine.FindSubmatch(b); m != nil {
+		w.addr <- string(m[1])
+	}
+	return w.buf.Write(b)
+}
+
+var statusLine = regexp.MustCompile(`crawl: status page at http://(\S+)/`)
+
+// TestCrawlCommandStatusPage crawls a link farm with --status while its
+// start page is held, and finds the crawl's section in /status.json and in
+// /metrics: one request in flight, the client connection open.
+func TestCrawlCommandStatusPage(t *testing.T) {
+	site := crawltest.New(3)
+	farm := webtest.Serve(t, web.NewSite(site.Resource()))
+	release := make(chan struct{})
+	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/gate" {
+			http.NotFound(w, r)
+			return
+		}
+		<-release
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<html><title>Gate</title><a href="http://%s/page/0">in</a></html>`, farm)
+	}))
+	defer gate.Close()
+	stderr := &statusWriter{addr: make(chan string, 1)}
+	done := make(chan error, 1)
+	go func() {
+		args := []string{"--status", "127.0.0.1:0", "--max-pages", "4", "--out", filepath.Join(t.TempDir(), "out"), gate.URL + "/gate"}
+		done <- run(args, &bytes.Buffer{}, stderr, nil)
+	}()
+	var addr string
+	select {
+	case addr = <-stderr.addr:
+	case err := <-done:
+		t.Fatalf("the crawl ended before its status page was up: %v", err)
+	}
+	func() {
+		defer close(release)
+		// The stream's first events carry the samples taken so far: read
+		// until one has the gate's request in flight, after which
+		// /status.json has it too.
+		// The time-out fails the test if no sample shows it held.
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + addr + "/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		type sample struct {
+			Sections []metrics.Section `json:"sections"`
+			Clients  metrics.Clients   `json:"clients"`
+			Rates    struct {
+				Sections map[string]map[string]float64 `json:"sections"`
+			} `json:"rates"`
+		}
+		// held reports whether s shows the crawl waiting for the gate:
+		// robots.txt fetched (a 404), the gate's request in flight on a
+		// client connection.
+		held := func(s *sample) bool {
+			figs := map[string]float64{}
+			if len(s.Sections) == 1 && s.Sections[0].Name == "crawl" && s.Sections[0].Responding {
+				for _, f := range s.Sections[0].Figures {
+					figs[f.Key()] = f.Value
+				}
+			}
+			_, rated := s.Rates.Sections["crawl"]["requests"]
+			return figs["requests"] == 2 && figs["in_flight"] == 1 && figs["queued"] == 0 && figs["pages_fetched"] == 1 &&
+				rated && s.Clients.Open >= 1
+		}
+		for sc.Scan() {
+			line, ok := strings.CutPrefix(sc.Text(), "data: ")
+			if !ok || !strings.HasPrefix(line, "{") {
+				continue // the history is an array
+			}
+			var s sample
+			if err := json.Unmarshal([]byte(line), &s); err != nil {
+				t.Fatal(err)
+			}
+			if held(&s) {
+				break
+			}
+		}
+		if err := sc.Err(); err != nil {
+			t.Fatalf("no sample with the crawl held by its gate: %v", err)
+		}
+		var doc sample
+		body := get(t, "http://"+addr+"/status.json")
+		if err := json.Unmarshal(body, &doc); err != nil {
+			t.Fatalf("%v:\n%s", err, body)
+		}
+		if !held(&doc) {
+			t.Errorf("/status.json shows no crawl held by its gate:\n%s", body)
+		}
+		text := string(get(t, "http://"+addr+"/metrics"))
+		for _, want := range []string{"twist_crawl_requests_total 2\n", "twist_crawl_in_flight 1\n", "twist_crawl_pages_fetched_total 1\n", "# HELP twist_crawl_queued Requests waiting in the scheduler.\n", "twist_client_connections_open "} {
+			if !strings.Contains(text, want) {
+				t.Errorf("/metrics lacks %q:\n%s", want, text)
+			}
+		}
+		if promtool, err := exec.LookPath("promtool"); err == nil {
+			cmd := exec.Command(promtool, "check", "metrics")
+			cmd.Stdin = strings.NewReader(text)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("promtool check metrics: %v\n%s", err, out)
+			}
+		}
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	stderr.mu.Lock()
+	defer stderr.mu.Unlock()
+	if !strings.Contains(stderr.buf.String(), "responses 6,") { // robots.txt, the gate, 4 pages
+		t.Errorf("the crawl did not go on once the gate opened: %s", stderr.buf.String())
+	}
+}
+
+func get(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s %v\n%s", url, resp.Status, err, b)
+	}
+	return b
 }

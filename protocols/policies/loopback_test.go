@@ -18,27 +18,22 @@ type frames struct{ basic.Int32StringReceiver }
 func (f *frames) StringReceived(s []byte) { f.SendString(s) }
 func (*frames) Pending() int              { return 0 }
 
-// Over loopback: a half-sent frame is cut by the read time-out, and a
-// connection past the limit is closed at once.
-func TestLoopbackTimeoutAndLimit(t *testing.T) {
+// serve listens with f on a loopback port, on a loop that runs until the
+// test ends, and returns the port's address.
+func serve(t *testing.T, f internet.Factory) string {
+	t.Helper()
 	loop, err := reactor.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- loop.Run() }()
-	defer func() {
+	t.Cleanup(func() {
 		loop.CallFromThread(func() { loop.Stop() })
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
-	}()
-	const readTimeout = 100 * time.Millisecond
-	f := policies.LimitTotalConnections(policies.Timeout(internet.FactoryFunc(func(net.Addr) internet.Protocol {
-		p := &frames{}
-		p.Handler = p
-		return p
-	}), policies.TimeoutConfig{Idle: time.Hour, Read: readTimeout}), 1)
+	})
 	ports := make(chan *internet.Port, 1)
 	loop.CallFromThread(func() {
 		p, err := internet.ListenTCP(loop, "127.0.0.1:0", f)
@@ -49,11 +44,23 @@ func TestLoopbackTimeoutAndLimit(t *testing.T) {
 	})
 	port := <-ports
 	if port == nil {
-		return
+		t.FailNow()
 	}
-	defer loop.CallFromThread(func() { port.StopListening() })
+	t.Cleanup(func() { loop.CallFromThread(func() { port.StopListening() }) })
+	return port.Addr().String()
+}
 
-	c, err := net.Dial("tcp", port.Addr().String())
+// Over loopback: a half-sent frame is cut by the read time-out, and a
+// connection past the limit is closed at once.
+func TestLoopbackTimeoutAndLimit(t *testing.T) {
+	const readTimeout = 100 * time.Millisecond
+	addr := serve(t, policies.LimitTotalConnections(policies.Timeout(internet.FactoryFunc(func(net.Addr) internet.Protocol {
+		p := &frames{}
+		p.Handler = p
+		return p
+	}), policies.TimeoutConfig{Idle: time.Hour, Read: readTimeout}), 1))
+
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +72,7 @@ func TestLoopbackTimeoutAndLimit(t *testing.T) {
 		t.Fatalf("echo: %v", err)
 	}
 
-	over, err := net.Dial("tcp", port.Addr().String())
+	over, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,17 +6,15 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/twistgo/twist/internal/testlog"
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/protocols/policies"
-	"github.com/twistgo/twist/reactor"
 )
 
 // flood writes answer to each connection as it is made, all at once: more
@@ -35,24 +33,6 @@ func (f *flood) ConnectionMade(t internet.Transport) {
 
 func (f *flood) ConnectionLost(reason error) { f.lost <- reason }
 
-// syncBuffer is a bytes.Buffer for a logger on another goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // Over loopback, with an idle time-out far shorter than the time the
 // answer takes to read: a slow reader and one that pauses for longer than
 // the idle time-out (less than the write time-out) get every byte, then
@@ -60,44 +40,15 @@ func (s *syncBuffer) String() string {
 // which is logged.
 func TestLoopbackSlowAndStalledReaders(t *testing.T) {
 	const idle, write = 100 * time.Millisecond, 2 * time.Second
-	var logs syncBuffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
-	defer slog.SetDefault(old)
-
-	loop, err := reactor.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- loop.Run() }()
-	defer func() {
-		loop.CallFromThread(func() { loop.Stop() })
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	logs := testlog.CaptureDefault(t)
 	answer := make([]byte, 4<<20)
 	for i := range answer {
 		answer[i] = byte(i * 7 / 5)
 	}
 	lost := make(chan error, 3)
-	f := policies.Timeout(internet.FactoryFunc(func(net.Addr) internet.Protocol {
+	addr := serve(t, policies.Timeout(internet.FactoryFunc(func(net.Addr) internet.Protocol {
 		return &flood{answer: answer, lost: lost}
-	}), policies.TimeoutConfig{Idle: idle, Write: write})
-	ports := make(chan *internet.Port, 1)
-	loop.CallFromThread(func() {
-		p, err := internet.ListenTCP(loop, "127.0.0.1:0", f)
-		if err != nil {
-			t.Error(err)
-		}
-		ports <- p
-	})
-	port := <-ports
-	if port == nil {
-		return
-	}
-	defer loop.CallFromThread(func() { port.StopListening() })
+	}), policies.TimeoutConfig{Idle: idle, Write: write}))
 	// The stalled reader's small receive buffer, set before connecting,
 	// keeps the kernel from taking much of the answer.
 	dialer := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
@@ -111,7 +62,7 @@ func TestLoopbackSlowAndStalledReaders(t *testing.T) {
 		{"slow reader", 0},
 		{"reader pausing past the idle time-out", 5 * idle},
 	} {
-		c, err := net.Dial("tcp", port.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +93,7 @@ func TestLoopbackSlowAndStalledReaders(t *testing.T) {
 	}
 
 	start := time.Now()
-	c, err := dialer.Dial("tcp", port.Addr().String())
+	c, err := dialer.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,11 @@
 package policies
 
 import (
-	"bytes"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twistgo/twist/internal/testlog"
 	"github.com/twistgo/twist/task"
 	"github.com/twistgo/twist/twisttest"
 )
@@ -46,15 +45,6 @@ func advance(clk *task.Clock, d time.Duration) {
 	for ; d > 0; d -= time.Second {
 		clk.Advance(min(d, time.Second))
 	}
-}
-
-// logged captures what the default logger writes until the test ends.
-func logged(t *testing.T) *bytes.Buffer {
-	var b bytes.Buffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&b, nil)))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	return &b
 }
 
 // startQueued connects a recorder behind the policy f makes, over a
@@ -124,7 +114,7 @@ func TestTimeoutPauseShorterThanWriteTimeoutLosesNothing(t *testing.T) {
 // request is pending: between the time-out and 1¼ of it after its output
 // last moved.
 func TestTimeoutWriteAbortsAStalledReader(t *testing.T) {
-	log := logged(t)
+	log := testlog.CaptureDefault(t)
 	clk := twisttest.NewClock()
 	inner := &stateful{}
 	inner.pending = 1
