@@ -292,13 +292,17 @@ func checkStatusPage(t *testing.T, pr *probeRun, peer, as, state, received strin
 	if f := strings.Fields(lines[2]); len(f) < 7 || f[0] != peer || f[1] != as || f[2] != state || f[5] != received {
 		t.Fatalf("status page line %q, want %s %s %s ... %s", lines[2], peer, as, state, received)
 	}
-	// Twist's status page of the probe's loop, below /twist/.
-	resp, err = http.Get("http://" + addr + "/twist/status.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err = io.ReadAll(resp.Body)
-	resp.Body.Close()
+	// Twist's status page of the probe's loop, below /twist/. Until the
+	// page's first sample is taken it answers 503 with Retry-After.
+	eventually(t, 5*time.Second, "/twist/status.json has no sample", func() bool {
+		resp, err = http.Get("http://" + addr + "/twist/status.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode != http.StatusServiceUnavailable
+	})
 	if err != nil || resp.StatusCode != 200 || !strings.Contains(string(body), `"name":"main"`) {
 		t.Fatalf("/twist/status.json: %v %v\n%s", resp.Status, err, body)
 	}

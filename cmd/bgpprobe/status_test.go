@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/twistgo/twist/deferred"
+	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/twisttest"
 )
@@ -64,10 +66,30 @@ func TestStatusAuth(t *testing.T) {
 				}
 			}
 			http.DefaultClient.CloseIdleConnections()
+			// The server sees the client's close on a later turn: stop
+			// once it has, so that no connection outlives the test.
+			for deadline := time.Now().Add(5 * time.Second); !statusConnsClosed(addr); {
+				if time.Now().After(deadline) {
+					t.Error("the status server's connections are still open after 5s")
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
 			r.CallFromThread(func() {
 				pr.Stop().AddBoth(func(any) (any, error) { return nil, store.Close() }).Chain(done)
 			})
 		}()
 		return done
 	})
+}
+
+// statusConnsClosed reports whether the listener on addr has no connection
+// open.
+func statusConnsClosed(addr string) bool {
+	for _, l := range internet.OpenListeners() {
+		if l.Addr().String() == addr && l.Stats().Open > 0 {
+			return false
+		}
+	}
+	return true
 }
