@@ -45,21 +45,10 @@ func (r *Registry) AddOpenListeners() {
 // readListeners reads the listeners added and, if all is set, the others
 // open.
 func readListeners(added []named[internet.Listener], all bool) []Listen {
-	out := make([]Listen, 0, len(added))
-	seen := make(map[internet.Listener]bool, len(added))
-	for _, l := range added {
-		seen[l.v] = true
-		out = append(out, readListener(l.name, l.v))
-	}
-	if all {
-		for _, l := range internet.OpenListeners() {
-			if !seen[l] {
-				a := l.Addr()
-				out = append(out, readListener(a.Network()+":"+a.String(), l))
-			}
-		}
-	}
-	return out
+	return readNamed(added, all, internet.OpenListeners, readListener, func(l internet.Listener) string {
+		a := l.Addr()
+		return a.Network() + ":" + a.String()
+	})
 }
 
 func readListener(name string, l internet.Listener) Listen {

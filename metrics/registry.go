@@ -45,6 +45,25 @@ type named[T any] struct {
 	v    T
 }
 
+// readNamed reads the ports added, under their names, and, if all is set,
+// the others that open lists, under the names unnamed gives them.
+func readNamed[K comparable, V any](added []named[K], all bool, open func() []K, read func(string, K) V, unnamed func(K) string) []V {
+	out := make([]V, 0, len(added))
+	seen := make(map[K]bool, len(added))
+	for _, p := range added {
+		seen[p.v] = true
+		out = append(out, read(p.name, p.v))
+	}
+	if all {
+		for _, p := range open() {
+			if !seen[p] {
+				out = append(out, read(unnamed(p), p))
+			}
+		}
+	}
+	return out
+}
+
 // NewRegistry returns an empty registry; its uptime counts from now.
 func NewRegistry() *Registry {
 	return &Registry{start: time.Now(), wait: DefaultLoopWait}

@@ -45,20 +45,9 @@ func (r *Registry) AddUDPPort(name string, p *internet.UDPPort) {
 
 // readUDP reads the UDP ports added and, if all is set, the others open.
 func readUDP(added []named[*internet.UDPPort], all bool) []UDPPort {
-	out := make([]UDPPort, 0, len(added))
-	seen := make(map[*internet.UDPPort]bool, len(added))
-	for _, p := range added {
-		seen[p.v] = true
-		out = append(out, readUDPPort(p.name, p.v))
-	}
-	if all {
-		for _, p := range internet.OpenUDPPorts() {
-			if !seen[p] {
-				out = append(out, readUDPPort("udp:"+p.LocalAddr().String(), p))
-			}
-		}
-	}
-	return out
+	return readNamed(added, all, internet.OpenUDPPorts, readUDPPort, func(p *internet.UDPPort) string {
+		return "udp:" + p.LocalAddr().String()
+	})
 }
 
 func readUDPPort(name string, p *internet.UDPPort) UDPPort {
