@@ -144,9 +144,12 @@ func (cf *connectFactory) BuildProtocol(addr net.Addr) internet.Protocol {
 // ClientConnectionFailed fails the Deferred.
 func (cf *connectFactory) ClientConnectionFailed(_ internet.Connector, reason error) { cf.fail(reason) }
 
-// ClientConnectionLost fails the Deferred if the connection ended before
-// the protocol's ConnectionMade, as when a TLS handshake fails.
-func (cf *connectFactory) ClientConnectionLost(_ internet.Connector, reason error) { cf.fail(reason) }
+// ClientConnectionLost does nothing: a connection that ends before its
+// protocol's ConnectionMade, as when a TLS handshake fails, fails the
+// Deferred through the protocol's ConnectionLost, with the reason the TLS
+// layer gives. The connector reports the TCP connection's reason, and may
+// report it first: TLS waits for its handshake's goroutine to say why.
+func (cf *connectFactory) ClientConnectionLost(internet.Connector, error) {}
 
 // StartFactory starts the user's factory if it is a Starter.
 func (cf *connectFactory) StartFactory() {

@@ -245,9 +245,9 @@ func (r *race) ClientConnectionFailed(c internet.Connector, reason error) {
 	}
 }
 
-// ClientConnectionLost fails Connect if the winner's connection ended
-// before its protocol's ConnectionMade, as when a TLS handshake fails.
-func (r *race) ClientConnectionLost(_ internet.Connector, reason error) { r.cf.fail(reason) }
+// ClientConnectionLost does nothing, as connectFactory's: the winner's
+// protocol tells Connect why its connection ended.
+func (r *race) ClientConnectionLost(internet.Connector, error) {}
 
 // StartFactory starts the user's factory.
 func (r *race) StartFactory() { r.cf.StartFactory() }
