@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/twistgo/twist/internal/promtool"
 	"github.com/twistgo/twist/internet"
 	"github.com/twistgo/twist/reactor"
 	"github.com/twistgo/twist/rpc"
@@ -268,16 +268,9 @@ func TestCollectorLint(t *testing.T) {
 // TestPromtool checks a scrape with promtool, Prometheus's own checker
 // (Debian's prometheus package; .ci/run installs it).
 func TestPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Skip("promtool not found (apt-get install prometheus): the scrape is not checked by Prometheus itself")
-	}
 	r, _ := registry(t)
-	cmd := exec.Command(promtool, "check", "metrics")
-	cmd.Stdin = bytes.NewReader(gather(t, r))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	if !promtool.Check(t, gather(t, r)) {
+		t.Skip("promtool not found (apt-get install prometheus)")
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/twistgo/twist/crawl/crawltest"
+	"github.com/twistgo/twist/internal/promtool"
 	"github.com/twistgo/twist/metrics"
 	"github.com/twistgo/twist/web"
 	"github.com/twistgo/twist/web/webtest"
@@ -239,13 +239,7 @@ func TestCrawlCommandStatusPage(t *testing.T) {
 				t.Errorf("/metrics lacks %q:\n%s", want, text)
 			}
 		}
-		if promtool, err := exec.LookPath("promtool"); err == nil {
-			cmd := exec.Command(promtool, "check", "metrics")
-			cmd.Stdin = strings.NewReader(text)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("promtool check metrics: %v\n%s", err, out)
-			}
-		}
+		promtool.Check(t, []byte(text))
 	}()
 	if err := <-done; err != nil {
 		t.Fatal(err)

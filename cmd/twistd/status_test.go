@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/twistgo/twist/internal/promtool"
 	"github.com/twistgo/twist/rpc"
 )
 
@@ -140,15 +140,7 @@ func TestStatusMetricsUnderLoad(t *testing.T) {
 		t.Errorf("twist_loop_iterations_total{loop=main}: %v then %v, want a rise", a, b)
 	}
 
-	if promtool, err := exec.LookPath("promtool"); err != nil {
-		t.Log("promtool not installed (Debian's prometheus package; .ci/run installs it): lint skipped")
-	} else {
-		cmd := exec.Command(promtool, "check", "metrics")
-		cmd.Stdin = bytes.NewReader(second)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("promtool check metrics: %v\n%s", err, out)
-		}
-	}
+	promtool.Check(t, second)
 
 	code, body := httpGet(t, base+"status.json?token=tok", "")
 	var doc struct {
