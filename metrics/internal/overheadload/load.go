@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,10 +15,15 @@ import (
 )
 
 // A workload is what one connection sends for a round trip, and how it
-// reads and checks the answer.
+// reads and checks the answer; and, if depth is more than 1, how many
+// round trips it keeps in flight on one connection, in waves: depth
+// messages in one write, then their depth answers.
 type workload struct {
-	msg  []byte
-	read func(c net.Conn, buf []byte) error
+	msg   []byte
+	read  func(c net.Conn, buf []byte) error
+	depth int
+	// calls is how many RPC calls a round trip makes.
+	calls int
 }
 
 // workloads are the round trips measured, by name: those of the echo and
@@ -25,21 +31,27 @@ type workload struct {
 // own listener of the bench server.
 var workloads = map[string]workload{
 	// 64 bytes echoed, echobench's message.
-	"echo": {make([]byte, 64), func(c net.Conn, buf []byte) error {
+	"echo": {msg: make([]byte, 64), read: func(c net.Conn, buf []byte) error {
 		_, err := io.ReadFull(c, buf[:64])
 		return err
 	}},
 	// add(1, 2) over Twist's framed protocol, the frame of rpcbench's raw
 	// client.
-	"framed": {framedCall(), readFramed},
+	"framed": {msg: framedCall(), read: readFramed, calls: 1},
+	// The same, 64 in flight on one connection (rpcbench's "1 conn x 64",
+	// whose raw client refills each slot as its answer comes).
+	"framed64": {msg: framedCall(), read: readFramed, depth: 64, calls: 1},
 	// {add: [1, 2], $db: "bench"} as an OP_MSG: what the Go driver sends
 	// in rpcbench's mongowire case, less its session id.
-	"mongo": {opMsg(bson.D{{Key: "add", Value: bson.A{1, 2}}, {Key: "$db", Value: "bench"}}), readOpMsg},
+	"mongo": {msg: opMsg(bson.D{{Key: "add", Value: bson.A{1, 2}}, {Key: "$db", Value: "bench"}}), read: readOpMsg, calls: 1},
 }
 
 // listener is the bench server's listener of each workload (the "listen
 // PROTO ADDR" lines of bench.Serve).
-var listener = map[string]string{"echo": "echo", "framed": "framed", "mongo": "mongo"}
+var listener = map[string]string{"echo": "echo", "framed": "framed", "framed64": "framed", "mongo": "mongo"}
+
+// inFlight is how many round trips w keeps in flight on a connection.
+func (w workload) inFlight() int { return max(w.depth, 1) }
 
 // framedCall is the frame of a call of add(1, 2), id 1.
 func framedCall() []byte {
@@ -104,9 +116,9 @@ func checkReply(doc bsoncore.Document) error {
 	return nil
 }
 
-// run makes w's round trips to addr on conns connections, one in flight
-// on each: n in all, or, if n is 0, as many as fit in d. It returns how
-// many it made.
+// run makes w's round trips to addr on conns connections, w.inFlight()
+// in flight on each: n in all (rounded up to waves), or, if n is 0, as
+// many as fit in d. It returns how many it made.
 func (w workload) run(addr string, conns, n int, d time.Duration) (int, error) {
 	cs := make([]net.Conn, conns)
 	for i := range cs {
@@ -131,19 +143,22 @@ func (w workload) run(addr string, conns, n int, d time.Duration) (int, error) {
 		wg.Go(func() {
 			defer c.Close()
 			buf := make([]byte, 64<<10)
+			wave := bytes.Repeat(w.msg, w.inFlight())
 			for n == 0 || counts[i] < each {
 				if n == 0 && counts[i]%64 == 0 && !time.Now().Before(until) {
 					return
 				}
-				if _, err := c.Write(w.msg); err != nil {
+				if _, err := c.Write(wave); err != nil {
 					errs[i] = err
 					return
 				}
-				if err := w.read(c, buf); err != nil {
-					errs[i] = err
-					return
+				for range w.inFlight() {
+					if err := w.read(c, buf); err != nil {
+						errs[i] = err
+						return
+					}
 				}
-				counts[i]++
+				counts[i] += w.inFlight()
 			}
 		})
 	}

@@ -2,7 +2,8 @@
 // loops', listeners' and RPC functions' counters) costs per round trip on
 // the workloads of the echo and RPC benchmarks, and prints it as a share
 // of the server's CPU time, failing if it is over 1% anywhere. make
-// overhead runs it from the repository's root (some five minutes):
+// overhead runs it from the repository's root (some five minutes, on 2
+// cores):
 //
 //	go run ./metrics/internal/overheadload
 //	go run ./metrics/internal/overheadload -workloads echo -runs 3 -keep /tmp/overhead
@@ -11,7 +12,9 @@
 // -serve=echo-twist-1 for the echo of 64 bytes, rpcbench -serve=twist for
 // add(1, 2) over the framed protocol (the frame of rpcbench's raw client)
 // and as a MongoDB OP_MSG ({add: [1, 2], $db}, the Go driver's command less
-// its session). Each is built twice from the working tree: as it is ("on"),
+// its session); and framed64, add(1, 2) 64 in flight on one connection
+// (rpcbench's "1 conn x 64"), in waves: 64 calls in one write, then their
+// answers, so that the loop takes a wave per turn in both runs. Each is built twice from the working tree: as it is ("on"),
 // and with the counting done per round trip turned into nothing by the
 // edits of edits.go ("off"), through go build -overlay; an edit that no
 // longer matches the code stops the run (and fails TestOffEditsApply).
@@ -42,10 +45,12 @@
 // of CPU is the difference over all the instructions of a round trip (the
 // fewest counted with -conns connections), times the user share of the CPU
 // time (the kernel's work is the same in both builds), plus the clock reads
-// the counting adds (one turn in 16 is timed, and one RPC call in 64),
-// at their cost measured here: they are runtime code, outside Twist's
-// count, and under valgrind, which hides the vDSO, system calls whose
-// kernel time it does not count.
+// and atomic adds the counting makes, at their cost measured here: a clock
+// read (one turn in 16 is timed, and one RPC call in 64) is runtime code,
+// outside Twist's count, and under valgrind, which hides the vDSO, a
+// system call whose kernel time it does not count; an atomic add (the
+// bytes of a read and of a write, an RPC call) costs more than the one
+// instruction counted.
 package main
 
 import (
@@ -65,7 +70,7 @@ func main() {
 	warm := flag.Int("warm", 2000, "round trips before the count starts")
 	runs := flag.Int("runs", 2, "callgrind runs of each build")
 	rounds := flag.Int("rounds", 3, "timed windows of each workload, of which the median is taken")
-	only := flag.String("workloads", "echo,framed,mongo", "the `workloads` measured, comma-separated")
+	only := flag.String("workloads", "echo,framed,mongo,framed64", "the `workloads` measured, comma-separated")
 	keep := flag.String("keep", "", "keep the builds and the callgrind files in `DIR`")
 	flag.Parse()
 
