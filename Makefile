@@ -9,7 +9,7 @@ CROSS_OS := darwin freebsd windows
 # server: they run once, in their own target, not with the unit tests.
 UNIT_PKGS = $$($(GO) list $(PKGS) | grep -v '/interop$$')
 
-.PHONY: fuzz test fmt-check tidy-check vet cross test-go bench-test etcd-test bgpprobe-test node-test interop browser-test bench gobench rpcbench httpbench soak
+.PHONY: fuzz test fmt-check tidy-check vet cross test-go bench-test etcd-test bgpprobe-test node-test interop browser-test bench gobench rpcbench httpbench soak overhead
 
 test: fmt-check tidy-check vet cross test-go bench-test etcd-test bgpprobe-test node-test interop browser-test
 
@@ -89,6 +89,14 @@ gobench:
 # The side-by-side RPC measurement against net/rpc and gRPC (a few minutes).
 rpcbench:
 	cd bench && $(GO) run ./cmd/rpcbench
+
+# What the instrumentation costs (issue 17: at most 1% of CPU) on the echo
+# and RPC benchmarks' workloads: their servers built with the counting on and
+# off, counted under valgrind --tool=callgrind, and timed pinned (some five
+# minutes; needs valgrind and taskset). make test checks only that its off
+# edits still match the code (TestOffEditsApply).
+overhead:
+	$(GO) run ./metrics/internal/overheadload
 
 # One twistd process (framed RPC, MongoDB wire, HTTP) under every kind of
 # load at once for SOAKTIME, failing on a lost or wrong answer, growth or an

@@ -19,6 +19,10 @@
 //   - a thread pool (threads.Pool) is read under the lock it takes anyway;
 //   - the deferred package counts the failures it reports unhandled.
 //
+// make overhead (metrics/internal/overheadload) measures that cost under
+// valgrind with the counting on and off: at most 0.6% of the server's CPU
+// on the echo and 0.3% on the RPC benchmarks (docs/design.md, Overhead).
+//
 // Nothing is sampled or sent anywhere until a Registry is read: Snapshot
 // and the collector's Collect do all the work of reading, on the caller's
 // goroutine, and may be called from any goroutine at any time.

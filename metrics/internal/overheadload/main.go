@@ -1,114 +1,99 @@
-// Command overheadload makes the fixed workloads of the instrumentation's
-// overhead measurement (callgrind.sh, next to it): N round trips, one at a
-// time, on one connection to a twistd server, so that the server does the
-// same work for each and its instruction count per round trip is exact.
+// Command overheadload measures what the instrumentation (issue 17: the
+// loops', listeners' and RPC functions' counters) costs per round trip on
+// the workloads of the echo and RPC benchmarks, and prints it as a share
+// of the server's CPU time, failing if it is over 1% anywhere. make
+// overhead runs it from the repository's root (some five minutes):
 //
-//	overheadload -mode echo -addr 127.0.0.1:8007 -n 20000    # 64 bytes echoed
-//	overheadload -mode framed -addr 127.0.0.1:9000 -n 20000  # add(1, 2), Twist's framed RPC
-//	overheadload -mode mongo -addr 127.0.0.1:27017 -n 20000  # {add: [1, 2]}, an OP_MSG
+//	go run ./metrics/internal/overheadload
+//	go run ./metrics/internal/overheadload -workloads echo -runs 3 -keep /tmp/overhead
+//
+// The servers are the benchmarks' own (bench/): echobench
+// -serve=echo-twist-1 for the echo of 64 bytes, rpcbench -serve=twist for
+// add(1, 2) over the framed protocol (the frame of rpcbench's raw client)
+// and as a MongoDB OP_MSG ({add: [1, 2], $db}, the Go driver's command less
+// its session). Each is built twice from the working tree: as it is ("on"),
+// and with the counting done per round trip turned into nothing by the
+// edits of edits.go ("off"), through go build -overlay; an edit that no
+// longer matches the code stops the run (and fails TestOffEditsApply).
+//
+// Each build's server runs under valgrind --tool=callgrind, taskset -c 0,
+// with GODEBUG=asyncpreemptoff=1 (callgrind asserts on the runtime's
+// preemption signals) and GOGC=off (the collector's cycles follow the
+// clock). This program, run again as the load on CPU 1, makes -warm round
+// trips with instrumentation off, then -n with it on, one in flight on
+// each of -conns connections (the benchmarks' shape), then on one
+// connection. It prints per round trip the instructions of the functions
+// of Twist's module (their own: not those of the runtime functions they
+// call, whose work follows the wall clock, which valgrind stretches), and
+// all of them, of each build, -runs times. Twist's count leaves out the
+// poller's wait, the same code in both builds, whose path depends on
+// whether the next request has arrived when the loop looks.
+//
+// With one connection each round trip takes a turn of the loop of its own,
+// and Twist's counts repeat exactly. With many, the loop takes several
+// round trips per turn, as many as have arrived, which is timing: the
+// counts vary a little with the number of turns, and the per-turn counting
+// costs less per round trip. The difference on less off with one
+// connection is therefore the most the counting costs per round trip.
+//
+// It then runs the "on" server outside valgrind, pinned as above, and
+// reads its user and system CPU time per round trip (getrusage) over
+// -rounds windows of -window with -conns connections, medians. The share
+// of CPU is the difference over all the instructions of a round trip (the
+// fewest counted with -conns connections), times the user share of the CPU
+// time (the kernel's work is the same in both builds), plus the clock reads
+// the counting adds (one turn in 16 is timed, and one RPC call in 64),
+// at their cost measured here: they are runtime code, outside Twist's
+// count, and under valgrind, which hides the vDSO, system calls whose
+// kernel time it does not count.
 package main
 
 import (
-	"context"
-	"encoding/binary"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"os"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-
-	"github.com/twistgo/twist/rpc"
+	"strings"
+	"time"
 )
 
 func main() {
-	mode := flag.String("mode", "echo", "the workload: echo, framed or mongo")
-	addr := flag.String("addr", "127.0.0.1:8007", "the server's address")
-	n := flag.Int("n", 10000, "round trips")
+	load := flag.String("load", "", "be the load: make the round trips of `WORKLOAD` (echo, framed, mongo) to -addr and print how many")
+	addr := flag.String("addr", "", "with -load: the server's `address`")
+	conns := flag.Int("conns", 50, "connections, one round trip in flight on each")
+	n := flag.Int("n", 20000, "round trips counted under callgrind; with -load, how many to make (0: for -window)")
+	window := flag.Duration("window", 5*time.Second, "how long each timed window runs")
+	warm := flag.Int("warm", 2000, "round trips before the count starts")
+	runs := flag.Int("runs", 2, "callgrind runs of each build")
+	rounds := flag.Int("rounds", 3, "timed windows of each workload, of which the median is taken")
+	only := flag.String("workloads", "echo,framed,mongo", "the `workloads` measured, comma-separated")
+	keep := flag.String("keep", "", "keep the builds and the callgrind files in `DIR`")
 	flag.Parse()
-	var err error
-	switch *mode {
-	case "echo":
-		err = exchange(*addr, *n, make([]byte, 64), func(c net.Conn, buf []byte) error {
-			_, err := io.ReadFull(c, buf[:64])
-			return err
-		})
-	case "mongo":
-		err = exchange(*addr, *n, opMsg(bson.D{{Key: "add", Value: bson.A{1, 2}}, {Key: "$db", Value: "test"}}), readMessage)
-	case "framed":
-		err = framed(*addr, *n)
-	default:
-		err = fmt.Errorf("unknown mode %q", *mode)
+
+	if *load != "" {
+		w, ok := workloads[*load]
+		if !ok {
+			fail(fmt.Errorf("no workload %q", *load))
+		}
+		made, err := w.run(*addr, *conns, *n, *window)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Println(made)
+		return
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "overheadload:", err)
-		os.Exit(1)
+	cfg := config{conns: *conns, n: *n, warm: *warm, runs: *runs, rounds: *rounds, window: *window, keep: *keep}
+	for _, name := range strings.Split(*only, ",") {
+		if _, ok := workloads[name]; !ok {
+			fail(fmt.Errorf("no workload %q", name))
+		}
+		cfg.workloads = append(cfg.workloads, name)
+	}
+	if err := report(os.Stdout, cfg); err != nil {
+		fail(err)
 	}
 }
 
-// exchange writes msg n times on one connection, reading each answer with
-// read before the next.
-func exchange(addr string, n int, msg []byte, read func(net.Conn, []byte) error) error {
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	buf := make([]byte, 64<<10)
-	for range n {
-		if _, err := c.Write(msg); err != nil {
-			return err
-		}
-		if err := read(c, buf); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// opMsg frames doc as an OP_MSG with one kind-0 section.
-func opMsg(doc bson.D) []byte {
-	body, err := bson.Marshal(doc)
-	if err != nil {
-		panic(err)
-	}
-	b := make([]byte, 16, 21+len(body))
-	binary.LittleEndian.PutUint32(b[12:], 2013) // OP_MSG
-	b = append(b, 0, 0, 0, 0, 0)                // flags, section kind 0
-	b = append(b, body...)
-	binary.LittleEndian.PutUint32(b, uint32(len(b)))
-	return b
-}
-
-// readMessage reads one wire-protocol message: its length comes first.
-func readMessage(c net.Conn, buf []byte) error {
-	if _, err := io.ReadFull(c, buf[:4]); err != nil {
-		return err
-	}
-	n := int(binary.LittleEndian.Uint32(buf))
-	if n < 16 || n > len(buf) {
-		return fmt.Errorf("a message of %d bytes", n)
-	}
-	_, err := io.ReadFull(c, buf[4:n])
-	return err
-}
-
-// framed calls add(1, 2) n times with Twist's RPC client.
-func framed(addr string, n int) error {
-	c, err := rpc.Dial(context.Background(), addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	for range n {
-		var sum int
-		if err := c.Call(context.Background(), "add", []any{1, 2}, &sum); err != nil {
-			return err
-		}
-		if sum != 3 {
-			return fmt.Errorf("add(1, 2) = %d", sum)
-		}
-	}
-	return nil
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "overheadload:", err)
+	os.Exit(1)
 }
