@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"os"
 	"runtime"
 	"sync"
 )
@@ -67,12 +68,27 @@ func releaseProcs(n int) {
 	if procs.loops == 0 {
 		want = procs.prev
 	}
-	if want == procs.set {
-		return
-	}
-	runtime.GOMAXPROCS(want)
-	procs.set = want
-	if want == procs.prev {
+	switch {
+	case want == procs.set:
+	case want == procs.prev:
+		restoreProcs(want)
 		procs.set = 0
+	default:
+		runtime.GOMAXPROCS(want)
+		procs.set = want
 	}
+}
+
+// restoreProcs gives GOMAXPROCS back to the program at prev. Setting it
+// stops the runtime from following changes of the CPUs it may use (Go
+// 1.25's default), so where prev was that default, the default is put
+// back instead, and with it the updates.
+func restoreProcs(prev int) {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.SetDefaultGOMAXPROCS()
+		if runtime.GOMAXPROCS(0) == prev {
+			return
+		}
+	}
+	runtime.GOMAXPROCS(prev)
 }

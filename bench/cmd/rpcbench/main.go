@@ -113,6 +113,11 @@ func main() {
 	if werr := bench.WriteTable(os.Stdout, results); werr != nil && err == nil {
 		err = werr
 	}
+	if f, ferr := bench.MeasureFloor(bench.FloorMessages); ferr != nil {
+		fmt.Fprintln(os.Stderr, "rpcbench: kernel floor:", ferr)
+	} else if werr := bench.WriteFloor(os.Stdout, f, results); werr != nil && err == nil {
+		err = werr
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rpcbench:", err)
 		os.Exit(1)

@@ -118,6 +118,11 @@ func main() {
 	if werr := bench.WriteTLSTable(os.Stdout, results); werr != nil && err == nil {
 		err = werr
 	}
+	if f, ferr := bench.MeasureFloor(bench.FloorMessages); ferr != nil {
+		fmt.Fprintln(os.Stderr, "tlsbench: kernel floor:", ferr)
+	} else if werr := bench.WriteTLSFloor(os.Stdout, f, results); werr != nil && err == nil {
+		err = werr
+	}
 	if err != nil {
 		fail(err)
 	}
