@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -102,9 +103,14 @@ Ir                file:function
  90,000 ( 4.32%)  ./github.com/twistgo/twist@v0.0.0/reactor/poll_epoll.go:github.com/twistgo/twist/reactor.(*poller).wait [/tmp/on/echobench]
  20,000 ( 0.96%)  ./github.com/twistgo/twist@v0.0.0/reactor/poll_epoll.go:github.com/twistgo/twist/reactor.epollPoll [/tmp/on/echobench]
 `
-	sum, total, err := parseAnnotate([]byte(out), twistPrefix, pollerWait)
-	if err != nil || sum != 287892+40000+1000 || total != 2081593 {
-		t.Errorf("parseAnnotate = %d, %d, %v; want %d, %d", sum, total, err, 287892+40000+1000, 2081593)
+	fns, total, err := parseAnnotate([]byte(out), twistPrefix, pollerWait)
+	want := map[string]uint64{
+		"./github.com/twistgo/twist@v0.0.0/reactor/fd.go:github.com/twistgo/twist/reactor.(*Reactor).ready":   287892,
+		"./github.com/twistgo/twist@v0.0.0/internet/stats.go:github.com/twistgo/twist/internet.(*Conn).write": 40000,
+		"???:github.com/twistgo/twist/bench.(*echoProtocol).DataReceived":                                     1000,
+	}
+	if err != nil || !maps.Equal(fns, want) || total != 2081593 {
+		t.Errorf("parseAnnotate = %v, %d, %v; want %v, %d", fns, total, err, want, 2081593)
 	}
 	if _, _, err := parseAnnotate([]byte("nothing\n"), twistPrefix, nil); err == nil {
 		t.Error("output without PROGRAM TOTALS parsed")
@@ -169,3 +175,16 @@ func TestWorkloads(t *testing.T) {
 type echoer struct{ internet.BaseProtocol }
 
 func (e *echoer) DataReceived(b []byte) { _, _ = e.Transport.Write(b) }
+
+func TestVarying(t *testing.T) {
+	var b strings.Builder
+	varying(&b, "on", []map[string]float64{
+		{"f": 10, "g": 20, "h": 5},
+		{"f": 10, "g": 21.5, "i": 0.7},
+	})
+	// h and i are each missing from a run: 0 there.
+	want := "  on varies by 5.0 in h\n  on varies by 1.5 in g\n  on varies by 0.7 in i\n"
+	if got := b.String(); got != want {
+		t.Errorf("varying wrote %q, want %q", got, want)
+	}
+}

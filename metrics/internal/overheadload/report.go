@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -68,7 +69,11 @@ var servers = map[string][2]string{
 
 // counts are the instructions counted under callgrind per round trip:
 // Twist's functions' own, and all of them.
-type counts struct{ twist, all float64 }
+type counts struct {
+	twist, all float64
+	// fns are Twist's functions' counts, by "file:function".
+	fns map[string]float64
+}
 
 // report measures cfg's workloads and writes the tables to w.
 func report(w io.Writer, cfg config) error {
@@ -140,6 +145,11 @@ func report(w io.Writer, cfg config) error {
 			}
 			fmt.Fprintf(w, "%-8s %5d %6s %10.1f %10.1f %7s %10.1f %10.1f\n", wl, conns, "spread",
 				spread(c.twistOn), spread(c.twistOff), "", spread(c.allOn), spread(c.allOff))
+			if conns == 1 {
+				// One connection's counts should repeat: say where they did not.
+				varying(w, "on", c.fnsOn)
+				varying(w, "off", c.fnsOff)
+			}
 			got[key{wl, conns}] = c
 		}
 	}
@@ -199,9 +209,12 @@ func shapes(cfg config, wl string) []int {
 // trip.
 type counted struct {
 	twistOn, twistOff, allOn, allOff []float64
+	fnsOn, fnsOff                    []map[string]float64
 }
 
 func (c *counted) add(on, off counts) {
+	c.fnsOn = append(c.fnsOn, on.fns)
+	c.fnsOff = append(c.fnsOff, off.fns)
 	c.twistOn = append(c.twistOn, on.twist)
 	c.twistOff = append(c.twistOff, off.twist)
 	c.allOn = append(c.allOn, on.all)
@@ -211,6 +224,36 @@ func (c *counted) add(on, off counts) {
 // delta is what the counting costs, Twist's instructions on less off, in
 // the mean.
 func (c *counted) delta() float64 { return mean(c.twistOn) - mean(c.twistOff) }
+
+// varying writes to w the three functions whose counts per round trip
+// differ most between runs, if one differs by more than half an
+// instruction.
+func varying(w io.Writer, build string, runs []map[string]float64) {
+	type fn struct {
+		name   string
+		spread float64
+	}
+	names := make(map[string]bool)
+	for _, r := range runs {
+		for name := range r {
+			names[name] = true
+		}
+	}
+	var fns []fn
+	for name := range names {
+		xs := make([]float64, len(runs))
+		for i, r := range runs {
+			xs[i] = r[name] // 0 in a run without it
+		}
+		fns = append(fns, fn{name, spread(xs)})
+	}
+	slices.SortFunc(fns, func(a, b fn) int { return cmp.Compare(b.spread, a.spread) })
+	for _, f := range fns[:min(3, len(fns))] {
+		if f.spread > 0.5 {
+			fmt.Fprintf(w, "  %s varies by %.1f in %s\n", build, f.spread, f.name)
+		}
+	}
+}
 
 func mean(xs []float64) float64 {
 	sum := 0.0
@@ -268,17 +311,24 @@ func callgrind(cfg config, conns int, self, bin, wl, out string) (counts, error)
 	if err != nil {
 		return counts{}, fmt.Errorf("callgrind_annotate: %v", err)
 	}
-	twist, all, err := parseAnnotate(ann, twistPrefix, pollerWait)
+	fns, all, err := parseAnnotate(ann, twistPrefix, pollerWait)
 	if err != nil {
 		return counts{}, err
 	}
-	return counts{float64(twist) / float64(made), float64(all) / float64(made)}, nil
+	c := counts{all: float64(all) / float64(made), fns: make(map[string]float64, len(fns))}
+	for name, n := range fns {
+		c.fns[name] = float64(n) / float64(made)
+		c.twist += c.fns[name]
+	}
+	return c, nil
 }
 
 // parseAnnotate returns, from callgrind_annotate's output with one event
-// (Ir), the sum of the self counts of the functions whose names start with
-// prefix but for those in exclude, and the program's total.
-func parseAnnotate(out []byte, prefix string, exclude []string) (sum, total uint64, err error) {
+// (Ir), the self counts of the functions whose names start with prefix but
+// for those in exclude, by "file:function" (a function's code inlined from
+// other files is counted apart), and the program's total.
+func parseAnnotate(out []byte, prefix string, exclude []string) (fns map[string]uint64, total uint64, err error) {
+	fns = make(map[string]uint64)
 	seen := false
 	for line := range strings.Lines(string(out)) {
 		f := strings.Fields(line)
@@ -298,13 +348,13 @@ func parseAnnotate(out []byte, prefix string, exclude []string) (sum, total uint
 			continue
 		}
 		if _, fn, ok := strings.Cut(name, ":"); ok && strings.HasPrefix(fn, prefix) && !slices.Contains(exclude, fn) {
-			sum += n
+			fns[name] += n
 		}
 	}
 	if !seen {
-		return 0, 0, errors.New("callgrind_annotate printed no PROGRAM TOTALS")
+		return nil, 0, errors.New("callgrind_annotate printed no PROGRAM TOTALS")
 	}
-	return sum, total, nil
+	return fns, total, nil
 }
 
 // timed runs wl's server from bin outside valgrind and returns its user
