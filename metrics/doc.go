@@ -20,8 +20,8 @@
 //   - the deferred package counts the failures it reports unhandled.
 //
 // make overhead (metrics/internal/overheadload) measures that cost under
-// valgrind with the counting on and off: at most 0.8% of the server's CPU
-// on the echo and 0.6% on the RPC benchmarks (docs/design.md, Overhead).
+// valgrind with the counting on and off: at most 0.75% of the server's CPU
+// on the echo and 0.62% on the RPC benchmarks (docs/design.md, Overhead).
 //
 // Nothing is sampled or sent anywhere until a Registry is read: Snapshot
 // and the collector's Collect do all the work of reading, on the caller's
