@@ -92,7 +92,7 @@ rpcbench:
 
 # What the instrumentation costs (issue 17: at most 1% of CPU) on the echo
 # and RPC benchmarks' workloads: their servers built with the counting on and
-# off, counted under valgrind --tool=callgrind, and timed pinned (some five
+# off, counted under valgrind --tool=callgrind, and timed pinned (three to four
 # minutes; needs valgrind and taskset). make test checks only that its off
 # edits still match the code (TestOffEditsApply).
 overhead:
