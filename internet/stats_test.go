@@ -145,8 +145,8 @@ func TestUDPStats(t *testing.T) {
 
 // TestCountersDoNotAllocate: what the hot paths count with (a connection's
 // bytes, a UDP port's datagrams, a connector's outcome) allocates nothing.
-// The cost in instructions is measured by
-// metrics/internal/overheadload/callgrind.sh.
+// The cost in instructions is measured by `make overhead`
+// (metrics/internal/overheadload).
 func TestCountersDoNotAllocate(t *testing.T) {
 	loop, err := reactor.New()
 	if err != nil {
